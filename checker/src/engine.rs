@@ -1,0 +1,913 @@
+//! The only module that talks to Docker, through bollard and the Engine API. Everything it
+//! creates carries the checker's label, containers are always removed, and nothing here
+//! decides whether a goal is met.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use bollard::models::{BuildInfo, BuildInfoAux, ContainerCreateBody, HostConfig, PortBinding};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, BuilderVersion, ContainerArchiveInfoOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListImagesOptionsBuilder, LogsOptionsBuilder,
+    PruneImagesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use crate::error::CheckerError;
+use crate::measurements::{AppOutcome, Layer};
+
+/// Images are tagged `workbook/<exercise>:<variant>`.
+pub const IMAGE_REPOSITORY_PREFIX: &str = "workbook";
+/// Every image and container the checker creates carries this label (value `true`), so it
+/// can find and remove what it owns and nothing else.
+pub const OWNER_LABEL: &str = "org.workbook.checker";
+pub const EXERCISE_LABEL: &str = "org.workbook.exercise";
+pub const VARIANT_LABEL: &str = "org.workbook.variant";
+
+/// Output of an app kept for reports; more is cut, so a flooding app cannot exhaust memory.
+const OUTPUT_CAP: usize = 64 * 1024;
+
+pub struct Engine {
+    docker: Docker,
+    host: String,
+}
+
+pub struct BuildRequest {
+    pub context_tar: Vec<u8>,
+    /// Path of the Dockerfile inside the context.
+    pub dockerfile: String,
+    pub tag: String,
+    pub labels: BTreeMap<String, String>,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub no_cache: bool,
+}
+
+/// One BuildKit vertex (a step, or an internal operation such as loading the context).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildStep {
+    pub name: String,
+    pub cached: bool,
+    /// Seconds since the build started.
+    pub started: Option<f64>,
+    pub completed: Option<f64>,
+    pub error: Option<String>,
+}
+
+pub struct BuildOutcome {
+    pub steps: Vec<BuildStep>,
+    pub seconds: f64,
+}
+
+/// Why a build failed: the step and the tail of its log, or the engine's message.
+#[derive(Debug)]
+pub struct BuildFailure {
+    pub step: Option<String>,
+    pub message: String,
+    pub log_tail: String,
+}
+
+/// What the checker needs to know of a built image.
+pub struct ImageFacts {
+    pub id: String,
+    pub size: u64,
+    pub user: String,
+    pub layer_count: usize,
+}
+
+/// Receives build progress; the terminal UI implements it.
+pub trait BuildProgress: Send {
+    fn step(&mut self, step: &BuildStep);
+}
+
+impl Engine {
+    /// Connects like the docker CLI (DOCKER_HOST: unix, tcp, ssh), negotiates the API version
+    /// (Debian's engine 20.10 speaks 1.41) and checks that the engine answers.
+    pub async fn connect() -> Result<Engine, CheckerError> {
+        let host =
+            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        Engine::connect_to(&host).await
+    }
+
+    /// Connects to the engine at `host` (`unix://…`, `tcp://…`, `ssh://…`).
+    pub async fn connect_to(host: &str) -> Result<Engine, CheckerError> {
+        let host = host.to_string();
+        let unreachable = |detail: String| CheckerError::EngineUnreachable {
+            host: host.clone(),
+            detail,
+        };
+        let docker = Docker::connect_with_host(&host).map_err(|e| unreachable(e.to_string()))?;
+        let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
+            .await
+            .map_err(|_| unreachable("no answer within 10 s".into()))?
+            .map_err(|e| unreachable(e.to_string()))?;
+        docker
+            .ping()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        // Builds of big toolchains take minutes; the client's default 2-minute timeout would
+        // cut them off.
+        let docker = docker.with_timeout(Duration::from_secs(3600));
+        Ok(Engine { docker, host })
+    }
+
+    /// "Docker 20.10.24+dfsg1 (API 1.41)", for reports.
+    pub async fn describe(&self) -> String {
+        match self.docker.version().await {
+            Ok(v) => format!(
+                "Docker Engine {} (API {})",
+                v.version.unwrap_or_default(),
+                v.api_version.unwrap_or_default()
+            ),
+            Err(e) => format!("unknown engine ({e})"),
+        }
+    }
+
+    pub async fn image_exists(&self, image: &str) -> Result<bool, CheckerError> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(CheckerError::Engine(e.to_string())),
+        }
+    }
+
+    /// Pulls `image`, reporting each progress line; the error says why it could not.
+    pub async fn pull(&self, image: &str, mut on_progress: impl FnMut(&str)) -> Result<(), String> {
+        let (name, tag) = split_tag(image);
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(name)
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    let mut line = [info.id.unwrap_or_default(), info.status.unwrap_or_default()]
+                        .iter()
+                        .filter(|s| !s.is_empty())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    if let Some(d) = info.progress_detail {
+                        if let (Some(current), Some(total)) = (d.current, d.total) {
+                            line.push_str(&format!(
+                                " {} / {}",
+                                crate::measurements::format_mb(current as u64),
+                                crate::measurements::format_mb(total as u64)
+                            ));
+                        }
+                    }
+                    on_progress(&line);
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Imports a root filesystem tar as `image` (what `docker import` does), with Dockerfile
+    /// instructions such as `CMD ["bash"]` applied to its config.
+    pub async fn import_rootfs(
+        &self,
+        tar: Vec<u8>,
+        image: &str,
+        changes: Vec<String>,
+    ) -> Result<(), CheckerError> {
+        let (name, tag) = split_tag(image);
+        let options = CreateImageOptionsBuilder::default()
+            .from_src("-")
+            .repo(name)
+            .tag(tag)
+            .changes(changes)
+            .build();
+        let mut stream =
+            self.docker
+                .create_image(Some(options), Some(bollard::body_full(tar.into())), None);
+        while let Some(item) = stream.next().await {
+            item.map_err(|e| CheckerError::Engine(format!("importing {image}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Builds with BuildKit through a session, streaming each step to `progress`.
+    pub async fn build(
+        &self,
+        request: BuildRequest,
+        progress: &mut dyn BuildProgress,
+    ) -> Result<Result<BuildOutcome, BuildFailure>, CheckerError> {
+        let session = format!("workbook-{}", uuid::Uuid::new_v4());
+        let labels: HashMap<String, String> = request.labels.clone().into_iter().collect();
+        let build_args: HashMap<String, String> = request.build_args.clone().into_iter().collect();
+        let mut options = BuildImageOptionsBuilder::default()
+            .dockerfile(&request.dockerfile)
+            .t(&request.tag)
+            .labels(&labels)
+            .buildargs(&build_args)
+            .rm(true)
+            .forcerm(true)
+            .nocache(request.no_cache)
+            .version(BuilderVersion::BuilderBuildKit)
+            .session(&session);
+        if let Some(target) = &request.target {
+            options = options.target(target);
+        }
+        let started = Instant::now();
+        let mut stream = self.docker.build_image(
+            options.build(),
+            None,
+            Some(bollard::body_full(request.context_tar.into())),
+        );
+        let mut steps: Vec<(String, BuildStep)> = Vec::new();
+        let mut logs: HashMap<String, Vec<u8>> = HashMap::new();
+        let mut epoch: Option<f64> = None;
+        let mut failure: Option<String> = None;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(BuildInfo {
+                    aux: Some(BuildInfoAux::BuildKit(status)),
+                    ..
+                }) => {
+                    for v in status.vertexes {
+                        let s = v
+                            .started
+                            .as_ref()
+                            .map(|t| t.seconds as f64 + t.nanos as f64 / 1e9);
+                        let c = v
+                            .completed
+                            .as_ref()
+                            .map(|t| t.seconds as f64 + t.nanos as f64 / 1e9);
+                        if epoch.is_none() {
+                            epoch = s;
+                        }
+                        let rel = |x: Option<f64>| x.map(|x| x - epoch.unwrap_or(x));
+                        let step = BuildStep {
+                            name: v.name.clone(),
+                            cached: v.cached,
+                            started: rel(s),
+                            completed: rel(c),
+                            error: (!v.error.is_empty()).then(|| v.error.clone()),
+                        };
+                        progress.step(&step);
+                        match steps.iter_mut().find(|(d, _)| *d == v.digest) {
+                            Some((_, existing)) => {
+                                existing.cached |= step.cached;
+                                existing.started = existing.started.or(step.started);
+                                existing.completed = step.completed.or(existing.completed);
+                                existing.error = step.error.or(existing.error.take());
+                            }
+                            None => steps.push((v.digest.clone(), step)),
+                        }
+                    }
+                    for log in status.logs {
+                        let buf = logs.entry(log.vertex).or_default();
+                        buf.extend_from_slice(&log.msg);
+                        if buf.len() > OUTPUT_CAP {
+                            buf.drain(..buf.len() - OUTPUT_CAP);
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(bollard::errors::Error::DockerStreamError { error }) => failure = Some(error),
+                Err(e) => return Err(CheckerError::Engine(e.to_string())),
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let failed_step = steps.iter().find(|(_, s)| s.error.is_some());
+        match (failure, failed_step) {
+            (None, None) => Ok(Ok(BuildOutcome {
+                steps: steps.into_iter().map(|(_, s)| s).collect(),
+                seconds,
+            })),
+            (message, step) => {
+                let log_tail = step
+                    .and_then(|(digest, _)| logs.get(digest))
+                    .map(|b| tail_lines(&String::from_utf8_lossy(b), 20))
+                    .unwrap_or_default();
+                let message = message
+                    .or_else(|| step.and_then(|(_, s)| s.error.clone()))
+                    .unwrap_or_else(|| "the build failed".into());
+                Ok(Err(BuildFailure {
+                    step: step.map(|(_, s)| s.name.clone()),
+                    message,
+                    log_tail,
+                }))
+            }
+        }
+    }
+
+    pub async fn inspect(&self, image: &str) -> Result<ImageFacts, CheckerError> {
+        let info = self
+            .docker
+            .inspect_image(image)
+            .await
+            .map_err(|e| CheckerError::Engine(e.to_string()))?;
+        Ok(ImageFacts {
+            id: info.id.unwrap_or_default(),
+            size: info.size.unwrap_or(0).max(0) as u64,
+            user: info.config.and_then(|c| c.user).unwrap_or_default(),
+            layer_count: info
+                .root_fs
+                .and_then(|r| r.layers)
+                .map(|l| l.len())
+                .unwrap_or(0),
+        })
+    }
+
+    /// The image's layers with the instruction that made each, base first, empty
+    /// (metadata-only) history entries left out.
+    pub async fn layers(&self, image: &str) -> Result<Vec<Layer>, CheckerError> {
+        let history = self
+            .docker
+            .image_history(image)
+            .await
+            .map_err(|e| CheckerError::Engine(e.to_string()))?;
+        Ok(history
+            .into_iter()
+            .rev()
+            .filter(|h| h.size > 0)
+            .enumerate()
+            .map(|(i, h)| Layer {
+                position: i + 1,
+                size: h.size as u64,
+                created_by: h.created_by,
+            })
+            .collect())
+    }
+
+    /// Reads the image's /etc/passwd and whether each path exists, without starting it: a
+    /// created (never started) container's filesystem is the image's.
+    pub async fn inspect_files(
+        &self,
+        image: &str,
+        labels: &BTreeMap<String, String>,
+        paths: &[String],
+    ) -> Result<(Option<String>, BTreeMap<String, bool>), CheckerError> {
+        // The command is never run; it only satisfies `create` for images with no CMD.
+        let id = self
+            .create(
+                image,
+                Some(vec!["/checker-never-runs".into()]),
+                labels,
+                None,
+            )
+            .await?;
+        let result = async {
+            let passwd = self.read_file(&id, "/etc/passwd").await?;
+            let mut found = BTreeMap::new();
+            for path in paths {
+                let options = ContainerArchiveInfoOptionsBuilder::default()
+                    .path(path)
+                    .build();
+                let exists = match self
+                    .docker
+                    .get_container_archive_info(&id, Some(options))
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    }) => false,
+                    Err(e) => return Err(CheckerError::Engine(e.to_string())),
+                };
+                found.insert(path.clone(), exists);
+            }
+            Ok((passwd, found))
+        }
+        .await;
+        self.remove_container(&id).await;
+        result
+    }
+
+    async fn read_file(&self, container: &str, path: &str) -> Result<Option<String>, CheckerError> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(container, Some(options));
+        let mut tar = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => tar.extend_from_slice(&bytes),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => return Ok(None),
+                Err(e) => return Err(CheckerError::Engine(e.to_string())),
+            }
+            if tar.len() > 4 * 1024 * 1024 {
+                return Err(CheckerError::Engine(format!(
+                    "{path} in the image is larger than 4 MB"
+                )));
+            }
+        }
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let entries = archive
+            .entries()
+            .map_err(|e| CheckerError::Engine(e.to_string()))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| CheckerError::Engine(e.to_string()))?;
+            if entry.header().entry_type().is_file() {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut entry, &mut text)
+                    .map_err(|e| CheckerError::Engine(e.to_string()))?;
+                return Ok(Some(text));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn create(
+        &self,
+        image: &str,
+        cmd: Option<Vec<String>>,
+        labels: &BTreeMap<String, String>,
+        publish: Option<u16>,
+    ) -> Result<String, CheckerError> {
+        let mut host_config = HostConfig {
+            // No privileges beyond Docker's defaults, bounded resources so a runaway app
+            // cannot take the machine (or a classroom's engine) down.
+            privileged: Some(false),
+            security_opt: Some(vec!["no-new-privileges".into()]),
+            memory: Some(1 << 30),
+            pids_limit: Some(512),
+            ..Default::default()
+        };
+        let mut exposed = None;
+        if let Some(port) = publish {
+            let key = format!("{port}/tcp");
+            host_config.port_bindings = Some(HashMap::from([(
+                key.clone(),
+                Some(vec![PortBinding {
+                    host_ip: Some(self.publish_ip()),
+                    host_port: Some(String::new()),
+                }]),
+            )]));
+            exposed = Some(vec![key]);
+        }
+        let config = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd,
+            labels: Some(labels.clone().into_iter().collect()),
+            exposed_ports: exposed,
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let name = format!("workbook-{}", uuid::Uuid::new_v4().simple());
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let created = self
+            .docker
+            .create_container(Some(options), config)
+            .await
+            .map_err(|e| CheckerError::Engine(format!("creating a container from {image}: {e}")))?;
+        Ok(created.id)
+    }
+
+    /// Removes a container, whatever state it is in. Failure to remove is reported on
+    /// stderr rather than hiding the check's own result.
+    pub async fn remove_container(&self, id: &str) {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        if let Err(e) = self.docker.remove_container(id, Some(options)).await {
+            eprintln!("warning: could not remove container {id}: {e}");
+        }
+    }
+
+    /// Runs the image to its end (or the time limit) and collects its output.
+    pub async fn run_to_exit(
+        &self,
+        image: &str,
+        command: Option<Vec<String>>,
+        labels: &BTreeMap<String, String>,
+        timeout: Duration,
+    ) -> Result<AppOutcome, CheckerError> {
+        let id = self.create(image, command, labels, None).await?;
+        let result = async {
+            let started = Instant::now();
+            if let Err(e) = self.docker.start_container(&id, None).await {
+                return Ok(AppOutcome::FailedToStart {
+                    message: e.to_string(),
+                });
+            }
+            let mut wait = self.docker.wait_container(&id, None);
+            let finished = tokio::time::timeout(timeout, wait.next()).await;
+            let seconds = started.elapsed().as_secs_f64();
+            let (stdout, stderr) = self.output(&id).await;
+            match finished {
+                Err(_) => Ok(AppOutcome::TimedOut {
+                    after_seconds: timeout.as_secs(),
+                    stdout,
+                }),
+                Ok(_) => {
+                    let exit_code = self.exit_code(&id).await?;
+                    Ok(AppOutcome::Exited {
+                        exit_code,
+                        stdout,
+                        stderr,
+                        seconds,
+                    })
+                }
+            }
+        }
+        .await;
+        self.remove_container(&id).await;
+        result
+    }
+
+    /// Starts the image, then asks `GET path` on its published `port` until the expected
+    /// status comes back, the container exits, or time runs out.
+    pub async fn serve_and_get(
+        &self,
+        image: &str,
+        port: u16,
+        path: &str,
+        expected_status: u16,
+        labels: &BTreeMap<String, String>,
+        timeout: Duration,
+    ) -> Result<AppOutcome, CheckerError> {
+        let id = self.create(image, None, labels, Some(port)).await?;
+        let result = async {
+            let started = Instant::now();
+            if let Err(e) = self.docker.start_container(&id, None).await {
+                return Ok(AppOutcome::FailedToStart {
+                    message: e.to_string(),
+                });
+            }
+            let info = self
+                .docker
+                .inspect_container(&id, None)
+                .await
+                .map_err(|e| CheckerError::Engine(e.to_string()))?;
+            let host_port = info
+                .network_settings
+                .and_then(|n| n.ports)
+                .and_then(|p| p.get(&format!("{port}/tcp")).cloned().flatten())
+                .and_then(|b| b.into_iter().find_map(|b| b.host_port))
+                .and_then(|p| p.parse::<u16>().ok());
+            let Some(host_port) = host_port else {
+                let (out, err) = self.output(&id).await;
+                let exited_with = self.exit_code_if_stopped(&id).await;
+                return Ok(AppOutcome::NeverAnswered {
+                    after_seconds: 0.0,
+                    exited_with,
+                    logs: format!("{out}{err}"),
+                });
+            };
+            let url = format!("http://{}:{host_port}{path}", self.reach_host());
+            let mut last_answer = None;
+            while started.elapsed() < timeout {
+                if let Some(code) = self.exit_code_if_stopped(&id).await {
+                    let (out, err) = self.output(&id).await;
+                    return Ok(AppOutcome::NeverAnswered {
+                        after_seconds: started.elapsed().as_secs_f64(),
+                        exited_with: Some(code),
+                        logs: format!("{out}{err}"),
+                    });
+                }
+                if let Ok((status, body)) = http_get(&url).await {
+                    let answer = AppOutcome::Answered {
+                        status,
+                        body,
+                        seconds: started.elapsed().as_secs_f64(),
+                    };
+                    if status == expected_status {
+                        return Ok(answer);
+                    }
+                    last_answer = Some(answer);
+                }
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+            if let Some(answer) = last_answer {
+                return Ok(answer);
+            }
+            let (out, err) = self.output(&id).await;
+            Ok(AppOutcome::NeverAnswered {
+                after_seconds: started.elapsed().as_secs_f64(),
+                exited_with: None,
+                logs: format!("{out}{err}"),
+            })
+        }
+        .await;
+        self.remove_container(&id).await;
+        result
+    }
+
+    async fn output(&self, id: &str) -> (String, String) {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail("400")
+            .build();
+        let mut stream = self.docker.logs(id, Some(options));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        while let Some(Ok(chunk)) = stream.next().await {
+            match chunk {
+                bollard::container::LogOutput::StdErr { message } => {
+                    err.extend_from_slice(&message)
+                }
+                other => out.extend_from_slice(&other.into_bytes()),
+            }
+            if out.len() + err.len() > 4 * OUTPUT_CAP {
+                break;
+            }
+        }
+        (cap(&out), cap(&err))
+    }
+
+    async fn exit_code(&self, id: &str) -> Result<i64, CheckerError> {
+        let info = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| CheckerError::Engine(e.to_string()))?;
+        Ok(info.state.and_then(|s| s.exit_code).unwrap_or(-1))
+    }
+
+    async fn exit_code_if_stopped(&self, id: &str) -> Option<i64> {
+        let info = self.docker.inspect_container(id, None).await.ok()?;
+        let state = info.state?;
+        if state.running == Some(true) {
+            None
+        } else {
+            state.exit_code
+        }
+    }
+
+    /// Where published ports are bound: loopback for a local engine, all interfaces for a
+    /// remote one (the checker reaches it over the network).
+    fn publish_ip(&self) -> String {
+        if self.remote_host().is_some() {
+            "0.0.0.0".into()
+        } else {
+            "127.0.0.1".into()
+        }
+    }
+
+    fn reach_host(&self) -> String {
+        self.remote_host().unwrap_or_else(|| "127.0.0.1".into())
+    }
+
+    fn remote_host(&self) -> Option<String> {
+        let rest = self
+            .host
+            .strip_prefix("tcp://")
+            .or_else(|| self.host.strip_prefix("http://"))?;
+        let host = rest
+            .split('/')
+            .next()?
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(rest);
+        Some(host.trim_matches(['[', ']']).to_string())
+    }
+
+    /// Writes `docker save IMAGE` into `file`, for reading the layers' contents.
+    pub async fn export_image(
+        &self,
+        image: &str,
+        file: &mut std::fs::File,
+    ) -> Result<(), CheckerError> {
+        let mut stream = self.docker.export_image(image);
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|e| CheckerError::Engine(format!("exporting {image}: {e}")))?;
+            std::io::Write::write_all(file, &chunk)
+                .map_err(|e| CheckerError::Other(format!("exporting {image}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Writes one `docker save` archive of several images into `file`.
+    pub async fn save_images(
+        &self,
+        images: &[&str],
+        file: &mut std::fs::File,
+    ) -> Result<u64, CheckerError> {
+        let mut stream = self.docker.export_images(images);
+        let mut written = 0;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| CheckerError::Engine(format!("saving images: {e}")))?;
+            written += chunk.len() as u64;
+            std::io::Write::write_all(file, &chunk)
+                .map_err(|e| CheckerError::Other(format!("saving images: {e}")))?;
+        }
+        Ok(written)
+    }
+
+    /// Loads a `docker save` archive (what `docker load` does), streaming it from disk.
+    pub async fn load_images(&self, path: &std::path::Path) -> Result<Vec<String>, CheckerError> {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| CheckerError::io(path, e))?;
+        let chunks = tokio_util::io::ReaderStream::new(file);
+        let options = bollard::query_parameters::ImportImageOptionsBuilder::default().build();
+        let mut stream = self.docker.import_image_stream(options, chunks, None);
+        let mut loaded = Vec::new();
+        while let Some(item) = stream.next().await {
+            let info =
+                item.map_err(|e| CheckerError::Engine(format!("loading {}: {e}", path.display())))?;
+            if let Some(line) = info.stream {
+                let line = line.trim().to_string();
+                if !line.is_empty() {
+                    loaded.push(line);
+                }
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Tags `image` as `repo:tag`.
+    pub async fn tag(&self, image: &str, target: &str) -> Result<(), CheckerError> {
+        let (repo, tag) = split_tag(target);
+        let options = bollard::query_parameters::TagImageOptionsBuilder::default()
+            .repo(repo)
+            .tag(tag)
+            .build();
+        self.docker
+            .tag_image(image, Some(options))
+            .await
+            .map_err(|e| CheckerError::Engine(format!("tagging {image} as {target}: {e}")))
+    }
+
+    /// Pushes `image` (already tagged with the registry's name), reporting progress lines.
+    pub async fn push(&self, image: &str, mut on_progress: impl FnMut(&str)) -> Result<(), String> {
+        let (name, tag) = split_tag(image);
+        let options = bollard::query_parameters::PushImageOptionsBuilder::default()
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.push_image(name, Some(options), None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| e.to_string())?;
+            if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                return Err(detail);
+            }
+            on_progress(&info.status.unwrap_or_default());
+        }
+        Ok(())
+    }
+
+    /// The id of the image a tag points at, if any.
+    pub async fn image_id(&self, image: &str) -> Result<Option<String>, CheckerError> {
+        match self.docker.inspect_image(image).await {
+            Ok(info) => Ok(info.id),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(CheckerError::Engine(e.to_string())),
+        }
+    }
+
+    /// Removes an image the checker replaced, unless something still uses it (another tag,
+    /// a container): then it is not garbage, and the engine's refusal is the answer.
+    pub async fn remove_replaced_image(&self, id: &str) {
+        let options = RemoveImageOptionsBuilder::default().force(false).build();
+        match self.docker.remove_image(id, Some(options), None).await {
+            Ok(_)
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404 | 409,
+                ..
+            }) => {}
+            Err(e) => eprintln!("warning: could not remove the replaced image {id}: {e}"),
+        }
+    }
+
+    pub async fn remove_image(&self, image: &str) -> Result<(), CheckerError> {
+        let options = RemoveImageOptionsBuilder::default().force(false).build();
+        match self.docker.remove_image(image, Some(options), None).await {
+            Ok(_)
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(CheckerError::Engine(e.to_string())),
+        }
+    }
+
+    /// Removes every untagged image of the checker's.
+    pub async fn prune_dangling(&self) -> Result<(), CheckerError> {
+        let filters = HashMap::from([
+            ("dangling", vec!["true".to_string()]),
+            ("label", vec![OWNER_LABEL.to_string()]),
+        ]);
+        let options = PruneImagesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        self.docker
+            .prune_images(Some(options))
+            .await
+            .map_err(|e| CheckerError::Engine(e.to_string()))?;
+        Ok(())
+    }
+
+    /// How many images the engine holds (any, not only the checker's).
+    pub async fn image_count(&self) -> Result<usize, CheckerError> {
+        let options = ListImagesOptionsBuilder::default().all(true).build();
+        Ok(self
+            .docker
+            .list_images(Some(options))
+            .await
+            .map_err(|e| CheckerError::Engine(e.to_string()))?
+            .len())
+    }
+
+    /// Ids of the checker's containers (any state) and tags/ids of its images.
+    pub async fn owned(&self) -> Result<(Vec<String>, Vec<String>), CheckerError> {
+        let filters = HashMap::from([("label", vec![OWNER_LABEL.to_string()])]);
+        let containers = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| CheckerError::Engine(e.to_string()))?
+            .into_iter()
+            .filter_map(|c| c.id)
+            .collect();
+        let images = self
+            .docker
+            .list_images(Some(
+                ListImagesOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| CheckerError::Engine(e.to_string()))?
+            .into_iter()
+            .map(|i| i.repo_tags.first().cloned().unwrap_or(i.id))
+            .collect();
+        Ok((containers, images))
+    }
+}
+
+/// `debian:bookworm` → (`debian`, `bookworm`); a registry port is not a tag.
+fn split_tag(image: &str) -> (&str, &str) {
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, tag),
+        _ => (image, "latest"),
+    }
+}
+
+fn tail_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn cap(bytes: &[u8]) -> String {
+    let start = bytes.len().saturating_sub(OUTPUT_CAP);
+    String::from_utf8_lossy(&bytes[start..]).into_owned()
+}
+
+/// One plain HTTP/1.1 GET with a short timeout: (status, body up to 64 KiB).
+async fn http_get(url: &str) -> Result<(u16, String), String> {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("{e}"))?;
+    let response = tokio::time::timeout(Duration::from_secs(2), client.get(uri))
+        .await
+        .map_err(|_| "timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = tokio::time::timeout(Duration::from_secs(2), response.into_body().collect())
+        .await
+        .map_err(|_| "body timed out".to_string())?
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, cap(&body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_split_like_the_cli() {
+        assert_eq!(
+            split_tag("debian:bookworm-slim"),
+            ("debian", "bookworm-slim")
+        );
+        assert_eq!(split_tag("debian"), ("debian", "latest"));
+        assert_eq!(
+            split_tag("localhost:5000/debian"),
+            ("localhost:5000/debian", "latest")
+        );
+        assert_eq!(
+            split_tag("localhost:5000/debian:bookworm"),
+            ("localhost:5000/debian", "bookworm")
+        );
+    }
+
+    #[test]
+    fn log_tail_keeps_the_last_lines() {
+        assert_eq!(tail_lines("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(tail_lines("a", 5), "a");
+    }
+}

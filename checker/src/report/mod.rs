@@ -1,0 +1,40 @@
+//! Reports: one exporter per output format behind one trait, so a new format (JUnit,
+//! Markdown) is one more file here and nothing else changes.
+
+mod json;
+mod junit;
+mod markdown;
+mod text;
+
+use serde::Serialize;
+
+use crate::pipeline::{CheckResult, VerifyResult};
+
+/// Facts about the run that every format may show.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub checker_version: &'static str,
+    pub engine: String,
+}
+
+pub trait Exporter {
+    fn check(&self, info: &RunInfo, results: &[CheckResult]) -> String;
+    fn verify(&self, info: &RunInfo, results: &[VerifyResult]) -> String;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Junit,
+    Markdown,
+}
+
+pub fn exporter(format: Format) -> Box<dyn Exporter> {
+    match format {
+        Format::Text => Box::new(text::Text),
+        Format::Json => Box::new(json::Json),
+        Format::Junit => Box::new(junit::Junit),
+        Format::Markdown => Box::new(markdown::Markdown),
+    }
+}

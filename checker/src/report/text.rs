@@ -1,0 +1,119 @@
+//! The report for people at a terminal: each goal with ✔/✘ and measured vs target, the
+//! largest layers with the instruction that made each, and the stage graph.
+
+use std::fmt::Write;
+
+use super::{Exporter, RunInfo};
+use crate::measurements::format_mb;
+use crate::pipeline::{CheckResult, VerifyResult};
+use crate::verdicts::shorten;
+
+pub struct Text;
+
+impl Exporter for Text {
+    fn check(&self, _info: &RunInfo, results: &[CheckResult]) -> String {
+        let mut out = String::new();
+        for r in results {
+            write_result(&mut out, r);
+            let met = r.verdicts.iter().filter(|v| v.met).count();
+            let _ = writeln!(out, "\n{met} of {} goals met.", r.verdicts.len());
+            if !r.all_met() {
+                let _ = writeln!(out, "Stuck? `checker hint {}` gives a hint.", r.exercise);
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    fn verify(&self, _info: &RunInfo, results: &[VerifyResult]) -> String {
+        let mut out = String::new();
+        for r in results {
+            let sizes = |c: &Option<CheckResult>| {
+                c.as_ref()
+                    .map(|c| format_mb(c.measurements.image_size))
+                    .unwrap_or("—".into())
+            };
+            let mark = if r.ok() { "✔" } else { "✘" };
+            let _ = writeln!(
+                out,
+                "{mark} {}  starter {}, solution {}",
+                r.exercise,
+                sizes(&r.starter),
+                sizes(&r.solution)
+            );
+            if let Some(s) = &r.starter {
+                let missed: Vec<String> = s.missed().into_iter().collect();
+                let _ = writeln!(
+                    out,
+                    "    starter misses: {}",
+                    if missed.is_empty() {
+                        "nothing".into()
+                    } else {
+                        missed.join(", ")
+                    }
+                );
+            }
+            for p in &r.problems {
+                let _ = writeln!(out, "    problem: {p}");
+            }
+        }
+        let ok = results.iter().filter(|r| r.ok()).count();
+        let _ = writeln!(out, "\n{ok} of {} exercises verify.", results.len());
+        out
+    }
+}
+
+fn write_result(out: &mut String, r: &CheckResult) {
+    let m = &r.measurements;
+    let _ = writeln!(
+        out,
+        "{} — {} ({})",
+        r.exercise,
+        r.title,
+        r.dockerfile.display()
+    );
+    let _ = writeln!(
+        out,
+        "image {}: {}, {} layers; built in {:.1} s, {} of {} steps cached; context {}",
+        r.image,
+        format_mb(m.image_size),
+        m.layer_count,
+        m.build_seconds,
+        m.cached_steps,
+        m.total_steps,
+        format_mb(m.context_bytes)
+    );
+    out.push('\n');
+    let width = r
+        .verdicts
+        .iter()
+        .map(|v| v.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    for v in &r.verdicts {
+        let mark = if v.met { "✔" } else { "✘" };
+        let _ = writeln!(
+            out,
+            "  {mark} {:width$}  {}   (goal: {})",
+            v.id, v.measured, v.target
+        );
+        if let Some(detail) = &v.detail {
+            if !v.met {
+                let _ = writeln!(out, "    {:width$}  {detail}", "");
+            }
+        }
+    }
+    if !m.largest_layers.is_empty() {
+        let _ = writeln!(out, "\nLargest layers:");
+        for l in &m.largest_layers {
+            let _ = writeln!(
+                out,
+                "  layer {:>2}  {:>10}  {}",
+                l.position,
+                format_mb(l.size),
+                shorten(&l.created_by, 90)
+            );
+        }
+    }
+    let _ = writeln!(out, "\nStage graph:\n```mermaid\n{}```", r.mermaid);
+}

@@ -1,0 +1,203 @@
+//! `checker serve`: the built book on localhost together with the learner's live results.
+//! Pages get a `<meta name="workbook-live">` tag on the way out, which tells the book's
+//! status script that `/workbook-status.json` exists here; opened as plain files (or served
+//! by anything else) the pages have no such tag, so they show no badge and ask for nothing.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response, StatusCode};
+
+use crate::error::CheckerError;
+use crate::exercise::Workbook;
+use crate::progress::ProgressFile;
+
+pub const LIVE_META: &str = "<meta name=\"workbook-live\" content=\"/workbook-status.json\">";
+
+/// Serves `book` on `addr` until the process ends.
+pub async fn serve(
+    workbook: Workbook,
+    book: PathBuf,
+    addr: SocketAddr,
+) -> Result<(), CheckerError> {
+    if !book.join("index.html").is_file() {
+        return Err(CheckerError::Other(format!(
+            "{}: no built book here; run `mdbook build` first (or pass --book)",
+            book.display()
+        )));
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| CheckerError::Other(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| CheckerError::Other(e.to_string()))?;
+    eprintln!("serving the book at http://{local}/ (Ctrl-C to stop)");
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("warning: accept failed: {e}");
+                continue;
+            }
+        };
+        let (workbook, book) = (workbook.clone(), book.clone());
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let (workbook, book) = (workbook.clone(), book.clone());
+                async move { Ok::<_, Infallible>(respond(&workbook, &book, req)) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+    }
+}
+
+fn respond(
+    workbook: &Workbook,
+    book: &Path,
+    req: Request<hyper::body::Incoming>,
+) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    if path == "/workbook-status.json" {
+        return match status_json(workbook) {
+            Ok(json) => reply(StatusCode::OK, "application/json", json.into_bytes(), true),
+            Err(e) => reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain",
+                e.to_string().into_bytes(),
+                true,
+            ),
+        };
+    }
+    let Some(file) = resolve(book, path) else {
+        return reply(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            b"not found".to_vec(),
+            false,
+        );
+    };
+    match std::fs::read(&file) {
+        Ok(mut body) => {
+            let kind = content_type(&file);
+            if kind == "text/html" {
+                body = inject_live_meta(&String::from_utf8_lossy(&body)).into_bytes();
+            }
+            reply(StatusCode::OK, kind, body, false)
+        }
+        Err(_) => reply(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            b"not found".to_vec(),
+            false,
+        ),
+    }
+}
+
+fn reply(status: StatusCode, kind: &str, body: Vec<u8>, no_store: bool) -> Response<Full<Bytes>> {
+    let mut builder = Response::builder()
+        .status(status)
+        .header("content-type", kind);
+    if no_store {
+        builder = builder.header("cache-control", "no-store");
+    }
+    builder
+        .body(Full::new(Bytes::from(body)))
+        .expect("a valid response")
+}
+
+/// The file under `book` a URL path names, never outside it.
+fn resolve(book: &Path, url_path: &str) -> Option<PathBuf> {
+    let mut file = book.to_path_buf();
+    for part in url_path.split('/').filter(|p| !p.is_empty()) {
+        if part == ".." || part.contains('\\') {
+            return None;
+        }
+        file.push(part);
+    }
+    if file.is_dir() {
+        file.push("index.html");
+    }
+    Some(file)
+}
+
+fn content_type(file: &Path) -> &'static str {
+    match file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+    {
+        "html" => "text/html",
+        "js" => "text/javascript",
+        "css" => "text/css",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "ttf" => "font/ttf",
+        _ => "application/octet-stream",
+    }
+}
+
+fn inject_live_meta(html: &str) -> String {
+    match html.find("</head>") {
+        Some(i) => format!("{}{LIVE_META}\n{}", &html[..i], &html[i..]),
+        None => html.to_string(),
+    }
+}
+
+/// Per exercise: done, goals met of total, when last checked — from the progress file, read
+/// afresh on every request so a re-check by `watch` shows at once.
+fn status_json(workbook: &Workbook) -> Result<String, CheckerError> {
+    let progress = ProgressFile::load(&workbook.root)?;
+    let mut exercises = serde_json::Map::new();
+    for exercise in workbook.exercises()? {
+        let p = progress
+            .progress
+            .exercises
+            .get(&exercise.name)
+            .cloned()
+            .unwrap_or_default();
+        exercises.insert(
+            exercise.name.clone(),
+            serde_json::json!({
+                "done": p.done,
+                "goals_met": p.goals_met,
+                "goals_total": if p.goals_total > 0 { p.goals_total } else { exercise.file.goals.len() },
+                "checked": p.last_checked.is_some(),
+                "last_checked": p.last_checked,
+            }),
+        );
+    }
+    Ok(serde_json::json!({ "exercises": exercises }).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_stay_inside_the_book() {
+        let book = Path::new("/srv/book");
+        assert_eq!(
+            resolve(book, "/exercises/01.html"),
+            Some(PathBuf::from("/srv/book/exercises/01.html"))
+        );
+        assert_eq!(resolve(book, "/../etc/passwd"), None);
+        assert_eq!(resolve(book, "/a/../../x"), None);
+    }
+
+    #[test]
+    fn the_live_marker_goes_into_the_head() {
+        let html = inject_live_meta("<html><head><title>x</title></head><body></body></html>");
+        assert!(html.contains(&format!("{LIVE_META}\n</head>")), "{html}");
+        assert_eq!(inject_live_meta("no head"), "no head");
+    }
+}

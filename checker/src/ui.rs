@@ -1,0 +1,75 @@
+//! Build progress on the terminal: a spinner with the current step on a TTY, one plain line
+//! per finished step otherwise (CI logs, pipes). Always on stderr, so stdout stays the report.
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::engine::{BuildProgress, BuildStep};
+
+/// Discards progress: for builds the user did not ask to watch (the starter baseline).
+pub struct Silent;
+
+impl BuildProgress for Silent {
+    fn step(&mut self, _: &BuildStep) {}
+}
+
+pub struct TerminalProgress {
+    bar: Option<ProgressBar>,
+    reported: HashSet<String>,
+    prefix: String,
+}
+
+impl TerminalProgress {
+    /// `prefix` names what is being built, e.g. `01-static-binary (learner)`.
+    pub fn new(prefix: &str) -> TerminalProgress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix}: {wide_msg} {elapsed}")
+                    .expect("valid template"),
+            );
+            bar.set_prefix(prefix.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        if bar.is_none() {
+            eprintln!("building {prefix}");
+        }
+        TerminalProgress {
+            bar,
+            reported: HashSet::new(),
+            prefix: prefix.to_string(),
+        }
+    }
+}
+
+impl BuildProgress for TerminalProgress {
+    fn step(&mut self, step: &BuildStep) {
+        match &self.bar {
+            Some(bar) => bar.set_message(step.name.clone()),
+            None => {
+                let done = step.completed.is_some() || step.error.is_some();
+                if done && self.reported.insert(step.name.clone()) {
+                    let how = match (&step.error, step.cached, step.started, step.completed) {
+                        (Some(_), ..) => "FAILED".to_string(),
+                        (None, true, ..) => "cached".to_string(),
+                        (None, false, Some(s), Some(c)) => format!("{:.1} s", c - s),
+                        _ => "done".to_string(),
+                    };
+                    eprintln!("  {}: {} ({how})", self.prefix, step.name);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TerminalProgress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

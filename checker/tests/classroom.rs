@@ -1,0 +1,207 @@
+//! The instructor's side on the real engine: reports in every format, grading a small class
+//! with a broken and a never-ending submission among them, and the engine reached over TCP.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+#[test]
+fn junit_and_markdown_reports() {
+    require_engine();
+    let out = run(
+        &workbook_root(),
+        &[
+            "check",
+            "01-static-binary",
+            "--solution",
+            "--format",
+            "junit",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let xml = text(&out.stdout);
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut cases, mut failures, mut suites) = (0, 0, 0);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().into_inner() {
+                    "testcase" => cases += 1,
+                    "failure" => failures += 1,
+                    "testsuite" => suites += 1,
+                    _ => {}
+                }
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!((suites, cases, failures), (1, 6, 0), "{xml}");
+
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &workbook_root().join("exercises/01-static-binary"),
+        &dir.path().join("exercises/01-static-binary"),
+    );
+    let out = run(dir.path(), &["check", "01", "--format", "junit"]);
+    let xml = text(&out.stdout);
+    assert!(
+        xml.contains("<failure message=\"measured 326"),
+        "a miss carries measured vs target: {xml}"
+    );
+    let out = run(dir.path(), &["check", "01", "--format", "markdown"]);
+    let md = text(&out.stdout);
+    assert!(
+        md.contains("| ✘ | `size` |") && md.contains("| ✔ | `runs` |"),
+        "{md}"
+    );
+    let report = run(dir.path(), &["report", "--name", "ada"]);
+    let doc: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(doc["schema"], "workbook-checker/report/v1");
+    assert_eq!(doc["learner"], "ada");
+    assert_eq!(doc["exercises"][0]["goals_met"], 1, "{doc}");
+}
+
+#[test]
+fn grading_a_class_survives_broken_submissions_and_leaves_nothing_behind() {
+    require_engine();
+    let class = tempfile::tempdir().unwrap();
+    let learner = |name: &str, dockerfile: Option<&str>| {
+        let dir = class.path().join(name).join("01-static-binary");
+        copy_tree(&workbook_root().join("exercises/01-static-binary"), &dir);
+        if let Some(text) = dockerfile {
+            std::fs::write(dir.join("Dockerfile"), text).unwrap();
+        }
+    };
+    let solution = std::fs::read_to_string(
+        workbook_root().join("exercises/01-static-binary/solution/Dockerfile"),
+    )
+    .unwrap();
+    learner("ada", Some(&solution));
+    learner("bob", Some("FROM debian:bookworm\nFORM nothing\n"));
+    learner("cy", None);
+    learner(
+        "dee",
+        Some("FROM debian:bookworm-slim\nUSER 10001\nCMD [\"sleep\", \"600\"]\n"),
+    );
+    // A learner who "fixed" the goals in their copy is still judged by the workbook's own.
+    std::fs::write(
+        class.path().join("cy/01-static-binary/exercise.toml"),
+        "[exercise]\ntitle = \"x\"\nlesson = []\n[[goals]]\nid = \"easy\"\nkind = \"image-size\"\nmax_mb = 100000.0\n",
+    )
+    .unwrap();
+    let out_dir = class.path().join("grades");
+    let out = checker()
+        .arg("--root")
+        .arg(workbook_root())
+        .args(["grade"])
+        .arg(class.path())
+        .args(["01", "--jobs", "2", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let grades: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("grades.json")).unwrap())
+            .unwrap();
+    let status = |who: &str| {
+        grades["grades"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["learner"] == who)
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status("ada"), "passed");
+    assert_eq!(status("bob"), "error");
+    assert_eq!(
+        status("cy"),
+        "failed",
+        "the starter, judged by the workbook's goals"
+    );
+    assert_eq!(
+        status("dee"),
+        "failed",
+        "never exits: its run goal timed out"
+    );
+    let csv = std::fs::read_to_string(out_dir.join("scoreboard.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(std::fs::read_to_string(out_dir.join("scoreboard.md"))
+        .unwrap()
+        .contains("| ada | ✔ 6/6 | 1 |"));
+    let leftovers = std::process::Command::new("docker")
+        .args(["images", "-q", "--filter", "reference=workbook/grade-*"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&leftovers.stdout).trim().is_empty(),
+        "grading removes its images"
+    );
+    let containers = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            "label=org.workbook.exercise=grade-dee-01-static-binary",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        text(&containers.stdout).trim().is_empty(),
+        "nothing left running"
+    );
+}
+
+/// A TCP endpoint on loopback in front of the engine's socket: the checker, given
+/// DOCKER_HOST=tcp://…, must build, inspect, run and publish ports through it.
+#[test]
+fn the_engine_is_reached_over_tcp_with_docker_host() {
+    require_engine();
+    let socket = std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
+        .unwrap_or_else(|| "/var/run/docker.sock".to_string());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    runtime.spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                break;
+            };
+            let socket = socket.clone();
+            tokio::spawn(async move {
+                if let Ok(mut unix) = tokio::net::UnixStream::connect(Path::new(&socket)).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tcp, &mut unix).await;
+                }
+            });
+        }
+    });
+    let out = checker()
+        .arg("--root")
+        .arg(workbook_root())
+        .args(["check", "02-go-api", "--solution", "--format", "json"])
+        .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(
+        verdict(&report, "serves")["met"],
+        true,
+        "an HTTP check through a TCP engine"
+    );
+}

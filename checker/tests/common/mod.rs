@@ -1,0 +1,155 @@
+//! Shared by the integration tests: the checker binary, the fixture workbooks, and the
+//! one-time guarantee that a Docker engine answers and has the base images (made the same
+//! way `checker images` makes them).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub fn checker() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_checker"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The repository root, whose `exercises/` are the real ones.
+pub fn workbook_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs the checker with `args` in `root`'s workbook.
+pub fn run(root: &Path, args: &[&str]) -> Output {
+    checker()
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .expect("the checker binary runs")
+}
+
+/// Fails (never skips) when no engine answers, saying how to start one; then makes sure
+/// the base images exist: `checker images`, and `checker images --offline` when pulling fails.
+pub fn require_engine() {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    let ready = READY.get_or_init(|| {
+        // The real exercises and the fixtures (which use debian:bookworm-slim).
+        [workbook_root(), fixture("users")]
+            .iter()
+            .try_for_each(|root| ensure_images(root))
+    });
+    if let Err(e) = ready {
+        panic!("{e}");
+    }
+}
+
+fn ensure_images(root: &Path) -> Result<(), String> {
+    {
+        let pulled = run(root, &["images"]);
+        if pulled.status.success() {
+            return Ok(());
+        }
+        let stderr = text(&pulled.stderr);
+        if stderr.contains("no Docker engine answers") {
+            return Err(format!(
+                "these tests build real images and need a Docker engine, and none answers.\n\
+                 Start one (`sudo systemctl start docker`, or `bash .ci/start-engine` in this repository, which installs and starts Debian's docker.io), then run the tests again.\n\
+                 The checker said: {stderr}"
+            ));
+        }
+        let offline = run(root, &["images", "--offline"]);
+        if offline.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the base images are missing and could not be made.\n`checker images`: {}{}\n`checker images --offline`: {}{}",
+                text(&pulled.stdout),
+                stderr,
+                text(&offline.stdout),
+                text(&offline.stderr)
+            ))
+        }
+    }
+}
+
+/// Parses `checker check --format json` output.
+pub fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}); stdout: {}\nstderr: {}",
+            text(&output.stdout),
+            text(&output.stderr)
+        )
+    })
+}
+
+/// The verdict with `id` in the first result of a JSON report.
+pub fn verdict<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["results"][0]["verdicts"]
+        .as_array()
+        .expect("verdicts")
+        .iter()
+        .find(|v| v["id"] == id)
+        .unwrap_or_else(|| panic!("no verdict {id} in {report}"))
+}
+
+/// Ids of the containers the checker labelled that still exist.
+pub fn leftover_containers() -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "-a", "-q", "--filter", "label=org.workbook.checker"])
+        .output()
+        .expect("docker CLI for inspecting leftovers");
+    text(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every file under `dir` with its content, to prove a check changed nothing.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                files.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// A copy of a fixture workbook in a fresh temporary folder, for tests that write.
+pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixture(name), dir.path());
+    dir
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}

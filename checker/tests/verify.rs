@@ -1,0 +1,121 @@
+//! `checker verify` on the real exercises and the real engine: every starter misses exactly
+//! its lesson's goals, every solution meets all of them.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn every_exercise_verifies() {
+    require_engine();
+    let out = run(&workbook_root(), &["verify", "--format", "json"]);
+    let report = json(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "verify failed:\n{}",
+        serde_json::to_string_pretty(&report).unwrap()
+    );
+    let results = report["results"].as_array().unwrap();
+    assert!(results.len() >= 2, "{report}");
+    for r in results {
+        assert_eq!(r["problems"].as_array().unwrap().len(), 0, "{r}");
+        let starter = r["starter"]["measurements"]["image_size"].as_u64().unwrap();
+        let solution = r["solution"]["measurements"]["image_size"]
+            .as_u64()
+            .unwrap();
+        assert!(
+            solution * 10 < starter,
+            "{}: the solution ({solution} B) is far smaller than the starter ({starter} B)",
+            r["exercise"]
+        );
+        assert!(r["solution"]["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["met"] == true));
+    }
+    assert!(
+        report["engine"]
+            .as_str()
+            .unwrap()
+            .starts_with("Docker Engine"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_learners_check_reports_measured_against_target_and_the_biggest_layer() {
+    require_engine();
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &workbook_root().join("exercises/01-static-binary"),
+        &dir.path().join("exercises/01-static-binary"),
+    );
+    let out = run(dir.path(), &["check", "01-static-binary"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.contains("✘ size"), "{report}");
+    assert!(report.contains("of it is layer 2: RUN apt-get"), "{report}");
+    assert!(report.contains("```mermaid\nflowchart LR"), "{report}");
+    let listing = text(&run(dir.path(), &["list"]).stdout);
+    assert!(
+        listing.contains("(1/6 goals)"),
+        "the check was recorded: {listing}"
+    );
+    // The learner fixes it with the reference solution: the check passes and is recorded as done.
+    let ex = dir.path().join("exercises/01-static-binary");
+    std::fs::copy(ex.join("solution/Dockerfile"), ex.join("Dockerfile")).unwrap();
+    let out = run(dir.path(), &["check", "01-static-binary"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let listing = text(&run(dir.path(), &["list"]).stdout);
+    assert!(
+        listing.contains("done") && listing.contains("(6/6 goals)"),
+        "{listing}"
+    );
+}
+
+#[test]
+fn watch_rechecks_on_save_with_events_and_with_polling() {
+    require_engine();
+    for mode in [None, Some("--poll")] {
+        let dir = tempfile::tempdir().unwrap();
+        let ex = dir.path().join("exercises/01-static-binary");
+        copy_tree(&workbook_root().join("exercises/01-static-binary"), &ex);
+        let out_path = dir.path().join("watch.out");
+        let mut cmd = checker();
+        cmd.arg("--root").arg(dir.path()).args(["watch", "01"]);
+        cmd.args(mode);
+        let mut child = cmd
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let wait_for = |needle: &str| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+            while std::time::Instant::now() < deadline {
+                if std::fs::read_to_string(&out_path)
+                    .unwrap_or_default()
+                    .contains(needle)
+                {
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            false
+        };
+        let first = wait_for("1 of 6 goals met.");
+        std::fs::copy(ex.join("solution/Dockerfile"), ex.join("Dockerfile")).unwrap();
+        let second = wait_for("6 of 6 goals met.");
+        child.kill().unwrap();
+        let _ = child.wait();
+        let output = std::fs::read_to_string(&out_path).unwrap();
+        assert!(first && second, "mode {mode:?}: {output}");
+    }
+}

@@ -1,0 +1,156 @@
+//! Commands and refusals that need no engine: they must work (or fail clearly) anywhere.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn unknown_exercise_lists_the_names() {
+    let out = run(&fixture("users"), &["hint", "99-nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("no exercise named `99-nope`"), "{err}");
+    assert!(
+        err.contains("01-no-user") && err.contains("09-inherited"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_invalid_exercise_toml_names_file_line_and_key() {
+    let out = run(&fixture("bad-toml"), &["check", "01-typo"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("01-typo/exercise.toml"), "{err}");
+    assert!(err.contains("max_mbb"), "{err}");
+    assert!(
+        err.contains("line 5"),
+        "the line of the [[goals]] table: {err}"
+    );
+}
+
+#[test]
+fn an_unreachable_engine_says_how_to_start_one() {
+    let out = checker()
+        .arg("--root")
+        .arg(workbook_root())
+        .args(["check", "01-static-binary"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("no Docker engine answers at unix:///nonexistent/docker.sock"),
+        "{err}"
+    );
+    assert!(err.contains("Start one"), "{err}");
+}
+
+#[test]
+fn a_dockerfile_that_does_not_parse_is_refused_before_any_build() {
+    // The engine is not needed: parsing comes first, even when DOCKER_HOST is wrong.
+    let out = checker()
+        .arg("--root")
+        .arg(fixture("broken"))
+        .args(["graph", "exercises/01-parse-error/Dockerfile"])
+        .current_dir(fixture("broken"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("01-parse-error/Dockerfile:3:"), "{err}");
+}
+
+#[test]
+fn graph_prints_mermaid_and_json() {
+    let file = workbook_root().join("exercises/01-static-binary/solution/Dockerfile");
+    let out = checker().arg("graph").arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mermaid = text(&out.stdout);
+    assert!(mermaid.contains("s0 -->|COPY --from| s1"), "{mermaid}");
+    let out = checker()
+        .arg("graph")
+        .arg(&file)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let graph: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(graph["stages"].as_array().unwrap().len(), 2);
+    assert_eq!(graph["target"], 1);
+}
+
+#[test]
+fn hints_come_one_at_a_time_then_all() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &workbook_root().join("exercises/01-static-binary"),
+        &dir.path().join("exercises/01-static-binary"),
+    );
+    let first = text(&run(dir.path(), &["hint", "01"]).stdout);
+    assert!(first.starts_with("Hint 1 of 3:"), "{first}");
+    assert!(!first.contains("Hint 2"), "{first}");
+    let second = text(&run(dir.path(), &["hint", "01"]).stdout);
+    assert!(second.starts_with("Hint 2 of 3:"), "{second}");
+    let all = text(&run(dir.path(), &["hint", "01", "--all"]).stdout);
+    assert!(
+        all.contains("Hint 1 of 3") && all.contains("Hint 3 of 3"),
+        "{all}"
+    );
+}
+
+#[test]
+fn reset_restores_the_starter_and_keeps_the_learners_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = dir.path().join("exercises/01-static-binary");
+    copy_tree(&workbook_root().join("exercises/01-static-binary"), &ex);
+    let mine = "FROM scratch\n# my attempt\n";
+    std::fs::write(ex.join("Dockerfile"), mine).unwrap();
+    let out = run(dir.path(), &["reset", "01-static-binary"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read(ex.join("Dockerfile")).unwrap(),
+        std::fs::read(ex.join("starter/Dockerfile")).unwrap()
+    );
+    let backups: Vec<_> = std::fs::read_dir(&ex)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("Dockerfile.backup-")
+        })
+        .collect();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(std::fs::read_to_string(&backups[0]).unwrap(), mine);
+    // A second reset has nothing to keep and overwrites no backup.
+    let again = run(dir.path(), &["reset", "01-static-binary"]);
+    assert!(text(&again.stdout).contains("already the starter"));
+}
+
+#[test]
+fn list_shows_order_and_the_next_exercise() {
+    let out = run(&workbook_root(), &["list"]);
+    assert!(out.status.success());
+    let listing = text(&out.stdout);
+    let first = listing.find("01-static-binary").expect("01 listed");
+    let second = listing.find("02-go-api").expect("02 listed");
+    assert!(first < second, "{listing}");
+}
+
+#[test]
+fn readme_starts_with_the_two_commands_ci_runs() {
+    let readme = std::fs::read_to_string(workbook_root().join("README.md")).unwrap();
+    let head: String = readme.lines().take(30).collect::<Vec<_>>().join("\n");
+    assert!(
+        head.contains("cargo run --release -p checker -- check"),
+        "{head}"
+    );
+    assert!(head.contains("cargo test --workspace"), "{head}");
+    let ci = std::fs::read_to_string(workbook_root().join(".ci/run")).unwrap();
+    assert!(
+        ci.contains("cargo test --workspace"),
+        "CI must run the README's test command"
+    );
+}
