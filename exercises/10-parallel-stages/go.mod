@@ -1,0 +1,3 @@
+module example.com/twoprograms
+
+go 1.19
