@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CheckerError;
 use crate::exercise::{Exercise, Workbook};
-use crate::measurements::{format_mb, AppOutcome};
+use crate::measurements::{format_mb, AppOutcome, ProbeOutcome};
 use crate::pipeline::CheckResult;
 
 /// Where the measured numbers live, relative to the workbook root.
@@ -53,10 +53,20 @@ pub struct VariantNumbers {
     /// its layers (`checker pulls`); kept when `checker measure` rewrites the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_seconds: Option<f64>,
+    /// Bytes of every layer, base first, as `docker history` lists the non-empty ones (the
+    /// checker's "layer N" counts the same way).
+    #[serde(default)]
+    pub layer_sizes: Vec<u64>,
+    /// Bytes of the build context after `.dockerignore`.
+    #[serde(default)]
+    pub context_bytes: u64,
+    /// Bytes wasted as dive counts them, for exercises with a `wasted-bytes` goal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasted_bytes: Option<u64>,
 }
 
 impl VariantNumbers {
-    pub fn from_check(result: &CheckResult, files: usize) -> VariantNumbers {
+    pub fn from_check(result: &CheckResult, files: usize, layer_sizes: Vec<u64>) -> VariantNumbers {
         let start_seconds = result.measurements.apps.values().find_map(|a| match a {
             AppOutcome::Exited { seconds, .. } | AppOutcome::Answered { seconds, .. } => {
                 Some(*seconds)
@@ -69,6 +79,12 @@ impl VariantNumbers {
             files,
             start_seconds,
             pull_seconds: None,
+            layer_sizes,
+            context_bytes: result.measurements.context_bytes,
+            wasted_bytes: result.measurements.probes.values().find_map(|p| match p {
+                ProbeOutcome::WastedBytes { bytes, .. } => Some(*bytes),
+                _ => None,
+            }),
         }
     }
 }
@@ -107,11 +123,32 @@ impl MeasuredResults {
                 ("starter", &old.starter, &new.starter),
                 ("solution", &old.solution, &new.solution),
             ] {
-                for (field, a, b) in [
-                    ("size", o.size as f64, n.size as f64),
-                    ("layers", o.layers as f64, n.layers as f64),
-                    ("files", o.files as f64, n.files as f64),
-                ] {
+                let layer =
+                    |v: &VariantNumbers, i: usize| v.layer_sizes.get(i).copied().unwrap_or(0);
+                let figures = [
+                    ("size".to_string(), o.size as f64, n.size as f64),
+                    ("layers".to_string(), o.layers as f64, n.layers as f64),
+                    ("files".to_string(), o.files as f64, n.files as f64),
+                    (
+                        "context".to_string(),
+                        o.context_bytes as f64,
+                        n.context_bytes as f64,
+                    ),
+                    (
+                        "wasted".to_string(),
+                        o.wasted_bytes.unwrap_or(0) as f64,
+                        n.wasted_bytes.unwrap_or(0) as f64,
+                    ),
+                ]
+                .into_iter()
+                .chain((0..o.layer_sizes.len().max(n.layer_sizes.len())).map(|i| {
+                    (
+                        format!("layer {}", i + 1),
+                        layer(o, i) as f64,
+                        layer(n, i) as f64,
+                    )
+                }));
+                for (field, a, b) in figures {
                     if far(a, b) {
                         out.push(format!(
                             "{name} {variant} {field}: committed {a}, measured {b}"
@@ -174,9 +211,101 @@ pub fn expand_directives(
             String::new()
         })
     });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    expand_annotated_numbers(&out, chapter, workbook, numbers)
+}
+
+/// A number an exercise README types for readers of the plain file, followed by a comment
+/// naming the figure it stands for: `326 MB<!-- measure 01-static-binary starter size -->`,
+/// or `2 MB<!-- target 01-static-binary size -->` for a goal's threshold. Exercise READMEs
+/// are read outside the book too, where a `{{#measure}}` directive would show as is.
+pub const ANNOTATED_NUMBER: &str =
+    r"(\d+(?:\.\d+)?)\s?(kB|MB|GB|ms|s)<!-- (measure|target) ([^>]*?) -->";
+
+/// The book prints the checker's figure in place of the typed one, and refuses a typed number
+/// more than 10 % away from it, so the plain README cannot drift from the measurements.
+fn expand_annotated_numbers(
+    content: &str,
+    chapter: &str,
+    workbook: &Workbook,
+    numbers: &MeasuredResults,
+) -> Result<String, String> {
+    let annotated = Regex::new(ANNOTATED_NUMBER).expect("valid regex");
+    let mut error = None;
+    let out = annotated.replace_all(content, |caps: &regex::Captures<'_>| {
+        let args: Vec<&str> = caps[4].split_whitespace().collect();
+        let produced = match &caps[3] {
+            "measure" => measure(&args, numbers),
+            _ => goal_threshold(&args, workbook),
+        };
+        let checked = produced.and_then(|figure| {
+            let typed = quantity(&caps[1], &caps[2]);
+            let (value, unit) = figure
+                .split_once(' ')
+                .ok_or_else(|| format!("`{figure}` is not a size or a time"))?;
+            let fresh = quantity(value, unit);
+            let tolerance = if matches!(unit, "s" | "ms") {
+                (0.1 * fresh).max(0.5)
+            } else {
+                0.1 * fresh
+            };
+            if (typed - fresh).abs() > tolerance {
+                Err(format!(
+                    "the page says {} {} where the checker has {figure}",
+                    &caps[1], &caps[2]
+                ))
+            } else {
+                Ok(figure)
+            }
+        });
+        checked.unwrap_or_else(|e| {
+            error.get_or_insert(format!("{chapter}: `{}`: {e}", &caps[0]));
+            String::new()
+        })
+    });
     match error {
         Some(e) => Err(e),
         None => Ok(out.into_owned()),
+    }
+}
+
+/// A size in bytes or a time in seconds.
+fn quantity(value: &str, unit: &str) -> f64 {
+    let value: f64 = value.parse().unwrap_or(f64::NAN);
+    value
+        * match unit {
+            "kB" => 1e3,
+            "MB" => 1e6,
+            "GB" => 1e9,
+            "ms" => 1e-3,
+            _ => 1.0,
+        }
+}
+
+/// `target NAME GOAL`: the goal's threshold as the README's prose uses it ("at most 2 MB",
+/// "within 10 s").
+fn goal_threshold(args: &[&str], workbook: &Workbook) -> Result<String, String> {
+    use crate::exercise::GoalKind;
+    let [name, id] = args else {
+        return Err("expected `target NAME GOAL`".into());
+    };
+    let exercise = workbook.exercise(name).map_err(|e| e.to_string())?;
+    let goal = exercise
+        .file
+        .goals
+        .iter()
+        .find(|g| g.id == *id)
+        .ok_or_else(|| format!("{name} has no goal `{id}`"))?;
+    match &goal.kind {
+        GoalKind::ImageSize { max_mb }
+        | GoalKind::ContextSize { max_mb, .. }
+        | GoalKind::WastedBytes { max_mb } => Ok(format!("{max_mb} MB")),
+        GoalKind::Run { timeout_s, .. } | GoalKind::Http { timeout_s, .. } => {
+            Ok(format!("{timeout_s} s"))
+        }
+        _ => Err(format!("goal `{id}` has no size or time threshold")),
     }
 }
 
@@ -213,14 +342,33 @@ fn measure(args: &[&str], numbers: &MeasuredResults) -> Result<String, String> {
             let e = exercise(name)?;
             Ok(format!("{:.1} %", saving(e)))
         }
-        [name, variant, field] => {
+        [name, variant, field, rest @ ..] => {
             let e = exercise(name)?;
             let v = match *variant {
                 "starter" => &e.starter,
                 "solution" => &e.solution,
                 other => return Err(format!("`{other}` is neither starter nor solution")),
             };
-            match *field {
+            match (*field, rest) {
+                ("layer", [n]) => n
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| n.checked_sub(1))
+                    .and_then(|i| v.layer_sizes.get(i))
+                    .map(|b| format_mb(*b))
+                    .ok_or_else(|| {
+                        format!(
+                            "{name} {variant} has no layer {n} (it has {})",
+                            v.layer_sizes.len()
+                        )
+                    }),
+                (_, [_, ..]) => Err(format!("`{field}` takes no further argument")),
+                ("context", _) => Ok(format_mb(v.context_bytes)),
+                ("wasted", _) => v
+                    .wasted_bytes
+                    .map(format_mb)
+                    .ok_or_else(|| format!("{name} has no wasted-bytes goal")),
+                (field, _) => match field {
                 "size" => Ok(format_mb(v.size)),
                 "layers" => Ok(v.layers.to_string()),
                 "files" => Ok(v.files.to_string()),
@@ -232,8 +380,9 @@ fn measure(args: &[&str], numbers: &MeasuredResults) -> Result<String, String> {
                     format!("{name} has no pull time: run `bash bench/pull-times.sh`")
                 }),
                 other => Err(format!(
-                    "unknown field `{other}` (size, layers, files, start, pull)"
+                    "unknown field `{other}` (size, layers, files, start, pull, context, wasted, layer N)"
                 )),
+                },
             }
         }
         _ => Err(
@@ -473,6 +622,9 @@ mod tests {
             files,
             start_seconds: start,
             pull_seconds: None,
+            layer_sizes: vec![116_000_000, 209_000_000, 16_000],
+            context_bytes: 4_000,
+            wasted_bytes: None,
         };
         MeasuredResults {
             schema: SCHEMA.into(),
@@ -533,6 +685,97 @@ mod tests {
         assert!(measure(&["01-static-binary", "starter", "weight"], &n)
             .unwrap_err()
             .contains("unknown field"));
+    }
+
+    #[test]
+    fn layer_and_context_figures() {
+        let n = numbers();
+        let m = |args: &[&str]| measure(args, &n);
+        assert_eq!(
+            m(&["01-static-binary", "starter", "layer", "2"]).unwrap(),
+            "209.0 MB"
+        );
+        assert!(m(&["01-static-binary", "starter", "layer", "4"])
+            .unwrap_err()
+            .contains("has no layer 4 (it has 3)"));
+        assert!(m(&["01-static-binary", "starter", "layer", "0"]).is_err());
+        assert!(m(&["01-static-binary", "starter", "size", "2"])
+            .unwrap_err()
+            .contains("no further argument"));
+        assert_eq!(
+            m(&["01-static-binary", "solution", "context"]).unwrap(),
+            "0.00 MB"
+        );
+        assert!(m(&["01-static-binary", "solution", "wasted"])
+            .unwrap_err()
+            .contains("no wasted-bytes goal"));
+    }
+
+    fn workbook_with_01() -> (tempfile::TempDir, Workbook) {
+        let dir = tempfile::tempdir().unwrap();
+        let ex = dir.path().join("exercises/01-static-binary");
+        std::fs::create_dir_all(ex.join("solution")).unwrap();
+        std::fs::write(ex.join("Dockerfile"), "FROM scratch\n").unwrap();
+        std::fs::write(ex.join("solution/Dockerfile"), "FROM scratch\n").unwrap();
+        std::fs::write(
+            ex.join("exercise.toml"),
+            "[exercise]\ntitle = \"t\"\nlesson = [\"size\"]\nhints = [\"a\", \"b\"]\n\n[[goals]]\nid = \"size\"\nkind = \"image-size\"\nmax_mb = 2.0\n\n[[goals]]\nid = \"runs\"\nkind = \"run\"\ntimeout_s = 10\n",
+        )
+        .unwrap();
+        let workbook = Workbook {
+            root: dir.path().to_path_buf(),
+        };
+        (dir, workbook)
+    }
+
+    #[test]
+    fn annotated_numbers_become_the_checkers_figures() {
+        let (_dir, workbook) = workbook_with_01();
+        let n = numbers();
+        let page = expand_directives(
+            "The starter is 330 MB<!-- measure 01-static-binary starter size -->, its layer 209 MB<!-- measure 01-static-binary starter layer 2 --> and the goal at most 2 MB<!-- target 01-static-binary size -->, within 10 s<!-- target 01-static-binary runs -->; it starts in 0.5 s<!-- measure 01-static-binary starter start -->.",
+            "01.md",
+            &workbook,
+            &n,
+        )
+        .unwrap();
+        assert_eq!(
+            page,
+            "The starter is 326.0 MB, its layer 209.0 MB and the goal at most 2 MB, within 10 s; it starts in 0.36 s."
+        );
+    }
+
+    #[test]
+    fn an_annotated_number_far_from_the_measurement_is_refused() {
+        let (_dir, workbook) = workbook_with_01();
+        let err = expand_directives(
+            "It is 400 MB<!-- measure 01-static-binary starter size -->.",
+            "exercises/01.md",
+            &workbook,
+            &numbers(),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("exercises/01.md")
+                && err.contains("says 400 MB where the checker has 326.0 MB"),
+            "{err}"
+        );
+        let err = expand_directives(
+            "At most 3 MB<!-- target 01-static-binary size -->.",
+            "01.md",
+            &workbook,
+            &numbers(),
+        )
+        .unwrap_err();
+        assert!(err.contains("where the checker has 2 MB"), "{err}");
+        assert!(expand_directives(
+            "5 MB<!-- target 01-static-binary nope -->",
+            "01.md",
+            &workbook,
+            &numbers()
+        )
+        .unwrap_err()
+        .contains("no goal `nope`"));
     }
 
     #[test]
@@ -654,7 +897,13 @@ pub async fn measure_all(
             let result = crate::pipeline::check(engine, &exercise, variant, &mut progress).await?;
             drop(progress);
             let files = count_files(engine, &result.image).await?;
-            numbers.push(VariantNumbers::from_check(&result, files));
+            let layer_sizes = engine
+                .layers(&result.image)
+                .await?
+                .iter()
+                .map(|l| l.size)
+                .collect();
+            numbers.push(VariantNumbers::from_check(&result, files, layer_sizes));
         }
         let solution = numbers.pop().expect("two variants");
         let starter = numbers.pop().expect("two variants");
