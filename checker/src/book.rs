@@ -983,14 +983,13 @@ async fn build_snippet(
     let graph = crate::dockerfile::parse_stage_graph(&here, &snippet.text, &BTreeMap::new(), None)?;
     crate::pipeline::ensure_base_images(engine, &here, &graph).await?;
     let dockerfile = ".doctest/Dockerfile";
-    let context = crate::context::pack(
+    let context = crate::context::Folder::with_overlay(
         &dir,
-        dockerfile,
-        &BTreeMap::from([(dockerfile.to_string(), snippet.text.clone().into_bytes())]),
-    )?;
+        BTreeMap::from([(dockerfile.to_string(), snippet.text.clone().into_bytes())]),
+    );
     let tag = format!("{}/doctest:{n}", crate::engine::IMAGE_REPOSITORY_PREFIX);
     let request = crate::engine::BuildRequest {
-        context_tar: context.tar,
+        context,
         dockerfile: dockerfile.to_string(),
         tag: tag.clone(),
         labels: BTreeMap::from([

@@ -72,18 +72,36 @@ impl DockerIgnore {
     /// Validation happens here rather than on first use (moby compiles lazily and fails the
     /// build mid-walk) so that a bad line is reported before anything is packed.
     pub fn parse(text: &str) -> Result<DockerIgnore, DockerIgnoreError> {
-        let mut patterns = Vec::new();
-        for (index, raw) in text.lines().enumerate() {
-            let line = index + 1;
+        let lines = text.lines().enumerate().filter_map(|(index, raw)| {
             let raw = if index == 0 {
                 raw.strip_prefix('\u{feff}').unwrap_or(raw)
             } else {
                 raw
             };
             // moby tests for '#' before trimming, so an indented '#' is a pattern, not a comment.
-            if raw.starts_with('#') {
-                continue;
-            }
+            (!raw.starts_with('#')).then_some((index + 1, raw))
+        });
+        DockerIgnore::compile_lines(lines)
+    }
+
+    /// Builds a matcher from patterns the engine sends in a BuildKit session (the
+    /// `.dockerignore` it read, or the paths a Dockerfile's COPY and ADD use). They reach
+    /// fsutil's `patternmatcher.New` as they are, so there are no comments to skip; an
+    /// invalid one is reported with its position in the list.
+    pub fn from_patterns(patterns: &[String]) -> Result<DockerIgnore, DockerIgnoreError> {
+        DockerIgnore::compile_lines(
+            patterns
+                .iter()
+                .enumerate()
+                .map(|(index, p)| (index + 1, p.as_str())),
+        )
+    }
+
+    fn compile_lines<'a>(
+        lines: impl Iterator<Item = (usize, &'a str)>,
+    ) -> Result<DockerIgnore, DockerIgnoreError> {
+        let mut patterns = Vec::new();
+        for (line, raw) in lines {
             let trimmed = raw.trim();
             if trimmed.is_empty() {
                 continue;

@@ -35,8 +35,9 @@ pub struct Engine {
 }
 
 pub struct BuildRequest {
-    pub context_tar: Vec<u8>,
-    /// Path of the Dockerfile inside the context.
+    /// The build context, served to the engine through a BuildKit session.
+    pub context: crate::context::Folder,
+    /// Path of the Dockerfile inside the context's folder (or its overlay).
     pub dockerfile: String,
     pub tag: String,
     pub labels: BTreeMap<String, String>,
@@ -59,6 +60,8 @@ pub struct BuildStep {
 pub struct BuildOutcome {
     pub steps: Vec<BuildStep>,
     pub seconds: f64,
+    /// The context files the engine was offered, as it asked for them.
+    pub context: crate::context::Offered,
 }
 
 /// Why a build failed: the step and the tail of its log, or the engine's message.
@@ -199,7 +202,14 @@ impl Engine {
         request: BuildRequest,
         progress: &mut dyn BuildProgress,
     ) -> Result<Result<BuildOutcome, BuildFailure>, CheckerError> {
-        let session = format!("workbook-{}", uuid::Uuid::new_v4());
+        // The Dockerfile's folder is the context's own: the engine asks for the Dockerfile
+        // (and `<Dockerfile>.dockerignore`) by their paths inside it.
+        let folders = BTreeMap::from([
+            ("context".to_string(), request.context.clone()),
+            ("dockerfile".to_string(), request.context.clone()),
+        ]);
+        let session =
+            crate::session::open(&self.host, folders, &shared_key(&request.context)).await?;
         let labels: HashMap<String, String> = request.labels.clone().into_iter().collect();
         let build_args: HashMap<String, String> = request.build_args.clone().into_iter().collect();
         let mut options = BuildImageOptionsBuilder::default()
@@ -210,16 +220,19 @@ impl Engine {
             .rm(true)
             .forcerm(true)
             .nocache(request.no_cache)
-            .version(BuilderVersion::BuilderBuildKit)
-            .session(&session);
+            .remote("client-session")
+            .session(&session.id)
+            // See `with_buildkit_version`: bollard would open a session of its own for "2".
+            .version(BuilderVersion::BuilderV1);
         if let Some(target) = &request.target {
             options = options.target(target);
         }
         let started = Instant::now();
-        let mut stream = self.docker.build_image(
+        let docker = with_buildkit_version(self.docker.clone());
+        let mut stream = docker.build_image(
             options.build(),
             None,
-            Some(bollard::body_full(request.context_tar.into())),
+            Some(bollard::body_full(bytes::Bytes::new())),
         );
         let mut steps: Vec<(String, BuildStep)> = Vec::new();
         let mut logs: HashMap<String, Vec<u8>> = HashMap::new();
@@ -281,6 +294,7 @@ impl Engine {
             (None, None) => Ok(Ok(BuildOutcome {
                 steps: steps.into_iter().map(|(_, s)| s).collect(),
                 seconds,
+                context: session.offered(),
             })),
             (message, step) => {
                 let log_tail = step
@@ -845,6 +859,47 @@ impl Engine {
             .collect();
         Ok((containers, images))
     }
+}
+
+/// A client whose build requests say `version=2` (BuildKit) where bollard wrote `1`.
+///
+/// bollard's BuildKit builds open a session of their own, which serves registry
+/// credentials but not files; the checker's session (see `session`) serves the context, so
+/// the build must name that one and bollard must not open another. bollard does that only
+/// for version 1, and this rewrites the version on the way out.
+fn with_buildkit_version(docker: Docker) -> Docker {
+    docker.with_request_modifier(|mut request| {
+        if let (true, Some(query)) = (
+            request.uri().path().ends_with("/build"),
+            request.uri().query(),
+        ) {
+            let query: Vec<&str> = query
+                .split('&')
+                .map(|pair| if pair == "version=1" { "version=2" } else { pair })
+                .collect();
+            // Only the query changes: for a unix socket the authority encodes its path.
+            let mut parts = request.uri().clone().into_parts();
+            let path_and_query = format!("{}?{}", request.uri().path(), query.join("&"));
+            if let Ok(path_and_query) = path_and_query.parse() {
+                parts.path_and_query = Some(path_and_query);
+                if let Ok(uri) = hyper::Uri::from_parts(parts) {
+                    *request.uri_mut() = uri;
+                }
+            }
+        }
+        request
+    })
+}
+
+/// The key under which the engine keeps a copy of the transferred folder to send only what
+/// changed next time. The same folder with an overlay gets its own key: the engine compares
+/// size and time, which an overlaid file need not change.
+fn shared_key(folder: &crate::context::Folder) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    folder.root.hash(&mut hasher);
+    folder.overlay.hash(&mut hasher);
+    format!("workbook-{:016x}", hasher.finish())
 }
 
 /// `debian:bookworm` → (`debian`, `bookworm`); a registry port is not a tag.

@@ -19,6 +19,7 @@ mod probes;
 mod progress;
 mod report;
 mod serve;
+mod session;
 mod ui;
 mod user;
 mod verdicts;

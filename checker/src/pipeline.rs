@@ -253,10 +253,12 @@ pub(crate) async fn build_plan(
     build_args.extend(plan.build_args.clone());
     let graph = parse_stage_graph(&file, &text, &build_args, plan.target.as_deref())?;
     ensure_base_images(engine, &file, &graph).await?;
-    let context = context::pack(&exercise.dir, variant.dockerfile(), &plan.replacements)?;
+    // The engine reads the ignore file itself; reading it here first names the line of a
+    // bad pattern, which the engine's message does not.
+    context::load_dockerignore(&exercise.dir, variant.dockerfile())?;
     let tag = plan.tag(exercise, variant);
     let request = BuildRequest {
-        context_tar: context.tar,
+        context: context::Folder::with_overlay(&exercise.dir, plan.replacements.clone()),
         dockerfile: variant.dockerfile().to_string(),
         tag: tag.clone(),
         labels: labels(exercise, variant),
@@ -277,8 +279,8 @@ pub(crate) async fn build_plan(
             graph,
             steps: o.steps,
             seconds: o.seconds,
-            context_bytes: context.content_bytes,
-            context_files: context.files,
+            context_bytes: o.context.bytes(),
+            context_files: o.context.files.into_keys().collect(),
         }),
         Err(failure) => {
             let line = failure.step.as_deref().and_then(|s| graph.locate_step(s));
