@@ -313,12 +313,13 @@ impl Engine {
             .await
             .map_err(|e| CheckerError::Engine(e.to_string()))?;
         let id = info.id.unwrap_or_default();
+        let diff_ids = info.root_fs.as_ref().and_then(|r| r.layers.clone());
         let (size, compressed_size) = match self.image_store().await? {
             ImageStore::Classic => (info.size.unwrap_or(0).max(0) as u64, None),
             // There `.Size` is the compressed content: measure the layers instead.
             ImageStore::Containerd => {
-                let measured = self.measure_from_layers(image, &id).await?;
-                (measured.size(), measured.compressed_size())
+                self.measured_sizes(image, &id, &diff_ids.unwrap_or_default())
+                    .await?
             }
         };
         Ok(ImageFacts {

@@ -96,6 +96,22 @@ impl Engine {
         Ok((store, platform))
     }
 
+    /// Size and compressed size of `image`, whose layers have `diff_ids`: from the layers
+    /// measured before when every one was (a starter measured again, a base image), else
+    /// from the image's own layers.
+    pub(super) async fn measured_sizes(
+        &self,
+        image: &str,
+        id: &str,
+        diff_ids: &[String],
+    ) -> Result<(u64, Option<u64>), CheckerError> {
+        let known = match layer_cache().image(diff_ids) {
+            Some(known) if !diff_ids.is_empty() => Arc::new(known),
+            _ => self.measure_from_layers(image, id).await?,
+        };
+        Ok((known.size(), known.compressed_size()))
+    }
+
     /// Measures `image` (with id `id`) from its own layers: `docker save` streamed through
     /// the reader, nothing written to disk. Layers measured before are not decompressed again.
     pub(super) async fn measure_from_layers(
