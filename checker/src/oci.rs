@@ -37,6 +37,7 @@ pub struct Platform {
 
 impl Platform {
     /// The platform of the machine the checker runs on: the engine's, for a local engine.
+    #[allow(dead_code)] // through `waste::image_changes`, for callers without an engine
     pub fn host() -> Platform {
         // Containers are Linux ones even where the engine runs in a VM (Docker Desktop).
         Platform::from_engine("linux", std::env::consts::ARCH)
@@ -97,7 +98,9 @@ impl Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
-            || (head.len() >= 4 && (0x50..=0x5f).contains(&head[0]) && head[1..4] == [0x2a, 0x4d, 0x18])
+            || (head.len() >= 4
+                && (0x50..=0x5f).contains(&head[0])
+                && head[1..4] == [0x2a, 0x4d, 0x18])
         {
             // A zstd frame, or a skippable frame (magic 0x184D2A5?), which only zstd has.
             Compression::Zstd
@@ -163,9 +166,10 @@ impl<R: BufRead> Read for ZstdFrames<R> {
             }
             match self.decoder.reset(&mut self.source) {
                 Ok(()) => self.in_frame = true,
-                Err(FrameDecoderError::ReadFrameHeaderError(
-                    ReadFrameHeaderError::SkipFrame { length, .. },
-                )) => {
+                Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame {
+                    length,
+                    ..
+                })) => {
                     // The frame's magic and length are read; its content is skipped.
                     let skipped =
                         io::copy(&mut (&mut self.source).take(length as u64), &mut io::sink())?;
@@ -253,7 +257,9 @@ impl SavedImage {
     pub fn layer_commands(&self) -> Vec<Option<String>> {
         let made: Vec<&HistoryEntry> = self.history.iter().filter(|h| !h.empty_layer).collect();
         if made.len() == self.layers.len() {
-            made.into_iter().map(|h| Some(h.created_by.clone())).collect()
+            made.into_iter()
+                .map(|h| Some(h.created_by.clone()))
+                .collect()
         } else {
             vec![None; self.layers.len()]
         }
@@ -425,8 +431,7 @@ fn collect_manifests(
             // No media type: look inside to tell an index from a manifest.
             let bytes = files.json(&child)?.unwrap_or_default();
             let doc: Document = parse(&child, &bytes)?;
-            if doc.manifests.is_some() || INDEX_MEDIA_TYPES.contains(&doc.media_type.as_str())
-            {
+            if doc.manifests.is_some() || INDEX_MEDIA_TYPES.contains(&doc.media_type.as_str()) {
                 collect_manifests(files, &child, depth + 1, out)?;
             } else {
                 out.push(Candidate {
@@ -547,7 +552,9 @@ pub fn find_image(files: &mut dyn ArchiveFiles, platform: &Platform) -> io::Resu
         }
     }
     let bytes = files.json("manifest.json")?.ok_or_else(|| {
-        invalid("neither index.json nor manifest.json is in the archive: not a `docker save`".into())
+        invalid(
+            "neither index.json nor manifest.json is in the archive: not a `docker save`".into(),
+        )
     })?;
     let entries: Vec<LegacyEntry> = parse("manifest.json", &bytes)?;
     let entry = entries
@@ -696,7 +703,9 @@ where
     for layer in &image.layers {
         let blob = archive.open_file(&layer.path)?;
         let mut tar = decompress(blob)?;
-        out.push(read(&mut tar).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", layer.path)))?);
+        out.push(
+            read(&mut tar).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", layer.path)))?,
+        );
     }
     Ok(out)
 }
@@ -875,8 +884,8 @@ pub fn measure_archive(
         if looks_like_layer(&head, &path) {
             let compression = Compression::sniff(&head);
             let tar = decompress(io::Cursor::new(head).chain(&mut entry))?;
-            let measured = measure_layer(tar)
-                .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
+            let measured =
+                measure_layer(tar).map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
             seen.measured.insert(path, (measured, compression));
         } else if size <= JSON_LIMIT {
             let mut bytes = head;
@@ -888,7 +897,9 @@ pub fn measure_archive(
     let commands = image.layer_commands();
     let mut layers = Vec::new();
     for (i, layer) in image.layers.iter().enumerate() {
-        let stored = seen.resolve(&layer.path).unwrap_or_else(|| layer.path.clone());
+        let stored = seen
+            .resolve(&layer.path)
+            .unwrap_or_else(|| layer.path.clone());
         let Some(&(size, compression)) = seen.measured.get(&stored) else {
             return Err(invalid(format!(
                 "{} is not a layer tar (neither a tar nor gzip nor zstd)",
@@ -1003,7 +1014,11 @@ mod tests {
             d
         }
         /// An image manifest (and its config) for `layers` (blob bytes, uncompressed tar).
-        fn image(&mut self, platform: (&str, &str), layers: &[(Vec<u8>, &[u8])]) -> serde_json::Value {
+        fn image(
+            &mut self,
+            platform: (&str, &str),
+            layers: &[(Vec<u8>, &[u8])],
+        ) -> serde_json::Value {
             let descriptors: Vec<_> = layers
                 .iter()
                 .map(|(blob, _)| {
@@ -1048,7 +1063,9 @@ mod tests {
     }
 
     fn changes_of(archive: &[u8], platform: &Platform) -> io::Result<Vec<Vec<Change>>> {
-        read_layers(io::Cursor::new(archive), platform, |tar| waste::layer_changes(tar))
+        read_layers(io::Cursor::new(archive), platform, |tar| {
+            waste::layer_changes(tar)
+        })
     }
 
     fn sizes(image: &MeasuredImage) -> Vec<u64> {
@@ -1092,7 +1109,10 @@ mod tests {
             }
         );
         assert_eq!(measure_layer(app_layer().as_slice()).unwrap().bytes, 300);
-        assert_eq!(measure_layer(&[0u8; 1024][..]).unwrap(), LayerSize::default());
+        assert_eq!(
+            measure_layer(&[0u8; 1024][..]).unwrap(),
+            LayerSize::default()
+        );
     }
 
     #[test]
@@ -1103,7 +1123,10 @@ mod tests {
         assert_eq!(Compression::sniff(&tar), Compression::None);
         for blob in [gzip(&tar), zstd(&tar), tar.clone()] {
             let mut out = Vec::new();
-            decompress(blob.as_slice()).unwrap().read_to_end(&mut out).unwrap();
+            decompress(blob.as_slice())
+                .unwrap()
+                .read_to_end(&mut out)
+                .unwrap();
             assert_eq!(out, tar);
         }
     }
@@ -1117,13 +1140,19 @@ mod tests {
         blob.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 9, 9, 9]);
         blob.extend_from_slice(&zstd(b));
         let mut out = Vec::new();
-        decompress(blob.as_slice()).unwrap().read_to_end(&mut out).unwrap();
+        decompress(blob.as_slice())
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, tar);
         // One starting with a skippable frame is still zstd.
         let mut skip_first = vec![0x5f, 0x2a, 0x4d, 0x18, 0, 0, 0, 0];
         skip_first.extend_from_slice(&zstd(&tar));
         let mut out = Vec::new();
-        decompress(skip_first.as_slice()).unwrap().read_to_end(&mut out).unwrap();
+        decompress(skip_first.as_slice())
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, tar);
     }
 
@@ -1133,7 +1162,12 @@ mod tests {
         let (a, b) = tar.split_at(1000);
         let mut blob = gzip(a);
         blob.extend_from_slice(&gzip(b));
-        assert_eq!(measure_layer(decompress(blob.as_slice()).unwrap()).unwrap().bytes, 1012);
+        assert_eq!(
+            measure_layer(decompress(blob.as_slice()).unwrap())
+                .unwrap()
+                .bytes,
+            1012
+        );
     }
 
     fn legacy_save() -> Vec<u8> {
@@ -1182,12 +1216,17 @@ mod tests {
     fn legacy_saves_are_read_through_manifest_json() {
         let archive = legacy_save();
         assert_eq!(changes_of(&archive, &amd64()).unwrap(), expected_changes());
-        let measured = measure_archive(archive.as_slice(), &amd64(), &LayerCache::default()).unwrap();
+        let measured =
+            measure_archive(archive.as_slice(), &amd64(), &LayerCache::default()).unwrap();
         assert_eq!(sizes(&measured), vec![1012, 300]);
         assert_eq!(measured.size(), 1312);
         assert_eq!(measured.compressed_size(), None);
         assert_eq!(
-            measured.layers.iter().map(|l| l.created_by.clone()).collect::<Vec<_>>(),
+            measured
+                .layers
+                .iter()
+                .map(|l| l.created_by.clone())
+                .collect::<Vec<_>>(),
             vec![Some("ADD base".into()), Some("COPY app".into())]
         );
     }
@@ -1226,7 +1265,10 @@ mod tests {
         let (base, app) = (base_layer(), app_layer());
         let arm_layer = tar_of(&[E::File("arm-only", &[2u8; 77])]);
         let mut save = Save::default();
-        let amd = save.image(("linux", "amd64"), &[(gzip(&base), &base), (gzip(&app), &app)]);
+        let amd = save.image(
+            ("linux", "amd64"),
+            &[(gzip(&base), &base), (gzip(&app), &app)],
+        );
         let arm = save.image(("linux", "arm64"), &[(zstd(&arm_layer), &arm_layer)]);
         let statement = br#"{"_type":"https://in-toto.io/Statement/v0.1"}"#.to_vec();
         let mut attestation = save.image(("unknown", "unknown"), &[]);
@@ -1268,7 +1310,10 @@ mod tests {
         let s390x = Platform::from_engine("linux", "s390x");
         let err = changes_of(&archive, &s390x).unwrap_err().to_string();
         assert!(err.contains("no image for linux/s390x"), "{err}");
-        assert!(err.contains("linux/arm64") && err.contains("linux/amd64"), "{err}");
+        assert!(
+            err.contains("linux/arm64") && err.contains("linux/amd64"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1290,7 +1335,10 @@ mod tests {
         let (base, app) = (base_layer(), app_layer());
         let cache = LayerCache::default();
         let mut save = Save::default();
-        let manifest = save.image(("linux", "amd64"), &[(gzip(&base), &base), (gzip(&app), &app)]);
+        let manifest = save.image(
+            ("linux", "amd64"),
+            &[(gzip(&base), &base), (gzip(&app), &app)],
+        );
         let index = save.index(vec![manifest]);
         save.file("index.json", serde_json::to_vec(&index).unwrap());
         let blob_path_of_base = save.files[0].0.clone();
@@ -1299,7 +1347,10 @@ mod tests {
         assert_eq!(cache.len(), 4);
         // The same digests with garbage behind them: had the blobs been read, this would fail.
         let mut save = Save::default();
-        let manifest = save.image(("linux", "amd64"), &[(gzip(&base), &base), (gzip(&app), &app)]);
+        let manifest = save.image(
+            ("linux", "amd64"),
+            &[(gzip(&base), &base), (gzip(&app), &app)],
+        );
         let index = save.index(vec![manifest]);
         save.file("index.json", serde_json::to_vec(&index).unwrap());
         for (path, bytes) in &mut save.files {
@@ -1326,9 +1377,14 @@ mod tests {
         let index = save.index(vec![manifest]);
         save.file("index.json", serde_json::to_vec(&index).unwrap());
         let layer = save.files.remove(0).0;
-        let err = changes_of(&save.into_tar(), &amd64()).unwrap_err().to_string();
+        let err = changes_of(&save.into_tar(), &amd64())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("is not in the archive"), "{err}");
-        assert!(err.contains(&layer.replace("blobs/sha256/", "sha256:")), "{err}");
+        assert!(
+            err.contains(&layer.replace("blobs/sha256/", "sha256:")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1338,11 +1394,13 @@ mod tests {
             Platform::from_engine("linux", "armv7l").to_string(),
             "linux/arm/v7"
         );
-        assert!(Platform::from_engine("linux", "aarch64").accepts(&Platform {
-            os: "linux".into(),
-            architecture: "arm64".into(),
-            variant: Some("v8".into()),
-        }));
+        assert!(
+            Platform::from_engine("linux", "aarch64").accepts(&Platform {
+                os: "linux".into(),
+                architecture: "arm64".into(),
+                variant: Some("v8".into()),
+            })
+        );
     }
 
     // The same image saved by three real engines (see tests/fixtures/saves/README.md).
@@ -1373,8 +1431,14 @@ mod tests {
                 .iter()
                 .map(|l| l.created_by.clone().unwrap_or_default())
                 .collect();
-            assert!(commands[0].starts_with("COPY a.txt b.txt /"), "{name}: {commands:?}");
-            assert!(commands[3].contains("/d/usr/bin/ln /a.txt /hard"), "{name}: {commands:?}");
+            assert!(
+                commands[0].starts_with("COPY a.txt b.txt /"),
+                "{name}: {commands:?}"
+            );
+            assert!(
+                commands[3].contains("/d/usr/bin/ln /a.txt /hard"),
+                "{name}: {commands:?}"
+            );
             assert_eq!(measured.platform, Some(amd64()), "{name}");
         }
     }
@@ -1383,7 +1447,10 @@ mod tests {
     fn real_saves_give_the_compressed_size_where_layers_are_compressed() {
         let compressed = |name| {
             let m = measure_archive(fixture(name), &amd64(), &LayerCache::default()).unwrap();
-            (m.compressed_size(), m.layers.iter().map(|l| l.compression).collect::<Vec<_>>())
+            (
+                m.compressed_size(),
+                m.layers.iter().map(|l| l.compression).collect::<Vec<_>>(),
+            )
         };
         assert_eq!(compressed(SAVES[0]), (None, vec![Compression::None; 4]));
         let (gzip_bytes, kinds) = compressed(SAVES[1]);
@@ -1438,7 +1505,8 @@ mod timing {
         let path = std::env::var("OCI_ARCHIVE").unwrap();
         let started = std::time::Instant::now();
         let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
-        let m = super::measure_archive(file, &super::Platform::host(), &Default::default()).unwrap();
+        let m =
+            super::measure_archive(file, &super::Platform::host(), &Default::default()).unwrap();
         println!("{path}: {} bytes in {:?}", m.size(), started.elapsed());
     }
 }

@@ -71,6 +71,12 @@ impl Engine {
         Ok(self.store_and_platform().await?.0)
     }
 
+    /// The platform the engine runs images for (`linux/amd64`), from `docker info`: which
+    /// image of a multi-platform `docker save` archive is the one it runs.
+    pub async fn platform(&self) -> Result<Platform, CheckerError> {
+        Ok(self.store_and_platform().await?.1)
+    }
+
     async fn store_and_platform(&self) -> Result<(ImageStore, Platform), CheckerError> {
         if let Some(known) = engine_traits()
             .lock()
@@ -87,7 +93,9 @@ impl Engine {
         let store = ImageStore::from_driver_status(&info.driver_status.unwrap_or_default());
         let platform = Platform::from_engine(
             info.os_type.as_deref().unwrap_or("linux"),
-            info.architecture.as_deref().unwrap_or(std::env::consts::ARCH),
+            info.architecture
+                .as_deref()
+                .unwrap_or(std::env::consts::ARCH),
         );
         engine_traits()
             .lock()
