@@ -923,10 +923,12 @@ async fn count_files(engine: &crate::engine::Engine, image: &str) -> Result<usiz
     let mut file =
         tempfile::tempfile().map_err(|e| CheckerError::Other(format!("a temporary file: {e}")))?;
     engine.export_image(image, &mut file).await?;
-    let layers = tokio::task::spawn_blocking(move || crate::waste::image_changes(file))
-        .await
-        .map_err(|e| CheckerError::Other(e.to_string()))?
-        .map_err(|e| CheckerError::Other(format!("reading the layers of {image}: {e}")))?;
+    let platform = engine.platform().await?;
+    let layers =
+        tokio::task::spawn_blocking(move || crate::waste::image_changes_for(file, &platform))
+            .await
+            .map_err(|e| CheckerError::Other(e.to_string()))?
+            .map_err(|e| CheckerError::Other(format!("reading the layers of {image}: {e}")))?;
     Ok(crate::waste::visible_files(&layers))
 }
 

@@ -18,6 +18,9 @@ use futures_util::StreamExt;
 use crate::error::CheckerError;
 use crate::measurements::{AppOutcome, Layer};
 
+mod sizes;
+pub use sizes::ImageStore;
+
 /// Images are tagged `workbook/<exercise>:<variant>`.
 pub const IMAGE_REPOSITORY_PREFIX: &str = "workbook";
 /// Every image and container the checker creates carries this label (value `true`), so it
@@ -75,7 +78,11 @@ pub struct BuildFailure {
 /// What the checker needs to know of a built image.
 pub struct ImageFacts {
     pub id: String,
+    /// Uncompressed file bytes of the layers, on every image store (see `sizes`).
     pub size: u64,
+    /// What a pull transfers (the compressed layer blobs), where the engine keeps them
+    /// (the containerd store); None on the classic store, which keeps layers unpacked only.
+    pub compressed_size: Option<u64>,
     pub user: String,
     pub layer_count: usize,
 }
@@ -319,9 +326,20 @@ impl Engine {
             .inspect_image(image)
             .await
             .map_err(|e| CheckerError::Engine(e.to_string()))?;
+        let id = info.id.unwrap_or_default();
+        let diff_ids = info.root_fs.as_ref().and_then(|r| r.layers.clone());
+        let (size, compressed_size) = match self.image_store().await? {
+            ImageStore::Classic => (info.size.unwrap_or(0).max(0) as u64, None),
+            // There `.Size` is the compressed content: measure the layers instead.
+            ImageStore::Containerd => {
+                self.measured_sizes(image, &id, &diff_ids.unwrap_or_default())
+                    .await?
+            }
+        };
         Ok(ImageFacts {
-            id: info.id.unwrap_or_default(),
-            size: info.size.unwrap_or(0).max(0) as u64,
+            id,
+            size,
+            compressed_size,
             user: info.config.and_then(|c| c.user).unwrap_or_default(),
             layer_count: info
                 .root_fs
@@ -334,6 +352,27 @@ impl Engine {
     /// The image's layers with the instruction that made each, base first, empty
     /// (metadata-only) history entries left out.
     pub async fn layers(&self, image: &str) -> Result<Vec<Layer>, CheckerError> {
+        if self.image_store().await? == ImageStore::Containerd {
+            // History sizes there are snapshot disk usage; the layers are measured instead,
+            // each matched to the config history entry that made it (the ones not marked
+            // empty, in order: what `docker history` lists too).
+            let id = self
+                .image_id(image)
+                .await?
+                .ok_or_else(|| CheckerError::Engine(format!("no image {image}")))?;
+            let measured = self.measure_from_layers(image, &id).await?;
+            return Ok(measured
+                .layers
+                .iter()
+                .filter(|l| l.size > 0)
+                .enumerate()
+                .map(|(i, l)| Layer {
+                    position: i + 1,
+                    size: l.size,
+                    created_by: l.created_by.clone().unwrap_or_default(),
+                })
+                .collect());
+        }
         let history = self
             .docker
             .image_history(image)

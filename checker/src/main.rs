@@ -14,6 +14,7 @@ mod exercise;
 mod grade;
 mod images;
 mod measurements;
+mod oci;
 mod pipeline;
 mod probes;
 mod progress;

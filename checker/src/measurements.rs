@@ -9,8 +9,13 @@ use crate::user::ResolvedUser;
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Measurements {
-    /// Uncompressed layer bytes, as `docker image inspect` reports `.Size`.
+    /// Uncompressed file bytes of the layers: what the classic image store's
+    /// `docker image inspect .Size` and `docker images` report, measured the same way on the
+    /// containerd store (whose own figures are compressed content and disk usage).
     pub image_size: u64,
+    /// What a pull transfers (the compressed layer blobs), where the engine keeps them (the
+    /// containerd store); null on the classic store.
+    pub compressed_size: Option<u64>,
     /// The starter's image size, when a relative-size goal needs it.
     pub starter_size: Option<u64>,
     pub layer_count: usize,

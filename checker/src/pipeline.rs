@@ -96,6 +96,7 @@ pub async fn check(
     let graph = build.graph;
     let measurements = Measurements {
         image_size: facts.size,
+        compressed_size: facts.compressed_size,
         starter_size,
         layer_count: facts.layer_count.max(layer_count),
         stage_count: graph.stages.len(),

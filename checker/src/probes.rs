@@ -186,12 +186,14 @@ pub(crate) async fn run(
                 let mut file = tempfile::tempfile()
                     .map_err(|e| CheckerError::Other(format!("a temporary file: {e}")))?;
                 engine.export_image(&tag, &mut file).await?;
-                let layers = tokio::task::spawn_blocking(move || waste::image_changes(file))
-                    .await
-                    .map_err(|e| CheckerError::Other(e.to_string()))?
-                    .map_err(|e| {
-                        CheckerError::Other(format!("reading the layers of {tag}: {e}"))
-                    })?;
+                let platform = engine.platform().await?;
+                let layers =
+                    tokio::task::spawn_blocking(move || waste::image_changes_for(file, &platform))
+                        .await
+                        .map_err(|e| CheckerError::Other(e.to_string()))?
+                        .map_err(|e| {
+                            CheckerError::Other(format!("reading the layers of {tag}: {e}"))
+                        })?;
                 let w = waste::count(&layers);
                 ProbeOutcome::WastedBytes {
                     bytes: w.bytes,
