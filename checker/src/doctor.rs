@@ -345,7 +345,7 @@ fn local_findings(d: &mut Diagnosis, workbook: Option<&Workbook>) {
     for (tool, wanted) in PINNED_TOOLS {
         let found = tool_version(tool);
         let (status, detail) = match &found {
-            Some(v) if v == wanted => (Status::Ok, format!("{v}")),
+            Some(v) if v == wanted => (Status::Ok, v.to_string()),
             Some(v) => (
                 Status::Warning,
                 format!("{v}, but the book is built with {wanted}"),

@@ -211,9 +211,8 @@ pub fn resolve(env: &Environment) -> Result<Endpoint, CheckerError> {
                     .unwrap_or_else(|| env.config_dir());
                 Some(tls_files_in(&dir).ok_or_else(|| CheckerError::Io {
                     path: dir.clone(),
-                    message: format!(
-                        "DOCKER_TLS_VERIFY is set, but ca.pem, cert.pem and key.pem are not all in this folder; put the engine's certificates there, point DOCKER_CERT_PATH at them, or unset DOCKER_TLS_VERIFY for an engine without TLS"
-                    ),
+                    message: "DOCKER_TLS_VERIFY is set, but ca.pem, cert.pem and key.pem are not all in this folder; put the engine's certificates there, point DOCKER_CERT_PATH at them, or unset DOCKER_TLS_VERIFY for an engine without TLS"
+                        .into(),
                 })?)
             }
             _ => None,
