@@ -211,7 +211,7 @@ pub fn resolve(env: &Environment) -> Result<Endpoint, CheckerError> {
                     .unwrap_or_else(|| env.config_dir());
                 Some(tls_files_in(&dir).ok_or_else(|| CheckerError::Io {
                     path: dir.clone(),
-                    message: "DOCKER_TLS_VERIFY is set, but ca.pem, cert.pem and key.pem are not all in this folder; put the engine's certificates there, point DOCKER_CERT_PATH at them, or unset DOCKER_TLS_VERIFY for an engine without TLS"
+                    message: "DOCKER_TLS_VERIFY is set, but ca.pem, cert.pem and key.pem are not all in this folder\n  Put the engine's certificates there, point DOCKER_CERT_PATH at them, or `unset DOCKER_TLS_VERIFY` for an engine without TLS."
                         .into(),
                 })?)
             }
@@ -265,7 +265,7 @@ fn current_context(config: &Path) -> Result<Option<String>, CheckerError> {
     let file: ConfigFile = serde_json::from_str(&text).map_err(|e| CheckerError::Io {
         path: config.to_path_buf(),
         message: format!(
-            "the docker CLI's config file is not valid JSON ({e}); fix it (`docker context use default` rewrites its currentContext) or set DOCKER_HOST"
+            "the docker CLI's config file is not valid JSON ({e})\n  Fix the file, or move it away (the docker CLI then starts afresh, without logins), or set DOCKER_HOST to skip it."
         ),
     })?;
     Ok(file.current_context.filter(|c| !c.is_empty()))
@@ -306,12 +306,16 @@ fn read_context(
         .join("contexts/meta")
         .join(&hash)
         .join("meta.json");
-    let chosen_by = match &source {
-        EndpointSource::DockerContextEnv(_) => "DOCKER_CONTEXT names it".to_string(),
-        EndpointSource::ConfigContext(_, config) => {
-            format!("{} names it as currentContext", config.display())
-        }
-        _ => "it was named".to_string(),
+    let (chosen_by, way_out) = match &source {
+        EndpointSource::DockerContextEnv(_) => (
+            "DOCKER_CONTEXT names it".to_string(),
+            "set DOCKER_CONTEXT to one of them, or `unset DOCKER_CONTEXT`",
+        ),
+        EndpointSource::ConfigContext(_, config) => (
+            format!("{} names it as currentContext", config.display()),
+            "choose one with `docker context use NAME`",
+        ),
+        _ => ("it was named".to_string(), "choose one"),
     };
     let text = match std::fs::read_to_string(&meta_path) {
         Ok(text) => text,
@@ -319,7 +323,7 @@ fn read_context(
             return Err(CheckerError::Io {
                 path: meta_path,
                 message: format!(
-                    "there is no docker context `{name}`, yet {chosen_by}; list the contexts with `docker context ls` and choose one with `docker context use NAME` (or `unset DOCKER_CONTEXT`)"
+                    "there is no docker context `{name}`, yet {chosen_by}\n  List the contexts with `docker context ls` and {way_out}."
                 ),
             })
         }
@@ -328,14 +332,14 @@ fn read_context(
     let meta: Meta = serde_json::from_str(&text).map_err(|e| CheckerError::Io {
         path: meta_path.clone(),
         message: format!(
-            "context `{name}`'s metadata is not valid JSON ({e}); recreate it with `docker context rm {name}` and `docker context create {name} --docker host=…`"
+            "context `{name}`'s metadata is not valid JSON ({e})\n  Recreate it: `docker context rm {name}`, then `docker context create {name} --docker host=…`."
         ),
     })?;
     let Some(docker) = meta.endpoints.docker else {
         return Err(CheckerError::Io {
             path: meta_path,
             message: format!(
-                "context `{name}` has no docker endpoint (Endpoints.docker); give it one with `docker context update {name} --docker host=…`"
+                "context `{name}` has no docker endpoint (Endpoints.docker)\n  Give it one: `docker context update {name} --docker host=…`."
             ),
         });
     };
@@ -347,7 +351,7 @@ fn read_context(
         return Err(CheckerError::Io {
             path: meta_path,
             message: format!(
-                "context `{name}` skips TLS verification (SkipTLSVerify), which the checker does not do; give it the engine's CA: `docker context update {name} --docker \"host={},ca=CA.pem,cert=CERT.pem,key=KEY.pem\"`",
+                "context `{name}` skips TLS verification (SkipTLSVerify), which the checker does not do\n  Give it the engine's CA and a client certificate: `docker context update {name} --docker \"host={},ca=CA.pem,cert=CERT.pem,key=KEY.pem\"`.",
                 docker.host
             ),
         });
@@ -596,6 +600,12 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("docker context use"), "{err}");
+        // Named by DOCKER_CONTEXT instead, the way out is that variable.
+        let mut env = env_in(dir.path());
+        env.docker_context = Some("gone".into());
+        let err = resolve(&env).unwrap_err().to_string();
+        assert!(err.contains("yet DOCKER_CONTEXT names it"), "{err}");
+        assert!(err.contains("`unset DOCKER_CONTEXT`"), "{err}");
     }
 
     #[test]
