@@ -96,9 +96,14 @@ impl Engine {
         Engine::connect_endpoint(endpoint).await
     }
 
-    /// Connects to `endpoint` (`Endpoint::given(host, "--option")` for an address from the
-    /// command line); a failure names the endpoint, how it was chosen, and how to start or
-    /// choose an engine.
+    /// Connects to the engine at `host` (`unix://…`, `tcp://…`, `ssh://…`), given on the
+    /// command line.
+    pub async fn connect_to(host: &str) -> Result<Engine, CheckerError> {
+        Engine::connect_endpoint(Endpoint::given(host, "the command line")).await
+    }
+
+    /// Connects to `endpoint`; a failure names the endpoint, how it was chosen, and how to
+    /// start or choose an engine.
     pub async fn connect_endpoint(endpoint: Endpoint) -> Result<Engine, CheckerError> {
         let unreachable = |detail: String| CheckerError::EngineUnreachable {
             host: endpoint.host.clone(),

@@ -830,8 +830,7 @@ async fn pulls(
     write: Option<PathBuf>,
 ) -> Outcome {
     let source = Engine::connect().await?;
-    let target =
-        Engine::connect_endpoint(endpoint::Endpoint::given(target_host, "--target-host")).await?;
+    let target = Engine::connect_to(target_host).await?;
     let times = book::measure_pulls(&source, &target, workbook, registry, target_registry).await?;
     for (name, (starter, solution)) in &times {
         println!("{name}: starter {starter:.2} s, solution {solution:.2} s");
