@@ -24,6 +24,10 @@ pub struct MeasuredResults {
     pub schema: String,
     pub measured_at: DateTime<Utc>,
     pub engine: String,
+    /// The engine's facts (version, API, image store, BuildKit), without its endpoint; absent
+    /// in files measured before the checker recorded them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_info: Option<crate::engine_info::EngineInfo>,
     /// Base image → size in bytes.
     pub bases: BTreeMap<String, u64>,
     pub exercises: BTreeMap<String, ExerciseNumbers>,
@@ -95,9 +99,19 @@ impl MeasuredResults {
             schema: SCHEMA.into(),
             measured_at: Utc::now(),
             engine,
+            engine_info: None,
             bases: BTreeMap::new(),
             exercises: BTreeMap::new(),
             classroom: BTreeMap::new(),
+        }
+    }
+
+    /// The engine as the book names it: with the image store when the file records it
+    /// ("Docker Engine 28.5.2 (API 1.51, containerd image store)").
+    pub fn engine_line(&self) -> String {
+        match &self.engine_info {
+            Some(info) => info.describe(),
+            None => self.engine.clone(),
         }
     }
 
@@ -318,7 +332,7 @@ fn measure(args: &[&str], numbers: &MeasuredResults) -> Result<String, String> {
         })
     };
     match args {
-        ["engine"] => Ok(numbers.engine.clone()),
+        ["engine"] => Ok(numbers.engine_line()),
         ["date"] => Ok(numbers.measured_at.format("%Y-%m-%d").to_string()),
         ["classroom", field] => match numbers.classroom.get(*field) {
             Some(serde_json::Value::Number(n)) if field.ends_with("_seconds") => {
@@ -454,7 +468,7 @@ fn results_page(workbook: &Workbook, numbers: &MeasuredResults) -> String {
         "Measured on {} with {}, by `checker measure`; pull times by `checker pulls`, from a registry on loopback into an engine that had none of the image's layers.\n\n{table}\n\
          ```mermaid\nxychart-beta\n    accTitle: Image sizes, starter and solution\n    accDescr: A bar chart of every exercise's image size in megabytes: the starter's bar, then the solution's, far shorter. The table above has the exact numbers.\n    title \"Image size in MB: starter (first bar) and solution (second bar)\"\n    x-axis [{}]\n    y-axis \"MB\"\n    bar [{}]\n    bar [{}]\n```\n",
         numbers.measured_at.format("%Y-%m-%d"),
-        numbers.engine,
+        numbers.engine_line(),
         labels.join(", "),
         starter_mb.join(", "),
         solution_mb.join(", "),
@@ -630,6 +644,7 @@ mod tests {
             schema: SCHEMA.into(),
             measured_at: "2026-11-23T08:00:00Z".parse().unwrap(),
             engine: "Docker Engine 20.10.24+dfsg1 (API 1.41)".into(),
+            engine_info: None,
             bases: BTreeMap::from([("debian:bookworm".to_string(), 116_600_000)]),
             classroom: BTreeMap::from([("jobs_2_seconds".to_string(), serde_json::json!(61.23))]),
             exercises: BTreeMap::from([(
@@ -779,6 +794,37 @@ mod tests {
     }
 
     #[test]
+    fn the_measured_on_line_names_the_image_store_when_recorded() {
+        let mut numbers = numbers();
+        assert_eq!(
+            measure(&["engine"], &numbers).unwrap(),
+            "Docker Engine 20.10.24+dfsg1 (API 1.41)"
+        );
+        numbers.engine_info = Some(
+            serde_json::from_str(
+                r#"{"version":"28.5.2","api_version":"1.51","os":"linux","arch":"amd64","operating_system":"Debian GNU/Linux 12 (bookworm)","image_store":"containerd","storage_driver":"overlayfs","buildkit":true,"root_dir":null}"#,
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            measure(&["engine"], &numbers).unwrap(),
+            "Docker Engine 28.5.2 (API 1.51, containerd image store)"
+        );
+        let workbook = Workbook {
+            root: tempfile::tempdir().unwrap().path().to_path_buf(),
+        };
+        assert!(results_page(&workbook, &numbers).starts_with(
+            "Measured on 2026-11-23 with Docker Engine 28.5.2 (API 1.51, containerd image store), by"
+        ));
+        // Written back, the facts survive; a file without them still loads.
+        let text = serde_json::to_string(&numbers).unwrap();
+        assert_eq!(
+            serde_json::from_str::<MeasuredResults>(&text).unwrap(),
+            numbers
+        );
+    }
+
+    #[test]
     fn measured_results_is_not_read_as_measure() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("exercises")).unwrap();
@@ -879,6 +925,8 @@ pub async fn measure_all(
 ) -> Result<MeasuredResults, CheckerError> {
     use crate::exercise::Variant;
     let mut results = MeasuredResults::new(engine.describe().await);
+    // The committed file says which engine and store measured it, not which socket.
+    results.engine_info = engine.info().await.ok().map(|i| i.without_endpoint());
     for base in ["debian:bookworm", "debian:bookworm-slim"] {
         if engine.image_exists(base).await? {
             results

@@ -15,11 +15,13 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use crate::endpoint::{Endpoint, Environment};
+use crate::engine_info::EngineInfo;
 use crate::error::CheckerError;
 use crate::measurements::{AppOutcome, Layer};
 
 mod sizes;
-pub use sizes::ImageStore;
+use crate::engine_info::ImageStore;
 
 /// Images are tagged `workbook/<exercise>:<variant>`.
 pub const IMAGE_REPOSITORY_PREFIX: &str = "workbook";
@@ -35,6 +37,9 @@ const OUTPUT_CAP: usize = 64 * 1024;
 pub struct Engine {
     docker: Docker,
     host: String,
+    endpoint: Endpoint,
+    /// Read on first use and kept: one `GET /version` and `GET /info` per run.
+    info: tokio::sync::OnceCell<EngineInfo>,
 }
 
 pub struct BuildRequest {
@@ -93,22 +98,30 @@ pub trait BuildProgress: Send {
 }
 
 impl Engine {
-    /// Connects like the docker CLI (DOCKER_HOST: unix, tcp, ssh), negotiates the API version
+    /// Connects to the engine the docker CLI would use (DOCKER_HOST, DOCKER_CONTEXT, the
+    /// current context, the platform default: see `endpoint`), negotiates the API version
     /// (Debian's engine 20.10 speaks 1.41) and checks that the engine answers.
     pub async fn connect() -> Result<Engine, CheckerError> {
-        let host =
-            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-        Engine::connect_to(&host).await
+        let endpoint = crate::endpoint::resolve(&Environment::from_process())?;
+        Engine::connect_endpoint(endpoint).await
     }
 
-    /// Connects to the engine at `host` (`unix://…`, `tcp://…`, `ssh://…`).
+    /// Connects to the engine at `host` (`unix://…`, `tcp://…`, `ssh://…`), given on the
+    /// command line.
     pub async fn connect_to(host: &str) -> Result<Engine, CheckerError> {
-        let host = host.to_string();
+        Engine::connect_endpoint(Endpoint::given(host, "the command line")).await
+    }
+
+    /// Connects to `endpoint`; a failure names the endpoint, how it was chosen, and how to
+    /// start or choose an engine.
+    pub async fn connect_endpoint(endpoint: Endpoint) -> Result<Engine, CheckerError> {
         let unreachable = |detail: String| CheckerError::EngineUnreachable {
-            host: host.clone(),
+            host: endpoint.host.clone(),
+            chosen: endpoint.source.to_string(),
             detail,
+            choose: endpoint.source.how_to_choose_another(),
         };
-        let docker = Docker::connect_with_host(&host).map_err(|e| unreachable(e.to_string()))?;
+        let docker = client_for(&endpoint).map_err(|e| unreachable(e.to_string()))?;
         let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
             .await
             .map_err(|_| unreachable("no answer within 10 s".into()))?
@@ -120,17 +133,44 @@ impl Engine {
         // Builds of big toolchains take minutes; the client's default 2-minute timeout would
         // cut them off.
         let docker = docker.with_timeout(Duration::from_secs(3600));
-        Ok(Engine { docker, host })
+        Ok(Engine {
+            docker,
+            host: endpoint.host.clone(),
+            endpoint,
+            info: tokio::sync::OnceCell::new(),
+        })
     }
 
-    /// "Docker 20.10.24+dfsg1 (API 1.41)", for reports.
+    /// The endpoint this engine was reached at, and how it was chosen.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The engine's version, API, platform, image store and BuildKit, with the endpoint; asked
+    /// once per run (`engine.info().await?.image_store` tells the classic store from
+    /// containerd's).
+    pub async fn info(&self) -> Result<&EngineInfo, CheckerError> {
+        self.info
+            .get_or_try_init(|| async {
+                let version = self
+                    .docker
+                    .version()
+                    .await
+                    .map_err(|e| CheckerError::Engine(format!("GET /version: {e}")))?;
+                let info = self
+                    .docker
+                    .info()
+                    .await
+                    .map_err(|e| CheckerError::Engine(format!("GET /info: {e}")))?;
+                Ok(EngineInfo::from_api(&version, &info, &self.endpoint))
+            })
+            .await
+    }
+
+    /// "Docker Engine 28.5.2 (API 1.51, containerd image store)", for reports.
     pub async fn describe(&self) -> String {
-        match self.docker.version().await {
-            Ok(v) => format!(
-                "Docker Engine {} (API {})",
-                v.version.unwrap_or_default(),
-                v.api_version.unwrap_or_default()
-            ),
+        match self.info().await {
+            Ok(info) => info.describe(),
             Err(e) => format!("unknown engine ({e})"),
         }
     }
@@ -939,6 +979,27 @@ fn shared_key(folder: &crate::context::Folder) -> String {
     folder.root.hash(&mut hasher);
     folder.overlay.hash(&mut hasher);
     format!("workbook-{:016x}", hasher.finish())
+}
+
+/// A bollard client for the endpoint's scheme. TLS material comes from the endpoint (the
+/// context store or DOCKER_CERT_PATH), never from bollard's own reading of the environment,
+/// so a context's certificates are the ones used.
+fn client_for(endpoint: &Endpoint) -> Result<Docker, bollard::errors::Error> {
+    const TIMEOUT: u64 = 120;
+    let version = bollard::API_DEFAULT_VERSION;
+    let host = endpoint.host.as_str();
+    match &endpoint.tls {
+        Some(tls) => Docker::connect_with_ssl(host, &tls.key, &tls.cert, &tls.ca, TIMEOUT, version),
+        None if host.starts_with("unix://") => Docker::connect_with_unix(host, TIMEOUT, version),
+        None if host.starts_with("tcp://") || host.starts_with("http://") => {
+            Docker::connect_with_http(host, TIMEOUT, version)
+        }
+        None if host.starts_with("ssh://") => {
+            Docker::connect_with_ssh(host, TIMEOUT, version, None)
+        }
+        // Named pipes, and the schemes bollard refuses with a message naming them.
+        None => Docker::connect_with_host(host),
+    }
 }
 
 /// `debian:bookworm` → (`debian`, `bookworm`); a registry port is not a tag.

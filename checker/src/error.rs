@@ -6,8 +6,15 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckerError {
-    #[error("no Docker engine answers at {host}: {detail}\n  Start one: `sudo systemctl start docker` (or `sudo dockerd &`), or `bash .ci/start-engine` in this repository, which installs and starts Debian's docker.io. Set DOCKER_HOST to use another engine.")]
-    EngineUnreachable { host: String, detail: String },
+    #[error("no Docker engine answers at {host} ({chosen}): {detail}\n  Start one: `sudo systemctl start docker` (or `sudo dockerd &`), or `bash .ci/start-engine` in this repository, which installs and starts Debian's docker.io; Docker Desktop: start the app; Colima: `colima start`.\n  {choose}.")]
+    EngineUnreachable {
+        host: String,
+        /// How the endpoint was chosen: "from DOCKER_HOST", "from context `colima` in …".
+        chosen: String,
+        detail: String,
+        /// How to choose another engine, given how this one was chosen.
+        choose: String,
+    },
 
     #[error("{file}:{line}:{column}: the Dockerfile does not parse: {message}")]
     DockerfileSyntax {

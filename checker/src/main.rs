@@ -8,7 +8,10 @@ mod book;
 mod context;
 mod dockerfile;
 mod dockerignore;
+mod doctor;
+mod endpoint;
 mod engine;
+mod engine_info;
 mod error;
 mod exercise;
 mod grade;
@@ -184,6 +187,13 @@ enum Command {
     },
     /// Build every Dockerfile snippet of the book marked `build=DIR`; list the illustrations.
     Doctest,
+    /// Whether a check can run here: the engine (version, API, image store, BuildKit), the
+    /// endpoint and how it was chosen, base images, free disk, the book's tools; each problem
+    /// with the command that fixes it. Exit 0 when a check can run, 2 otherwise.
+    Doctor {
+        #[arg(long, value_enum, default_value = "text")]
+        format: DoctorFormat,
+    },
     /// The mdBook preprocessor (run by `mdbook build`, named in book.toml).
     #[command(hide = true)]
     Mdbook {
@@ -200,6 +210,12 @@ enum ImagesAction {
     Load { file: PathBuf },
     /// Push every base image into a classroom registry (e.g. localhost:5000).
     Push { registry: String },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DoctorFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -247,6 +263,19 @@ async fn run(cli: Cli) -> Outcome {
         Some(r) => r.clone(),
         None => std::env::current_dir().map_err(|e| CheckerError::io(".", e))?,
     };
+    if let Command::Doctor { format } = &cli.command {
+        // The doctor looks at the engine even when no workbook is found.
+        let diagnosis = doctor::diagnose(
+            Workbook::discover(&start),
+            &endpoint::Environment::from_process(),
+        )
+        .await;
+        match format {
+            DoctorFormat::Text => print!("{}", diagnosis.to_text()),
+            DoctorFormat::Json => print!("{}", diagnosis.to_json()),
+        }
+        return Ok(ExitCode::from(diagnosis.exit_code()));
+    }
     let workbook = Workbook::discover(&start)?;
     match cli.command {
         Command::List => list(&workbook),
@@ -328,7 +357,9 @@ async fn run(cli: Cli) -> Outcome {
             };
             grade_class(&workbook, &dir, &options, &out).await
         }
-        Command::Graph { .. } | Command::Mdbook { .. } => unreachable!("handled above"),
+        Command::Graph { .. } | Command::Mdbook { .. } | Command::Doctor { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
 
@@ -378,6 +409,7 @@ async fn run_info(engine: &Engine) -> RunInfo {
     RunInfo {
         checker_version: env!("CARGO_PKG_VERSION"),
         engine: engine.describe().await,
+        engine_info: engine.info().await.ok().cloned(),
     }
 }
 
@@ -398,6 +430,7 @@ pub(crate) async fn check(
         if variant == Variant::Learner {
             let mut file = ProgressFile::load(&workbook.root)?;
             file.record(&result);
+            file.record_engine(&result.exercise, engine.info().await.ok());
             file.save()?;
         }
         results.push(result);
@@ -723,6 +756,8 @@ fn report(workbook: &Workbook, output: Option<PathBuf>, name: Option<String>) ->
                 "goals_total": if p.goals_total > 0 { p.goals_total } else { e.file.goals.len() },
                 "hints_shown": p.hints_shown,
                 "last_result": p.last_result,
+                "engine": p.engine,
+                "engine_info": p.engine_info,
             })
         })
         .collect();
@@ -766,6 +801,7 @@ async fn grade_class(
         "schema": "workbook-checker/grades/v1",
         "graded_at": chrono::Utc::now(),
         "engine": engine.describe().await,
+        "engine_info": engine.info().await.ok(),
         "jobs": options.jobs,
         "seconds": seconds,
         "grades": grades,

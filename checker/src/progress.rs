@@ -37,6 +37,13 @@ pub struct ExerciseProgress {
     /// The last check's verdicts and measurements, as the JSON report has them.
     #[serde(default)]
     pub last_result: Option<serde_json::Value>,
+    /// The engine of the last check ("Docker Engine 28.5.2 (API 1.51, containerd image
+    /// store)") and its facts: sizes depend on the image store, so a result says where it
+    /// was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_info: Option<crate::engine_info::EngineInfo>,
 }
 
 pub struct ProgressFile {
@@ -91,6 +98,13 @@ impl ProgressFile {
             "measurements": result.measurements,
         }))
         .ok();
+    }
+
+    /// Records the engine a check of `exercise` ran on.
+    pub fn record_engine(&mut self, exercise: &str, info: Option<&crate::engine_info::EngineInfo>) {
+        let entry = self.entry(exercise);
+        entry.engine = info.map(|i| i.describe());
+        entry.engine_info = info.cloned();
     }
 
     pub fn save(&mut self) -> Result<(), CheckerError> {

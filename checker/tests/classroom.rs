@@ -112,6 +112,16 @@ fn grading_a_class_survives_broken_submissions_and_leaves_nothing_behind() {
     let grades: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("grades.json")).unwrap())
             .unwrap();
+    // The grades say which engine and image store judged them.
+    assert_eq!(
+        grades["engine_info"]["image_store"],
+        if grades["engine"].as_str().unwrap().contains("containerd") {
+            "containerd"
+        } else {
+            "classic"
+        },
+        "{grades}"
+    );
     let status = |who: &str| {
         grades["grades"]
             .as_array()

@@ -6,49 +6,15 @@
 //! checker measures the layers itself from the image's `docker save`, the same way the
 //! classic store's overlay2 driver does (see `oci::measure_layer`).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use futures_util::StreamExt;
 
 use super::Engine;
+use crate::engine_info::ImageStore;
 use crate::error::CheckerError;
 use crate::oci::{self, LayerCache, MeasuredImage, Platform};
-
-/// Where an engine keeps its images, which decides what its size figures mean.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ImageStore {
-    /// Graph drivers (overlay2): sizes are uncompressed layer bytes.
-    Classic,
-    /// containerd snapshotters (the default of Docker Desktop 4.34+ and Engine 29).
-    Containerd,
-}
-
-impl ImageStore {
-    /// From `docker info`'s `DriverStatus`: the containerd store lists
-    /// `["driver-type", "io.containerd.snapshotter.v1"]`.
-    pub fn from_driver_status(status: &[Vec<String>]) -> ImageStore {
-        let containerd = status.iter().any(|pair| {
-            pair.first().is_some_and(|k| k == "driver-type")
-                && pair
-                    .get(1)
-                    .is_some_and(|v| v.starts_with("io.containerd.snapshotter"))
-        });
-        if containerd {
-            ImageStore::Containerd
-        } else {
-            ImageStore::Classic
-        }
-    }
-}
-
-/// What an engine's `docker info` says that sizes depend on, per endpoint for the process.
-/// Kept here rather than in `Engine` so this stays clear of how engines are connected.
-fn engine_traits() -> &'static Mutex<HashMap<String, (ImageStore, Platform)>> {
-    static TRAITS: OnceLock<Mutex<HashMap<String, (ImageStore, Platform)>>> = OnceLock::new();
-    TRAITS.get_or_init(Default::default)
-}
 
 /// Layer sizes by digest, for the process: base layers are measured once.
 fn layer_cache() -> &'static LayerCache {
@@ -66,42 +32,16 @@ fn measured_images() -> &'static tokio::sync::Mutex<BTreeMap<String, Arc<Measure
 }
 
 impl Engine {
-    /// Which image store the engine uses, from `docker info` (asked once per endpoint).
+    /// Which image store the engine uses (see `Engine::info`).
     pub async fn image_store(&self) -> Result<ImageStore, CheckerError> {
-        Ok(self.store_and_platform().await?.0)
+        Ok(self.info().await?.image_store)
     }
 
-    /// The platform the engine runs images for (`linux/amd64`), from `docker info`: which
-    /// image of a multi-platform `docker save` archive is the one it runs.
+    /// The platform the engine runs images for (`linux/amd64`): which image of a
+    /// multi-platform `docker save` archive is the one it runs.
     pub async fn platform(&self) -> Result<Platform, CheckerError> {
-        Ok(self.store_and_platform().await?.1)
-    }
-
-    async fn store_and_platform(&self) -> Result<(ImageStore, Platform), CheckerError> {
-        if let Some(known) = engine_traits()
-            .lock()
-            .expect("engine traits lock")
-            .get(&self.host)
-        {
-            return Ok(known.clone());
-        }
-        let info = self
-            .docker
-            .info()
-            .await
-            .map_err(|e| CheckerError::Engine(format!("docker info: {e}")))?;
-        let store = ImageStore::from_driver_status(&info.driver_status.unwrap_or_default());
-        let platform = Platform::from_engine(
-            info.os_type.as_deref().unwrap_or("linux"),
-            info.architecture
-                .as_deref()
-                .unwrap_or(std::env::consts::ARCH),
-        );
-        engine_traits()
-            .lock()
-            .expect("engine traits lock")
-            .insert(self.host.clone(), (store, platform.clone()));
-        Ok((store, platform))
+        let info = self.info().await?;
+        Ok(Platform::from_engine(&info.os, &info.arch))
     }
 
     /// Size and compressed size of `image`, whose layers have `diff_ids`: from the layers
@@ -131,7 +71,7 @@ impl Engine {
         if let Some(known) = images.get(id) {
             return Ok(known.clone());
         }
-        let (_, platform) = self.store_and_platform().await?;
+        let platform = self.platform().await?;
         // The export streams into a blocking reader over a small channel: the archive of a
         // toolchain image is hundreds of megabytes and is never held whole.
         let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(16);
@@ -179,28 +119,5 @@ impl std::io::Read for ChannelReader {
         let n = buf.len().min(self.chunk.len());
         buf[..n].copy_from_slice(&self.chunk.split_to(n));
         Ok(n)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_containerd_store_is_told_by_its_driver_type() {
-        let pair = |k: &str, v: &str| vec![k.to_string(), v.to_string()];
-        assert_eq!(
-            ImageStore::from_driver_status(&[pair("driver-type", "io.containerd.snapshotter.v1")]),
-            ImageStore::Containerd
-        );
-        assert_eq!(
-            ImageStore::from_driver_status(&[
-                pair("Backing Filesystem", "extfs"),
-                pair("Supports d_type", "true"),
-                pair("Native Overlay Diff", "true"),
-            ]),
-            ImageStore::Classic
-        );
-        assert_eq!(ImageStore::from_driver_status(&[]), ImageStore::Classic);
     }
 }

@@ -14,7 +14,11 @@ use crate::pipeline::{CheckResult, VerifyResult};
 #[derive(Debug, Clone, Serialize)]
 pub struct RunInfo {
     pub checker_version: &'static str,
+    /// "Docker Engine 28.5.2 (API 1.51, containerd image store)".
     pub engine: String,
+    /// The same engine's facts and the endpoint it was reached at; null when the engine
+    /// could not say.
+    pub engine_info: Option<crate::engine_info::EngineInfo>,
 }
 
 pub trait Exporter {
