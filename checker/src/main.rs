@@ -586,7 +586,7 @@ fn graph(
     build_args: &[String],
     target: Option<&str>,
 ) -> Outcome {
-    let text = std::fs::read_to_string(file).map_err(|e| CheckerError::io(file, e))?;
+    let text = dockerfile::read_dockerfile(file)?;
     let mut args = BTreeMap::new();
     for a in build_args {
         let (k, v) = a
