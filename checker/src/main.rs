@@ -18,6 +18,7 @@ mod pipeline;
 mod probes;
 mod progress;
 mod report;
+mod reset;
 mod serve;
 mod session;
 mod ui;
@@ -472,47 +473,25 @@ fn reset(workbook: &Workbook, name: &str) -> Outcome {
     let exercise = workbook.exercise(name)?;
     let learner = exercise.dockerfile_path(Variant::Learner);
     let starter = exercise.dockerfile_path(Variant::Starter);
-    let pristine = std::fs::read(&starter).map_err(|e| CheckerError::io(&starter, e))?;
-    match std::fs::read(&learner) {
-        Ok(current) if current == pristine => {
+    match reset::reset(&learner, &starter)? {
+        reset::Reset::AlreadyStarter => {
             println!(
                 "{} is already the starter; nothing to reset.",
                 learner.display()
             );
             return Ok(ExitCode::SUCCESS);
         }
-        Ok(current) => {
-            let backup = backup_path(&learner);
-            // create_new: a backup is never overwritten.
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&backup)
-                .map_err(|e| CheckerError::io(&backup, e))?;
-            std::io::Write::write_all(&mut f, &current)
-                .map_err(|e| CheckerError::io(&backup, e))?;
-            println!("Your Dockerfile is kept as {}", backup.display());
+        reset::Reset::Restored { backup } => {
+            if let Some(backup) = backup {
+                println!("Your Dockerfile is kept as {}", backup.display());
+            }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(CheckerError::io(&learner, e)),
     }
-    std::fs::write(&learner, &pristine).map_err(|e| CheckerError::io(&learner, e))?;
     let mut file = ProgressFile::load(&workbook.root)?;
     file.entry(&exercise.name).hints_shown = 0;
     file.save()?;
     println!("{} is the starter again.", learner.display());
     Ok(ExitCode::SUCCESS)
-}
-
-fn backup_path(learner: &std::path::Path) -> PathBuf {
-    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-    let mut candidate = learner.with_file_name(format!("Dockerfile.backup-{stamp}"));
-    let mut n = 1;
-    while candidate.exists() {
-        n += 1;
-        candidate = learner.with_file_name(format!("Dockerfile.backup-{stamp}-{n}"));
-    }
-    candidate
 }
 
 async fn images_action(workbook: &Workbook, action: ImagesAction) -> Outcome {

@@ -43,6 +43,66 @@ fn one_exercise_workbook() -> (tempfile::TempDir, PathBuf) {
     (dir, ex)
 }
 
+// ── #4 reset ─────────────────────────────────────────────────────────────────────────────
+
+#[test]
+fn reset_replaces_a_symlinked_dockerfile_and_never_writes_through_it() {
+    let (dir, ex) = one_exercise_workbook();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("precious");
+    std::fs::write(&victim, "not yours to overwrite\n").unwrap();
+    std::fs::remove_file(ex.join("Dockerfile")).ok();
+    std::os::unix::fs::symlink(&victim, ex.join("Dockerfile")).unwrap();
+
+    let out = run(dir.path(), &["reset", "01-static-binary"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "not yours to overwrite\n",
+        "the link's target outside the exercise folder was written"
+    );
+    let learner = ex.join("Dockerfile");
+    assert!(
+        std::fs::symlink_metadata(&learner).unwrap().is_file(),
+        "the link itself is replaced by a regular file"
+    );
+    assert_eq!(
+        std::fs::read(&learner).unwrap(),
+        std::fs::read(ex.join("starter/Dockerfile")).unwrap()
+    );
+    // What the learner had (the link) is kept as the backup, as a link: nothing outside
+    // the folder is read or copied into it.
+    let backups = backups_in(&ex);
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(std::fs::read_link(&backups[0]).unwrap(), victim);
+    // No temporary file is left behind.
+    let names: Vec<String> = std::fs::read_dir(&ex)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.starts_with(".tmp") && !n.contains(".reset-")),
+        "{names:?}"
+    );
+}
+
+fn backups_in(dir: &Path) -> Vec<PathBuf> {
+    let mut b: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("Dockerfile.backup-")
+        })
+        .collect();
+    b.sort();
+    b
+}
+
 // ── #6 size bound ────────────────────────────────────────────────────────────────────────
 
 #[test]
