@@ -103,6 +103,145 @@ fn backups_in(dir: &Path) -> Vec<PathBuf> {
     b
 }
 
+// ── #5 serve ─────────────────────────────────────────────────────────────────────────────
+
+/// A running `checker serve --no-watch`, killed (by its id) when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(root: &Path, book: &Path) -> Server {
+    let mut child = checker()
+        .arg("--root")
+        .arg(root)
+        .args(["serve", "--no-watch", "--listen", "127.0.0.1:0", "--book"])
+        .arg(book)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    Server { child, addr }
+}
+
+/// GET `path`: the status code, or None when no answer came within `limit`.
+fn get(server: &Server, path: &str, limit: Duration) -> Option<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream.set_read_timeout(Some(limit)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    if stream.read_to_end(&mut raw).is_err() || raw.is_empty() {
+        return None;
+    }
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, raw[head_end + 4..].to_vec()))
+}
+
+fn book_workbook() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("exercises")).unwrap();
+    let book = dir.path().join("book");
+    std::fs::create_dir_all(book.join("sub")).unwrap();
+    std::fs::write(
+        book.join("index.html"),
+        "<html><head></head><body>home</body></html>",
+    )
+    .unwrap();
+    (dir, book)
+}
+
+#[test]
+fn serve_refuses_symlinks_out_of_the_book() {
+    let (dir, book) = book_workbook();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("shadow"), "secret").unwrap();
+    std::os::unix::fs::symlink(outside.path(), book.join("sub/etcdir")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("shadow"), book.join("leak.txt")).unwrap();
+    // A link that stays inside the book is fine.
+    std::os::unix::fs::symlink(book.join("index.html"), book.join("home.html")).unwrap();
+    let server = serve(dir.path(), &book);
+    let limit = Duration::from_secs(10);
+    assert_eq!(get(&server, "/sub/etcdir/shadow", limit).unwrap().0, 404);
+    assert_eq!(get(&server, "/leak.txt", limit).unwrap().0, 404);
+    assert_eq!(get(&server, "/home.html", limit).unwrap().0, 200);
+    assert_eq!(get(&server, "/", limit).unwrap().0, 200);
+}
+
+#[test]
+fn serve_does_not_freeze_on_a_fifo_and_decodes_paths() {
+    let (dir, book) = book_workbook();
+    let fifo = book.join("pipe.html");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    std::fs::write(book.join("my page.html"), "<p>spaced</p>").unwrap();
+    let server = serve(dir.path(), &book);
+    // More FIFO requests than the runtime has worker threads.
+    let mut stuck = Vec::new();
+    for _ in 0..4 {
+        let addr = server.addr.clone();
+        stuck.push(std::thread::spawn(move || {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            let _ = write!(
+                s,
+                "GET /pipe.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            );
+            let mut raw = Vec::new();
+            let _ = s.read_to_end(&mut raw);
+            String::from_utf8_lossy(&raw).into_owned()
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let home = get(&server, "/", Duration::from_secs(5));
+    assert_eq!(
+        home.map(|h| h.0),
+        Some(200),
+        "the server froze after requests to a FIFO"
+    );
+    for t in stuck {
+        let answer = t.join().unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 404"),
+            "a FIFO is refused: {answer:?}"
+        );
+    }
+    let spaced = get(&server, "/my%20page.html", Duration::from_secs(5)).unwrap();
+    assert_eq!(spaced.0, 200);
+    assert_eq!(spaced.1, b"<p>spaced</p>");
+    for bad in [
+        "/%2e%2e/exercises",
+        "/sub/%2E%2E/%2e%2e/exercises",
+        "/..%2fexercises",
+        "/sub%2f..%2f..%2fexercises",
+    ] {
+        let answer = get(&server, bad, Duration::from_secs(5)).unwrap();
+        assert_eq!(answer.0, 404, "{bad}");
+    }
+}
+
 // ── #6 size bound ────────────────────────────────────────────────────────────────────────
 
 #[test]
