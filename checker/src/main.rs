@@ -335,7 +335,21 @@ async fn run(cli: Cli) -> Outcome {
 fn list(workbook: &Workbook) -> Outcome {
     let progress = ProgressFile::load(&workbook.root)?;
     let mut next_marked = false;
-    for exercise in workbook.exercises()? {
+    let mut broken = Vec::new();
+    for exercise in workbook.each_exercise()? {
+        let exercise = match exercise {
+            Ok(e) => e,
+            Err(e) => {
+                // One broken exercise.toml is named, and the others are still listed.
+                if let CheckerError::InvalidExercise { file, .. } = &e {
+                    let name = file.parent().and_then(|d| d.file_name());
+                    let name = name.map(|n| n.to_string_lossy()).unwrap_or_default();
+                    println!("broken   {name:<24} (its exercise.toml does not load; see below)");
+                }
+                broken.push(e);
+                continue;
+            }
+        };
         let done = progress.is_done(&exercise.name);
         let marker = if done {
             "done   "
@@ -356,22 +370,26 @@ fn list(workbook: &Workbook) -> Outcome {
             exercise.title()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    for e in &broken {
+        eprintln!("error: {e}");
+    }
+    Ok(if broken.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
-/// The named exercises, or the next pending one.
+/// The named exercises, or the next pending one. Only the exercises chosen are loaded, so
+/// a broken exercise.toml elsewhere in the workbook is no obstacle.
 fn select(workbook: &Workbook, names: &[String]) -> Result<Vec<Exercise>, CheckerError> {
     if !names.is_empty() {
         return names.iter().map(|n| workbook.exercise(n)).collect();
     }
     let progress = ProgressFile::load(&workbook.root)?;
-    let all = workbook.exercises()?;
-    let next = all
-        .iter()
-        .find(|e| !progress.is_done(&e.name))
-        .or(all.last())
-        .cloned();
-    Ok(next.into_iter().collect())
+    let all = workbook.exercise_names()?;
+    let next = all.iter().find(|n| !progress.is_done(n)).or(all.last());
+    next.map(|n| workbook.exercise(n)).into_iter().collect()
 }
 
 async fn run_info(engine: &Engine) -> RunInfo {
@@ -387,6 +405,12 @@ pub(crate) async fn check(
     variant: Variant,
     format: Format,
 ) -> Outcome {
+    if variant == Variant::Learner {
+        // Before building: a damaged progress file would otherwise cost the result.
+        if let (_, Some(aside)) = ProgressFile::load_or_set_aside(&workbook.root)? {
+            eprintln!("warning: {aside}");
+        }
+    }
     let exercises = select(workbook, names)?;
     let engine = Engine::connect().await?;
     let mut results = Vec::new();
@@ -396,7 +420,10 @@ pub(crate) async fn check(
         let result = pipeline::check(&engine, exercise, variant, &mut progress).await?;
         drop(progress);
         if variant == Variant::Learner {
-            let mut file = ProgressFile::load(&workbook.root)?;
+            let (mut file, aside) = ProgressFile::load_or_set_aside(&workbook.root)?;
+            if let Some(aside) = aside {
+                eprintln!("warning: {aside}");
+            }
             file.record(&result);
             file.save()?;
         }

@@ -194,7 +194,8 @@ fn inject_live_meta(html: &str) -> String {
 fn status_json(workbook: &Workbook) -> Result<String, CheckerError> {
     let progress = ProgressFile::load(&workbook.root)?;
     let mut exercises = serde_json::Map::new();
-    for exercise in workbook.exercises()? {
+    // A broken exercise.toml leaves its page without a badge; `checker list` names it.
+    for exercise in workbook.each_exercise()?.into_iter().flatten() {
         let p = progress
             .progress
             .exercises

@@ -282,3 +282,113 @@ fn an_oversized_dockerfile_is_refused_with_its_name() {
     assert!(err.contains("MiB"), "{err}");
 }
 
+// ── #10 exercise.toml and the progress file ──────────────────────────────────────────────
+
+#[test]
+fn one_broken_exercise_toml_spoils_only_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["01-static-binary", "02-go-api"] {
+        copy_tree(
+            &workbook_root().join("exercises").join(name),
+            &dir.path().join("exercises").join(name),
+        );
+    }
+    let broken = dir.path().join("exercises/02-go-api/exercise.toml");
+    std::fs::write(&broken, "[exercise\ntitle = ").unwrap();
+
+    let out = run(dir.path(), &["list"]);
+    let listing = text(&out.stdout);
+    let err = text(&out.stderr);
+    assert!(listing.contains("01-static-binary"), "{listing}\n{err}");
+    assert!(err.contains("02-go-api/exercise.toml"), "{err}");
+    assert_ne!(out.status.code(), Some(0), "bad input is a non-zero exit");
+    // Commands that need only the other exercises keep working.
+    let hint = run(dir.path(), &["hint", "01"]);
+    assert!(hint.status.success(), "{}", text(&hint.stderr));
+}
+
+#[test]
+fn exercise_toml_refuses_port_zero_and_non_finite_sizes() {
+    let (dir, ex) = one_exercise_workbook();
+    let toml_path = ex.join("exercise.toml");
+    let original = std::fs::read_to_string(&toml_path).unwrap();
+    let cases = [
+        (
+            "\n[[goals]]\nid = \"web\"\nkind = \"http\"\nport = 0\n",
+            "port",
+        ),
+        (
+            "\n[[goals]]\nid = \"huge\"\nkind = \"image-size\"\nmax_mb = nan\n",
+            "max_mb",
+        ),
+        (
+            "\n[[goals]]\nid = \"huge\"\nkind = \"image-size\"\nmax_mb = inf\n",
+            "max_mb",
+        ),
+        (
+            "\n[[goals]]\nid = \"ctx\"\nkind = \"context-size\"\nmax_mb = -1.0\n",
+            "max_mb",
+        ),
+    ];
+    for (extra, key) in cases {
+        std::fs::write(&toml_path, format!("{original}{extra}")).unwrap();
+        let out = run(dir.path(), &["hint", "01"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra}: {err}");
+        assert!(
+            err.contains("01-static-binary/exercise.toml") && err.contains(key),
+            "{extra}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_progress_file_is_reported_and_set_aside_before_building() {
+    let (dir, _) = one_exercise_workbook();
+    let progress = dir.path().join(".workbook-progress.json");
+    std::fs::write(&progress, "{ not json").unwrap();
+    // No engine: whatever happens to the build, the damage is reported first.
+    let out = checker()
+        .arg("--root")
+        .arg(dir.path())
+        .args(["check", "01"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    let damaged = err
+        .find(".workbook-progress.json")
+        .unwrap_or_else(|| panic!("the damage is not reported: {err}"));
+    let engine = err
+        .find("no Docker engine")
+        .expect("then the engine is tried");
+    assert!(damaged < engine, "{err}");
+    let aside: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".workbook-progress.json.damaged-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(&aside[0])).unwrap(),
+        "{ not json"
+    );
+    assert!(err.contains(&aside[0]), "says where it went: {err}");
+}
+
+#[test]
+fn a_damaged_progress_file_costs_no_result() {
+    require_engine();
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &fixture("users").join("exercises/01-no-user"),
+        &dir.path().join("exercises/01-no-user"),
+    );
+    let progress = dir.path().join(".workbook-progress.json");
+    std::fs::write(&progress, "garbage").unwrap();
+    let out = run(dir.path(), &["check", "01-no-user", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let kept: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&progress).unwrap()).unwrap();
+    assert_eq!(kept["exercises"]["01-no-user"]["goals_total"], 1, "{kept}");
+}
