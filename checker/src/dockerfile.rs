@@ -97,6 +97,60 @@ pub struct StageGraph {
     pub target: usize,
 }
 
+/// The most a Dockerfile may weigh. The largest real ones are a few hundred lines; a bound
+/// keeps `checker graph /dev/zero` (or a runaway generated file) from eating the memory.
+pub const MAX_DOCKERFILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads a Dockerfile, at most [`MAX_DOCKERFILE_BYTES`] of it: a larger file (or an endless
+/// one such as `/dev/zero`) is refused, naming the file and the bound. Pipes stay readable,
+/// so `checker graph <(…)` works.
+pub fn read_dockerfile(file: &Path) -> Result<String, CheckerError> {
+    use std::io::Read;
+    let opened = std::fs::File::open(file).map_err(|e| CheckerError::io(file, e))?;
+    let mut bytes = Vec::new();
+    // One byte past the bound tells "exactly the bound" from "more".
+    opened
+        .take(MAX_DOCKERFILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CheckerError::io(file, e))?;
+    if bytes.len() as u64 > MAX_DOCKERFILE_BYTES {
+        return Err(CheckerError::Dockerfile {
+            file: file.to_path_buf(),
+            message: format!(
+                "larger than {} MiB, the most a Dockerfile may be; is this the right file?",
+                MAX_DOCKERFILE_BYTES / (1024 * 1024)
+            ),
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| CheckerError::Dockerfile {
+        file: file.to_path_buf(),
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
+    })
+}
+
+/// Byte offsets to 1-based lines in O(log n): the start of every line is found once, so
+/// naming the line of each of n instructions costs n·log n, not n² as recounting did.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { starts }
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        // The number of line starts at or before `offset` is its line.
+        self.starts.partition_point(|&start| start <= offset)
+    }
+}
+
 /// Parses `text` (read from `file`, named in errors) into a stage graph. `build_args`
 /// override ARG defaults when FROM lines are expanded; `target` selects the final stage.
 pub fn parse_stage_graph(
@@ -111,7 +165,8 @@ pub fn parse_stage_graph(
         column: e.column(),
         message: format!("{e:#}"),
     })?;
-    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let lines = LineIndex::new(text);
+    let line_of = |offset: usize| lines.line_of(offset);
     let fail = |offset: usize, message: String| CheckerError::Dockerfile {
         file: file.to_path_buf(),
         message: format!("line {}: {message}", line_of(offset)),
@@ -779,6 +834,73 @@ mod tests {
         let single = graph("FROM debian:bookworm\nRUN false\n");
         assert_eq!(single.locate_step("[2/2] RUN false"), Some(2));
         assert_eq!(single.locate_step("[internal] load build context"), None);
+    }
+
+    #[test]
+    fn line_index_agrees_with_counting() {
+        let text = "a\n\nbc\nd";
+        let index = LineIndex::new(text);
+        for offset in 0..=text.len() + 3 {
+            let counted = text[..offset.min(text.len())].matches('\n').count() + 1;
+            assert_eq!(index.line_of(offset), counted, "offset {offset}");
+        }
+    }
+
+    #[test]
+    fn reading_is_bounded_and_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let exact = dir.path().join("Exact");
+        std::fs::write(&exact, vec![b'#'; MAX_DOCKERFILE_BYTES as usize]).unwrap();
+        assert_eq!(
+            read_dockerfile(&exact).unwrap().len(),
+            MAX_DOCKERFILE_BYTES as usize
+        );
+        let big = dir.path().join("Big");
+        std::fs::write(&big, vec![b'#'; MAX_DOCKERFILE_BYTES as usize + 1]).unwrap();
+        let err = read_dockerfile(&big).unwrap_err().to_string();
+        assert!(
+            err.contains(&big.display().to_string()) && err.contains("1 MiB"),
+            "{err}"
+        );
+        let err = read_dockerfile(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("/dev/zero: larger than 1 MiB"), "{err}");
+        let binary = dir.path().join("Binary");
+        std::fs::write(&binary, b"FROM scratch\n\xff").unwrap();
+        let err = read_dockerfile(&binary).unwrap_err().to_string();
+        assert!(
+            err.contains("not UTF-8") && err.contains("offset 13"),
+            "{err}"
+        );
+    }
+
+    /// Issue 11: each instruction's line used to be counted from the start of the file, so
+    /// 100,000 lines took over a minute. One pass now; the bound is generous for a debug
+    /// build on a busy machine (it takes well under a second).
+    #[test]
+    fn a_100000_line_dockerfile_parses_in_linear_time() {
+        let mut text = String::from("FROM debian:bookworm AS build\n");
+        for i in 0..49_999 {
+            text.push_str(&format!("RUN echo {i}\n"));
+        }
+        text.push_str("FROM scratch\n");
+        for i in 0..49_998 {
+            text.push_str(&format!("ENV V{i}=x\n"));
+        }
+        text.push_str("COPY --from=build /x /x\n");
+        assert_eq!(text.lines().count(), 100_000);
+        let started = std::time::Instant::now();
+        let g = graph(&text);
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "100,000 lines took {took:?}"
+        );
+        assert_eq!(g.stages[1].line, 50_001);
+        assert_eq!(g.stages[1].steps.last().unwrap().line, 100_000);
+        assert_eq!(g.edges.last().unwrap().line, 100_000);
+        eprintln!("100,000 lines parsed in {took:?}");
     }
 
     #[test]

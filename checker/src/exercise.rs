@@ -306,11 +306,11 @@ fn validate(file: &ExerciseFile) -> Result<(), String> {
             return Err(format!("{at}: the id is used twice"));
         }
         match &goal.kind {
-            GoalKind::ImageSize { max_mb } if *max_mb <= 0.0 => {
-                return Err(format!("{at}: `max_mb` must be positive"))
-            }
-            GoalKind::RelativeSize { max_percent } if *max_percent <= 0.0 => {
-                return Err(format!("{at}: `max_percent` must be positive"))
+            // `!(x > 0)` and `is_finite` because TOML has `nan` (a goal never met) and `inf`
+            // (a goal always met), and every comparison with nan is false.
+            GoalKind::ImageSize { max_mb } => check_positive(&at, "max_mb", *max_mb)?,
+            GoalKind::RelativeSize { max_percent } => {
+                check_positive(&at, "max_percent", *max_percent)?
             }
             GoalKind::Stages {
                 min_stages: None,
@@ -341,8 +341,18 @@ fn validate(file: &ExerciseFile) -> Result<(), String> {
                 body,
                 timeout_s,
                 path,
-                ..
+                port,
+                status,
             } => {
+                // Port 0 asks the kernel for any port: nothing the app can be listening on.
+                if *port == 0 {
+                    return Err(format!("{at}: `port` must be between 1 and 65535, not 0"));
+                }
+                if !(100..=599).contains(status) {
+                    return Err(format!(
+                        "{at}: `status` must be an HTTP status (100 to 599), not {status}"
+                    ));
+                }
                 if let Some(pattern) = body {
                     check_regex(&at, "body", pattern)?;
                 }
@@ -351,15 +361,15 @@ fn validate(file: &ExerciseFile) -> Result<(), String> {
                 }
                 check_timeout(&at, *timeout_s)?;
             }
-            GoalKind::WastedBytes { max_mb } if *max_mb < 0.0 => {
-                return Err(format!("{at}: `max_mb` must not be negative"))
+            GoalKind::WastedBytes { max_mb } if !(max_mb.is_finite() && *max_mb >= 0.0) => {
+                return Err(format!(
+                    "{at}: `max_mb` must be a number of MB, 0 or more, not {max_mb}"
+                ))
             }
             GoalKind::BuildArg { name, .. } if name.trim().is_empty() => {
                 return Err(format!("{at}: `name` must name an ARG"))
             }
-            GoalKind::ContextSize { max_mb, .. } if *max_mb <= 0.0 => {
-                return Err(format!("{at}: `max_mb` must be positive"))
-            }
+            GoalKind::ContextSize { max_mb, .. } => check_positive(&at, "max_mb", *max_mb)?,
             GoalKind::ParallelStages {
                 min_independent, ..
             } if *min_independent < 2 => {
@@ -382,6 +392,15 @@ fn validate(file: &ExerciseFile) -> Result<(), String> {
                 "key `exercise.lesson`: `{id}` is not the id of any goal"
             ));
         }
+    }
+    Ok(())
+}
+
+fn check_positive(at: &str, key: &str, value: f64) -> Result<(), String> {
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!(
+            "{at}: `{key}` must be a positive, finite number, not {value}"
+        ));
     }
     Ok(())
 }
@@ -463,6 +482,16 @@ impl Workbook {
             .iter()
             .map(|d| Exercise::load(d))
             .collect()
+    }
+
+    /// Loads every exercise, in order, each on its own: a broken `exercise.toml` is an
+    /// error in its place that spoils none of the others.
+    pub fn each_exercise(&self) -> Result<Vec<Result<Exercise, CheckerError>>, CheckerError> {
+        Ok(self
+            .exercise_dirs()?
+            .iter()
+            .map(|d| Exercise::load(d))
+            .collect())
     }
 
     /// Loads the named exercise, or says which names exist.
@@ -612,6 +641,41 @@ fault = { file = "calc.c", with = "faults/calc.c" }
         ))
         .unwrap_err();
         assert!(err.contains("`step` is not a valid regex"), "{err}");
+    }
+
+    #[test]
+    fn port_zero_and_sizes_that_are_not_finite_positive_numbers_are_refused() {
+        let http = "\n[[goals]]\nid = \"web\"\nkind = \"http\"\nport = 0\n";
+        let err = parse_exercise_toml(&format!("{VALID}{http}")).unwrap_err();
+        assert!(err.contains("goals[2]") && err.contains("`port`"), "{err}");
+        for bad in ["nan", "inf", "-inf", "-1.0", "0.0"] {
+            let err =
+                parse_exercise_toml(&VALID.replace("max_mb = 2.0", &format!("max_mb = {bad}")))
+                    .unwrap_err();
+            assert!(
+                err.contains("goals[0]") && err.contains("`max_mb`"),
+                "{bad}: {err}"
+            );
+        }
+        for (kind, key, bad) in [
+            ("relative-size", "max_percent", "nan"),
+            ("relative-size", "max_percent", "inf"),
+            ("context-size", "max_mb", "nan"),
+            ("context-size", "max_mb", "inf"),
+            ("wasted-bytes", "max_mb", "nan"),
+            ("wasted-bytes", "max_mb", "inf"),
+            ("wasted-bytes", "max_mb", "-1.0"),
+        ] {
+            let goal = format!("\n[[goals]]\nid = \"g\"\nkind = \"{kind}\"\n{key} = {bad}\n");
+            let err = parse_exercise_toml(&format!("{VALID}{goal}")).unwrap_err();
+            assert!(
+                err.contains("goals[2]") && err.contains(&format!("`{key}`")),
+                "{kind} {bad}: {err}"
+            );
+        }
+        // Zero wasted bytes is a goal one can meet.
+        let zero = "\n[[goals]]\nid = \"g\"\nkind = \"wasted-bytes\"\nmax_mb = 0.0\n";
+        parse_exercise_toml(&format!("{VALID}{zero}")).unwrap();
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod pipeline;
 mod probes;
 mod progress;
 mod report;
+mod reset;
 mod serve;
 mod session;
 mod ui;
@@ -366,7 +367,21 @@ async fn run(cli: Cli) -> Outcome {
 fn list(workbook: &Workbook) -> Outcome {
     let progress = ProgressFile::load(&workbook.root)?;
     let mut next_marked = false;
-    for exercise in workbook.exercises()? {
+    let mut broken = Vec::new();
+    for exercise in workbook.each_exercise()? {
+        let exercise = match exercise {
+            Ok(e) => e,
+            Err(e) => {
+                // One broken exercise.toml is named, and the others are still listed.
+                if let CheckerError::InvalidExercise { file, .. } = &e {
+                    let name = file.parent().and_then(|d| d.file_name());
+                    let name = name.map(|n| n.to_string_lossy()).unwrap_or_default();
+                    println!("broken   {name:<24} (its exercise.toml does not load; see below)");
+                }
+                broken.push(e);
+                continue;
+            }
+        };
         let done = progress.is_done(&exercise.name);
         let marker = if done {
             "done   "
@@ -387,22 +402,26 @@ fn list(workbook: &Workbook) -> Outcome {
             exercise.title()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    for e in &broken {
+        eprintln!("error: {e}");
+    }
+    Ok(if broken.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
-/// The named exercises, or the next pending one.
+/// The named exercises, or the next pending one. Only the exercises chosen are loaded, so
+/// a broken exercise.toml elsewhere in the workbook is no obstacle.
 fn select(workbook: &Workbook, names: &[String]) -> Result<Vec<Exercise>, CheckerError> {
     if !names.is_empty() {
         return names.iter().map(|n| workbook.exercise(n)).collect();
     }
     let progress = ProgressFile::load(&workbook.root)?;
-    let all = workbook.exercises()?;
-    let next = all
-        .iter()
-        .find(|e| !progress.is_done(&e.name))
-        .or(all.last())
-        .cloned();
-    Ok(next.into_iter().collect())
+    let all = workbook.exercise_names()?;
+    let next = all.iter().find(|n| !progress.is_done(n)).or(all.last());
+    next.map(|n| workbook.exercise(n)).into_iter().collect()
 }
 
 async fn run_info(engine: &Engine) -> RunInfo {
@@ -419,6 +438,12 @@ pub(crate) async fn check(
     variant: Variant,
     format: Format,
 ) -> Outcome {
+    if variant == Variant::Learner {
+        // Before building: a damaged progress file would otherwise cost the result.
+        if let (_, Some(aside)) = ProgressFile::load_or_set_aside(&workbook.root)? {
+            eprintln!("warning: {aside}");
+        }
+    }
     let exercises = select(workbook, names)?;
     let engine = Engine::connect().await?;
     let mut results = Vec::new();
@@ -428,7 +453,10 @@ pub(crate) async fn check(
         let result = pipeline::check(&engine, exercise, variant, &mut progress).await?;
         drop(progress);
         if variant == Variant::Learner {
-            let mut file = ProgressFile::load(&workbook.root)?;
+            let (mut file, aside) = ProgressFile::load_or_set_aside(&workbook.root)?;
+            if let Some(aside) = aside {
+                eprintln!("warning: {aside}");
+            }
             file.record(&result);
             file.record_engine(&result.exercise, engine.info().await.ok());
             file.save()?;
@@ -506,47 +534,25 @@ fn reset(workbook: &Workbook, name: &str) -> Outcome {
     let exercise = workbook.exercise(name)?;
     let learner = exercise.dockerfile_path(Variant::Learner);
     let starter = exercise.dockerfile_path(Variant::Starter);
-    let pristine = std::fs::read(&starter).map_err(|e| CheckerError::io(&starter, e))?;
-    match std::fs::read(&learner) {
-        Ok(current) if current == pristine => {
+    match reset::reset(&learner, &starter)? {
+        reset::Reset::AlreadyStarter => {
             println!(
                 "{} is already the starter; nothing to reset.",
                 learner.display()
             );
             return Ok(ExitCode::SUCCESS);
         }
-        Ok(current) => {
-            let backup = backup_path(&learner);
-            // create_new: a backup is never overwritten.
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&backup)
-                .map_err(|e| CheckerError::io(&backup, e))?;
-            std::io::Write::write_all(&mut f, &current)
-                .map_err(|e| CheckerError::io(&backup, e))?;
-            println!("Your Dockerfile is kept as {}", backup.display());
+        reset::Reset::Restored { backup } => {
+            if let Some(backup) = backup {
+                println!("Your Dockerfile is kept as {}", backup.display());
+            }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(CheckerError::io(&learner, e)),
     }
-    std::fs::write(&learner, &pristine).map_err(|e| CheckerError::io(&learner, e))?;
     let mut file = ProgressFile::load(&workbook.root)?;
     file.entry(&exercise.name).hints_shown = 0;
     file.save()?;
     println!("{} is the starter again.", learner.display());
     Ok(ExitCode::SUCCESS)
-}
-
-fn backup_path(learner: &std::path::Path) -> PathBuf {
-    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-    let mut candidate = learner.with_file_name(format!("Dockerfile.backup-{stamp}"));
-    let mut n = 1;
-    while candidate.exists() {
-        n += 1;
-        candidate = learner.with_file_name(format!("Dockerfile.backup-{stamp}-{n}"));
-    }
-    candidate
 }
 
 async fn images_action(workbook: &Workbook, action: ImagesAction) -> Outcome {
@@ -620,7 +626,7 @@ fn graph(
     build_args: &[String],
     target: Option<&str>,
 ) -> Outcome {
-    let text = std::fs::read_to_string(file).map_err(|e| CheckerError::io(file, e))?;
+    let text = dockerfile::read_dockerfile(file)?;
     let mut args = BTreeMap::new();
     for a in build_args {
         let (k, v) = a

@@ -249,7 +249,7 @@ pub(crate) async fn build_plan(
     progress: &mut dyn BuildProgress,
 ) -> Result<Built, CheckerError> {
     let file = exercise.dockerfile_path(variant);
-    let text = std::fs::read_to_string(&file).map_err(|e| CheckerError::io(&file, e))?;
+    let text = crate::dockerfile::read_dockerfile(&file)?;
     let mut build_args = exercise.file.exercise.build_args.clone();
     build_args.extend(plan.build_args.clone());
     let graph = parse_stage_graph(&file, &text, &build_args, plan.target.as_deref())?;

@@ -46,6 +46,27 @@ pub struct ExerciseProgress {
     pub engine_info: Option<crate::engine_info::EngineInfo>,
 }
 
+/// A damaged progress file that was moved aside.
+#[derive(Debug)]
+pub struct SetAside {
+    pub file: PathBuf,
+    pub moved_to: PathBuf,
+    /// What was wrong with it (the JSON error, with its line).
+    pub damage: String,
+}
+
+impl std::fmt::Display for SetAside {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is damaged ({}); it is kept as {} and your progress starts afresh",
+            self.file.display(),
+            self.damage,
+            self.moved_to.display()
+        )
+    }
+}
+
 pub struct ProgressFile {
     path: PathBuf,
     pub progress: Progress,
@@ -58,13 +79,69 @@ impl ProgressFile {
             Ok(text) => serde_json::from_str(&text).map_err(|e| CheckerError::Io {
                 path: path.clone(),
                 message: format!(
-                    "the progress file is damaged ({e}); move it away to start afresh"
+                    "the progress file is damaged ({e}); move it away to start afresh (`checker check` keeps it aside for you)"
                 ),
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Progress::default(),
             Err(e) => return Err(CheckerError::io(&path, e)),
         };
         Ok(ProgressFile { path, progress })
+    }
+
+    /// Like [`ProgressFile::load`], but a damaged file does not stop a check: it is renamed
+    /// to `.workbook-progress.json.damaged-<time>` (kept for the learner, never deleted) and
+    /// the progress starts afresh, so the result of the check about to run is not lost. The
+    /// caller tells the learner, before building, through the returned [`SetAside`].
+    pub fn load_or_set_aside(
+        root: &Path,
+    ) -> Result<(ProgressFile, Option<SetAside>), CheckerError> {
+        let path = root.join(FILE_NAME);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((
+                    ProgressFile {
+                        path,
+                        progress: Progress::default(),
+                    },
+                    None,
+                ))
+            }
+            // Not UTF-8 is damage too; anything else (permissions) is the learner's to fix.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Self::set_aside(path, e.to_string())
+            }
+            Err(e) => return Err(CheckerError::io(&path, e)),
+        };
+        match serde_json::from_str(&text) {
+            Ok(progress) => Ok((ProgressFile { path, progress }, None)),
+            Err(e) => Self::set_aside(path, e.to_string()),
+        }
+    }
+
+    fn set_aside(
+        path: PathBuf,
+        damage: String,
+    ) -> Result<(ProgressFile, Option<SetAside>), CheckerError> {
+        let stamp = Utc::now().format("%Y%m%d-%H%M%S");
+        let mut moved_to = path.with_file_name(format!("{FILE_NAME}.damaged-{stamp}"));
+        let mut n = 1;
+        while moved_to.exists() {
+            n += 1;
+            moved_to = path.with_file_name(format!("{FILE_NAME}.damaged-{stamp}-{n}"));
+        }
+        std::fs::rename(&path, &moved_to).map_err(|e| CheckerError::io(&path, e))?;
+        Ok((
+            ProgressFile {
+                path: path.clone(),
+                progress: Progress::default(),
+            },
+            Some(SetAside {
+                file: path,
+                moved_to,
+                damage,
+            }),
+        ))
     }
 
     pub fn entry(&mut self, exercise: &str) -> &mut ExerciseProgress {
@@ -113,5 +190,34 @@ impl ProgressFile {
         let tmp = self.path.with_extension("json.tmp");
         std::fs::write(&tmp, text).map_err(|e| CheckerError::io(&tmp, e))?;
         std::fs::rename(&tmp, &self.path).map_err(|e| CheckerError::io(&self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_file_is_moved_aside_and_a_good_one_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, none) = ProgressFile::load_or_set_aside(dir.path()).unwrap();
+        assert!(none.is_none());
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, "{\"exercises\": {}}").unwrap();
+        let (_, none) = ProgressFile::load_or_set_aside(dir.path()).unwrap();
+        assert!(none.is_none() && path.exists());
+        for damaged in [&b"{ nope"[..], &b"\xff\xfe"[..]] {
+            std::fs::write(&path, damaged).unwrap();
+            let (mut file, aside) = ProgressFile::load_or_set_aside(dir.path()).unwrap();
+            let aside = aside.expect("set aside");
+            assert!(!path.exists());
+            assert_eq!(std::fs::read(&aside.moved_to).unwrap(), damaged);
+            assert!(aside
+                .to_string()
+                .contains(&aside.moved_to.display().to_string()));
+            file.entry("01").hints_shown = 1;
+            file.save().unwrap();
+            assert!(ProgressFile::load(dir.path()).is_ok());
+        }
     }
 }

@@ -29,6 +29,10 @@ pub async fn serve(
             book.display()
         )));
     }
+    // Every file served must resolve to somewhere under the book's real path.
+    let book = book
+        .canonicalize()
+        .map_err(|e| CheckerError::io(&book, e))?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| CheckerError::Other(format!("cannot listen on {addr}: {e}")))?;
@@ -48,7 +52,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let (workbook, book) = (workbook.clone(), book.clone());
-                async move { Ok::<_, Infallible>(respond(&workbook, &book, req)) }
+                async move { Ok::<_, Infallible>(respond(workbook, book, req).await) }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
             let _ = hyper::server::conn::http1::Builder::new()
@@ -58,15 +62,24 @@ pub async fn serve(
     }
 }
 
-fn respond(
-    workbook: &Workbook,
-    book: &Path,
+async fn respond(
+    workbook: Workbook,
+    book: PathBuf,
     req: Request<hyper::body::Incoming>,
 ) -> Response<Full<Bytes>> {
-    let path = req.uri().path();
+    let path = req.uri().path().to_string();
+    // Files are read on the blocking pool, never on the runtime's few worker threads: a
+    // slow disk (or anything that blocks) must not stall every other connection.
     if path == "/workbook-status.json" {
-        return match status_json(workbook) {
-            Ok(json) => reply(StatusCode::OK, "application/json", json.into_bytes(), true),
+        let status = tokio::task::spawn_blocking(move || status_json(&workbook)).await;
+        return match status {
+            Ok(Ok(json)) => reply(StatusCode::OK, "application/json", json.into_bytes(), true),
+            Ok(Err(e)) => reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain",
+                e.to_string().into_bytes(),
+                true,
+            ),
             Err(e) => reply(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "text/plain",
@@ -75,29 +88,46 @@ fn respond(
             ),
         };
     }
-    let Some(file) = resolve(book, path) else {
-        return reply(
-            StatusCode::NOT_FOUND,
-            "text/plain",
-            b"not found".to_vec(),
-            false,
-        );
-    };
-    match std::fs::read(&file) {
-        Ok(mut body) => {
+    let read = tokio::task::spawn_blocking(move || {
+        let file = resolve(&book, &path)?;
+        read_regular(&book, &file).map(|body| (file, body))
+    })
+    .await;
+    match read {
+        Ok(Some((file, mut body))) => {
             let kind = content_type(&file);
             if kind == "text/html" {
                 body = inject_live_meta(&String::from_utf8_lossy(&body)).into_bytes();
             }
             reply(StatusCode::OK, kind, body, false)
         }
-        Err(_) => reply(
+        _ => reply(
             StatusCode::NOT_FOUND,
             "text/plain",
             b"not found".to_vec(),
             false,
         ),
     }
+}
+
+/// The content of `file` if it is a regular file whose real path is inside `book` (which
+/// is canonical). A symlink out of the book, a FIFO, a device or a socket is `None`: the
+/// type is checked before opening, as opening a FIFO blocks until a writer comes, and again
+/// on the opened file, in case the path was swapped in between.
+fn read_regular(book: &Path, file: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let real = file.canonicalize().ok()?;
+    if !real.starts_with(book) || !std::fs::metadata(&real).ok()?.is_file() {
+        return None;
+    }
+    let mut opened = std::fs::File::open(&real).ok()?;
+    let meta = opened.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let mut body = Vec::with_capacity(meta.len() as usize);
+    opened.read_to_end(&mut body).ok()?;
+    Some(body)
 }
 
 fn reply(status: StatusCode, kind: &str, body: Vec<u8>, no_store: bool) -> Response<Full<Bytes>> {
@@ -112,14 +142,20 @@ fn reply(status: StatusCode, kind: &str, body: Vec<u8>, no_store: bool) -> Respo
         .expect("a valid response")
 }
 
-/// The file under `book` a URL path names, never outside it.
+/// The file under `book` a URL path names, never outside it: each segment is
+/// percent-decoded (browsers send `my%20page.html`) and then refused if it is `.` or `..`,
+/// holds a slash or a backslash (`..%2f`), a NUL, or is not UTF-8. Symlinks are judged later,
+/// by where they really lead.
 fn resolve(book: &Path, url_path: &str) -> Option<PathBuf> {
     let mut file = book.to_path_buf();
     for part in url_path.split('/').filter(|p| !p.is_empty()) {
-        if part == ".." || part.contains('\\') {
+        let part = percent_encoding::percent_decode_str(part)
+            .decode_utf8()
+            .ok()?;
+        if part == ".." || part == "." || part.contains(['/', '\\', '\0']) {
             return None;
         }
-        file.push(part);
+        file.push(part.as_ref());
     }
     if file.is_dir() {
         file.push("index.html");
@@ -158,7 +194,8 @@ fn inject_live_meta(html: &str) -> String {
 fn status_json(workbook: &Workbook) -> Result<String, CheckerError> {
     let progress = ProgressFile::load(&workbook.root)?;
     let mut exercises = serde_json::Map::new();
-    for exercise in workbook.exercises()? {
+    // A broken exercise.toml leaves its page without a badge; `checker list` names it.
+    for exercise in workbook.each_exercise()?.into_iter().flatten() {
         let p = progress
             .progress
             .exercises
@@ -192,6 +229,21 @@ mod tests {
         );
         assert_eq!(resolve(book, "/../etc/passwd"), None);
         assert_eq!(resolve(book, "/a/../../x"), None);
+        assert_eq!(
+            resolve(book, "/my%20page.html"),
+            Some(PathBuf::from("/srv/book/my page.html"))
+        );
+        for bad in [
+            "/%2e%2e/x",
+            "/%2E%2E/x",
+            "/a/..%2f..%2fx",
+            "/a%5c..%5cx",
+            "/a%00",
+            "/%ff",
+            "/./x",
+        ] {
+            assert_eq!(resolve(book, bad), None, "{bad}");
+        }
     }
 
     #[test]
