@@ -40,6 +40,8 @@ pub struct Engine {
     endpoint: Endpoint,
     /// Read on first use and kept: one `GET /version` and `GET /info` per run.
     info: tokio::sync::OnceCell<EngineInfo>,
+    /// Where measured image sizes are kept between runs (see `sizes::SizeCache`).
+    size_cache: Option<sizes::SizeCache>,
 }
 
 pub struct BuildRequest {
@@ -138,7 +140,17 @@ impl Engine {
             host: endpoint.host.clone(),
             endpoint,
             info: tokio::sync::OnceCell::new(),
+            size_cache: None,
         })
+    }
+
+    /// Keeps the sizes measured on the containerd store in the workbook's own cache folder,
+    /// so that an image measured once is not exported again in a later run.
+    pub fn with_size_cache(mut self, workbook_root: &std::path::Path) -> Engine {
+        self.size_cache = Some(sizes::SizeCache::new(
+            workbook_root.join(".workbook-cache/image-sizes.json"),
+        ));
+        self
     }
 
     /// The endpoint this engine was reached at, and how it was chosen.
@@ -256,7 +268,7 @@ impl Engine {
             ("dockerfile".to_string(), request.context.clone()),
         ]);
         let session =
-            crate::session::open(&self.host, folders, &shared_key(&request.context)).await?;
+            crate::session::open(&self.endpoint, folders, &shared_key(&request.context)).await?;
         let labels: HashMap<String, String> = request.labels.clone().into_iter().collect();
         let build_args: HashMap<String, String> = request.build_args.clone().into_iter().collect();
         let mut options = BuildImageOptionsBuilder::default()

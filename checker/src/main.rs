@@ -445,7 +445,7 @@ pub(crate) async fn check(
         }
     }
     let exercises = select(workbook, names)?;
-    let engine = Engine::connect().await?;
+    let engine = Engine::connect().await?.with_size_cache(&workbook.root);
     let mut results = Vec::new();
     for exercise in &exercises {
         let mut progress =
@@ -480,7 +480,7 @@ async fn verify(workbook: &Workbook, names: &[String], format: Format) -> Outcom
     } else {
         select(workbook, names)?
     };
-    let engine = Engine::connect().await?;
+    let engine = Engine::connect().await?.with_size_cache(&workbook.root);
     let mut results = Vec::new();
     for exercise in &exercises {
         let mut progress = TerminalProgress::new(&exercise.name);
@@ -661,7 +661,7 @@ async fn clean() -> Outcome {
 }
 
 async fn measure(workbook: &Workbook, write: Option<PathBuf>, compare: Option<PathBuf>) -> Outcome {
-    let engine = Engine::connect().await?;
+    let engine = Engine::connect().await?.with_size_cache(&workbook.root);
     let mut fresh = book::measure_all(&engine, workbook).await?;
     // Pull times come from `checker pulls`, which needs a second engine, and the classroom
     // figures from `bench/classroom.sh`, which grades a synthetic class: keep both.
@@ -705,7 +705,7 @@ async fn measure(workbook: &Workbook, write: Option<PathBuf>, compare: Option<Pa
 }
 
 async fn doctest(workbook: &Workbook) -> Outcome {
-    let engine = Engine::connect().await?;
+    let engine = Engine::connect().await?.with_size_cache(&workbook.root);
     let results = book::doctest(&engine, workbook).await?;
     let (mut built, mut failed, mut listed, mut unmarked) = (0, 0, 0, 0);
     for (snippet, outcome) in &results {
@@ -798,7 +798,7 @@ async fn grade_class(
     options: &grade::GradeOptions,
     out: &std::path::Path,
 ) -> Outcome {
-    let engine = std::sync::Arc::new(Engine::connect().await?);
+    let engine = std::sync::Arc::new(Engine::connect().await?.with_size_cache(&workbook.root));
     let started = std::time::Instant::now();
     let grades = grade::grade(engine.clone(), workbook, dir, options).await?;
     let seconds = started.elapsed().as_secs_f64();

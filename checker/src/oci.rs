@@ -28,7 +28,7 @@ const INDEX_MEDIA_TYPES: [&str; 2] = [
 ];
 
 /// An OS/architecture pair as image indexes name it (`linux/amd64`, `linux/arm/v7`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct Platform {
     pub os: String,
     pub architecture: String,
@@ -84,7 +84,7 @@ impl std::fmt::Display for Platform {
 }
 
 /// How a layer blob is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub enum Compression {
     None,
     Gzip,
@@ -764,7 +764,7 @@ impl LayerCache {
 }
 
 /// One layer of a measured image.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 pub struct MeasuredLayer {
     /// Uncompressed file bytes (what the classic store calls the layer's size).
     pub size: u64,
@@ -776,7 +776,7 @@ pub struct MeasuredLayer {
 }
 
 /// An image measured from its `docker save` archive.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 pub struct MeasuredImage {
     pub layers: Vec<MeasuredLayer>,
     pub platform: Option<Platform>,

@@ -28,6 +28,7 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::context::{Content, Entry, Folder, Kind, Offered};
+use crate::endpoint::{Endpoint, TlsFiles};
 use crate::error::CheckerError;
 
 /// The gRPC methods the session offers; the engine only calls what is announced.
@@ -61,12 +62,12 @@ impl Session {
 /// engine reuse what it kept of an earlier transfer with the same key, so it must change
 /// whenever the same paths may hold other content (an overlay).
 pub async fn open(
-    host: &str,
+    endpoint: &Endpoint,
     folders: BTreeMap<String, Folder>,
     shared_key: &str,
 ) -> Result<Session, CheckerError> {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let io = upgrade(host, &id, shared_key).await?;
+    let io = upgrade(endpoint, &id, shared_key).await?;
     let offered = Arc::new(Mutex::new(Offered::default()));
     let file_sync = FileSyncServer::new(ContextServer {
         folders: Arc::new(folders),
@@ -91,12 +92,19 @@ pub async fn open(
 
 /// `POST /session` with `Upgrade: h2c`; after `101 Switching Protocols` the engine is the
 /// HTTP/2 client on this connection and the checker the server.
-async fn upgrade(host: &str, id: &str, shared_key: &str) -> Result<Connection, CheckerError> {
+async fn upgrade(
+    endpoint: &Endpoint,
+    id: &str,
+    shared_key: &str,
+) -> Result<Connection, CheckerError> {
     use hyper::header::{CONNECTION, HOST, UPGRADE};
     let failed = |detail: String| {
-        CheckerError::Engine(format!("opening a build session on {host}: {detail}"))
+        CheckerError::Engine(format!(
+            "opening a build session on {}: {detail}",
+            endpoint.host
+        ))
     };
-    let stream = dial(host).await.map_err(|e| failed(e.to_string()))?;
+    let stream = dial(endpoint).await.map_err(|e| failed(e.to_string()))?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
@@ -130,21 +138,127 @@ type Stream = Box<dyn AsyncStream>;
 trait AsyncStream: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> AsyncStream for T {}
 
-/// A new connection to the engine's API socket.
-async fn dial(host: &str) -> std::io::Result<Stream> {
+/// A new connection to the engine's API, the way the docker CLI opens one for each scheme
+/// (bollard's own connections cannot be taken over for the session).
+async fn dial(endpoint: &Endpoint) -> std::io::Result<Stream> {
+    let host = endpoint.host.as_str();
     if let Some(path) = host.strip_prefix("unix://") {
         return Ok(Box::new(tokio::net::UnixStream::connect(path).await?));
     }
-    if let Some(address) = host
-        .strip_prefix("tcp://")
-        .or_else(|| host.strip_prefix("http://"))
+    if let Some(target) = host.strip_prefix("ssh://") {
+        return ssh_dial_stdio(target);
+    }
+    if let Some(address) = ["tcp://", "http://", "https://"]
+        .iter()
+        .find_map(|scheme| host.strip_prefix(scheme))
     {
         let address = address.split('/').next().unwrap_or(address);
-        return Ok(Box::new(tokio::net::TcpStream::connect(address).await?));
+        let tcp = tokio::net::TcpStream::connect(address).await?;
+        return match &endpoint.tls {
+            None => Ok(Box::new(tcp)),
+            Some(files) => Ok(Box::new(tls_connect(tcp, address, files).await?)),
+        };
     }
     Err(std::io::Error::other(format!(
-        "builds need a connection of their own to the engine, which the checker can open over unix:// and tcp:// only, not {host}"
+        "builds need a connection of their own to the engine, which the checker opens over unix://, tcp:// (with or without TLS) and ssh:// only, not {host}"
     )))
+}
+
+/// TLS with the endpoint's CA, client certificate and key (a context's, or
+/// DOCKER_CERT_PATH's), as bollard's own TLS connections use them.
+async fn tls_connect(
+    tcp: tokio::net::TcpStream,
+    address: &str,
+    files: &TlsFiles,
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    let invalid = |path: &std::path::Path, e: &dyn std::fmt::Display| {
+        std::io::Error::other(format!("{}: {e}", path.display()))
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(&files.ca).map_err(|e| invalid(&files.ca, &e))? {
+        roots
+            .add(cert.map_err(|e| invalid(&files.ca, &e))?)
+            .map_err(|e| invalid(&files.ca, &e))?;
+    }
+    let chain = CertificateDer::pem_file_iter(&files.cert)
+        .map_err(|e| invalid(&files.cert, &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(&files.cert, &e))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| invalid(&files.key, &e))?;
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| invalid(&files.cert, &e))?;
+    let name = address
+        .rsplit_once(':')
+        .map_or(address, |(name, _)| name)
+        .trim_matches(['[', ']']);
+    let name = ServerName::try_from(name.to_string()).map_err(std::io::Error::other)?;
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+}
+
+/// `ssh://[user@]host[:port]`: what the docker CLI runs for such an endpoint, `docker system
+/// dial-stdio` on the engine's machine, whose standard input and output are the connection.
+fn ssh_dial_stdio(target: &str) -> std::io::Result<Stream> {
+    let target = target.trim_end_matches('/');
+    let (destination, port) = match target.rsplit_once(':') {
+        Some((d, p)) if p.chars().all(|c| c.is_ascii_digit()) => (d, Some(p)),
+        _ => (target, None),
+    };
+    let mut command = tokio::process::Command::new("ssh");
+    if let Some(port) = port {
+        command.args(["-p", port]);
+    }
+    let mut child = command
+        .args(["-o", "BatchMode=yes", "--", destination, "docker", "system", "dial-stdio"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let (Some(stdout), Some(stdin)) = (child.stdout.take(), child.stdin.take()) else {
+        return Err(std::io::Error::other("ssh started without its pipes"));
+    };
+    Ok(Box::new(SshStream {
+        io: tokio::io::join(stdout, stdin),
+        _child: child,
+    }))
+}
+
+/// The pipes of `ssh … dial-stdio`; the process ends when the stream is dropped.
+struct SshStream {
+    io: tokio::io::Join<tokio::process::ChildStdout, tokio::process::ChildStdin>,
+    _child: tokio::process::Child,
+}
+
+impl AsyncRead for SshStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SshStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
 }
 
 /// The upgraded connection, as tonic's server takes one.

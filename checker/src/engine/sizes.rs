@@ -71,6 +71,11 @@ impl Engine {
         if let Some(known) = images.get(id) {
             return Ok(known.clone());
         }
+        if let Some(known) = self.size_cache.as_ref().and_then(|c| c.get(id)) {
+            let known = Arc::new(known);
+            images.insert(id.to_string(), known.clone());
+            return Ok(known);
+        }
         let platform = self.platform().await?;
         // The export streams into a blocking reader over a small channel: the archive of a
         // toolchain image is hundreds of megabytes and is never held whole.
@@ -96,6 +101,9 @@ impl Engine {
             .await
             .map_err(|e| CheckerError::Other(format!("measuring {image}: {e}")))?
             .map_err(|e| CheckerError::Other(format!("measuring the layers of {image}: {e}")))?;
+        if let Some(cache) = &self.size_cache {
+            cache.put(id, &measured);
+        }
         let measured = Arc::new(measured);
         images.insert(id.to_string(), measured.clone());
         Ok(measured)
@@ -119,5 +127,106 @@ impl std::io::Read for ChannelReader {
         let n = buf.len().min(self.chunk.len());
         buf[..n].copy_from_slice(&self.chunk.split_to(n));
         Ok(n)
+    }
+}
+
+/// Images measured in earlier runs, by image id, in a file of the workbook (git-ignored):
+/// on the containerd store a re-check of an image that did not change needs no export.
+/// An image id is the digest of the image's config, which names every layer's content, so
+/// an entry never goes stale; the file is bounded and a damaged one is started afresh.
+pub struct SizeCache {
+    file: std::path::PathBuf,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct SizeCacheFile {
+    schema: String,
+    /// Oldest first.
+    images: Vec<(String, MeasuredImage)>,
+}
+
+const SIZE_CACHE_SCHEMA: &str = "workbook-image-sizes/v1";
+/// A few hundred images of a dozen layers each: well under a megabyte.
+const SIZE_CACHE_ENTRIES: usize = 300;
+
+impl SizeCache {
+    pub fn new(file: std::path::PathBuf) -> SizeCache {
+        SizeCache { file }
+    }
+
+    fn read(&self) -> SizeCacheFile {
+        std::fs::read(&self.file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<SizeCacheFile>(&bytes).ok())
+            .filter(|f| f.schema == SIZE_CACHE_SCHEMA)
+            .unwrap_or_default()
+    }
+
+    pub fn get(&self, id: &str) -> Option<MeasuredImage> {
+        self.read()
+            .images
+            .into_iter()
+            .find(|(known, _)| known == id)
+            .map(|(_, image)| image)
+    }
+
+    /// Best effort: a cache that cannot be written costs time, never a result.
+    pub fn put(&self, id: &str, image: &MeasuredImage) {
+        let mut file = self.read();
+        file.schema = SIZE_CACHE_SCHEMA.to_string();
+        file.images.retain(|(known, _)| known != id);
+        file.images.push((id.to_string(), image.clone()));
+        let excess = file.images.len().saturating_sub(SIZE_CACHE_ENTRIES);
+        file.images.drain(..excess);
+        let Some(dir) = self.file.parent() else {
+            return;
+        };
+        let Ok(bytes) = serde_json::to_vec(&file) else {
+            return;
+        };
+        // Written whole, then renamed: a concurrent reader sees the old file or the new one.
+        if std::fs::create_dir_all(dir).is_ok() {
+            if let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir) {
+                if std::io::Write::write_all(&mut temp, &bytes).is_ok() {
+                    let _ = temp.persist(&self.file);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oci::{Compression, MeasuredLayer};
+
+    fn image(size: u64) -> MeasuredImage {
+        MeasuredImage {
+            layers: vec![MeasuredLayer {
+                size,
+                blob_size: size / 2,
+                compression: Compression::Gzip,
+                created_by: Some("RUN true".into()),
+            }],
+            platform: None,
+        }
+    }
+
+    #[test]
+    fn the_size_cache_keeps_images_by_id_bounded_and_survives_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SizeCache::new(dir.path().join("cache/image-sizes.json"));
+        assert_eq!(cache.get("sha256:a"), None);
+        cache.put("sha256:a", &image(10));
+        assert_eq!(cache.get("sha256:a"), Some(image(10)));
+        for i in 0..SIZE_CACHE_ENTRIES {
+            cache.put(&format!("sha256:{i}"), &image(i as u64));
+        }
+        assert_eq!(cache.get("sha256:a"), None, "the oldest entry goes first");
+        assert_eq!(cache.get("sha256:7"), Some(image(7)));
+        std::fs::write(dir.path().join("cache/image-sizes.json"), "{ damaged").unwrap();
+        assert_eq!(cache.get("sha256:7"), None);
+        cache.put("sha256:b", &image(3));
+        assert_eq!(cache.get("sha256:b"), Some(image(3)));
     }
 }
