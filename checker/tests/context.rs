@@ -1,0 +1,126 @@
+//! The build context on a real engine: the checker serves it through a BuildKit session, the
+//! engine asks for what the Dockerfile's COPY names, less `.dockerignore`, and what the
+//! `context-size` goal measures is what ends up in the image, file for file.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// A workbook in a temporary folder with one exercise `01-context` made of `files`.
+fn workbook(files: &[(&str, &str)], goals: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = dir.path().join("exercises/01-context");
+    for (path, content) in files {
+        let p = ex.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    std::fs::write(
+        ex.join("exercise.toml"),
+        format!("[exercise]\ntitle = \"context\"\nlesson = []\n\n{goals}"),
+    )
+    .unwrap();
+    dir
+}
+
+fn check(root: &Path) -> (Option<i32>, serde_json::Value, String) {
+    require_engine();
+    let out = run(root, &["check", "01-context", "--format", "json"]);
+    let stderr = text(&out.stderr);
+    let report = if out.stdout.is_empty() {
+        serde_json::Value::Null
+    } else {
+        json(&out)
+    };
+    (out.status.code(), report, stderr)
+}
+
+#[test]
+fn what_is_measured_is_what_the_engine_received() {
+    let dir = workbook(
+        &[
+            ("Dockerfile", "FROM scratch\nCOPY . /ctx/\n"),
+            (".dockerignore", "*.log\ndocs\n!docs/keep.md\n.env\n"),
+            ("keep.txt", "kept"),
+            ("drop.log", "dropped"),
+            ("logs/app.log", "kept: *.log matches at the root only"),
+            ("docs/a.md", "dropped"),
+            ("docs/keep.md", "kept by the exception"),
+            (".env", "TOKEN=secret"),
+        ],
+        r#"[[goals]]
+id = "sent"
+kind = "paths-present"
+paths = ["/ctx/keep.txt", "/ctx/logs/app.log", "/ctx/docs/keep.md", "/ctx/Dockerfile", "/ctx/.dockerignore", "/ctx/exercise.toml"]
+
+[[goals]]
+id = "ignored"
+kind = "paths-absent"
+paths = ["/ctx/drop.log", "/ctx/docs/a.md", "/ctx/.env"]
+
+[[goals]]
+id = "context"
+kind = "context-size"
+max_mb = 1
+forbidden = [".env", "drop.log"]
+"#,
+    );
+    let (code, report, stderr) = check(dir.path());
+    assert_eq!(code, Some(0), "{report}\n{stderr}");
+    let context = verdict(&report, "context");
+    // Six files went in the image; the same six were measured.
+    assert!(
+        context["measured"].as_str().unwrap().ends_with(" in 6 files"),
+        "{context}"
+    );
+}
+
+#[test]
+fn the_engine_asks_only_for_what_copy_names() {
+    let junk = "x".repeat(300_000);
+    let dir = workbook(
+        &[
+            ("Dockerfile", "FROM scratch\nCOPY keep.txt /ctx/\n"),
+            ("keep.txt", "kept"),
+            ("node_modules/big.js", &junk),
+            (".env", "TOKEN=secret"),
+        ],
+        r#"[[goals]]
+id = "context"
+kind = "context-size"
+max_mb = 0.1
+forbidden = [".env", "node_modules"]
+"#,
+    );
+    let (code, report, stderr) = check(dir.path());
+    assert_eq!(code, Some(0), "{report}\n{stderr}");
+    let context = verdict(&report, "context");
+    assert!(
+        context["measured"].as_str().unwrap().ends_with(" in 1 files"),
+        "no .dockerignore, yet only keep.txt was sent: {context}"
+    );
+}
+
+#[test]
+fn a_named_pipe_in_the_context_is_named_and_nothing_hangs() {
+    let dir = workbook(
+        &[("Dockerfile", "FROM scratch\nCOPY . /ctx/\n"), ("a.txt", "a")],
+        "[[goals]]\nid = \"context\"\nkind = \"context-size\"\nmax_mb = 1\n",
+    );
+    let fifo = dir.path().join("exercises/01-context/pipe");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let started = std::time::Instant::now();
+    let (code, _, stderr) = check(dir.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("pipe") && stderr.contains("named pipe"),
+        "{stderr}"
+    );
+    assert!(started.elapsed().as_secs() < 120, "it took {:?}", started.elapsed());
+}
