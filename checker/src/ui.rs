@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::engine::{BuildProgress, BuildStep};
+use crate::docker::engine::{BuildProgress, BuildStep};
 
 /// Discards progress: for builds the user did not ask to watch (the starter baseline).
 pub struct Silent;

@@ -27,8 +27,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::context::{Content, Entry, Folder, Kind, Offered};
-use crate::endpoint::{Endpoint, TlsFiles};
+use crate::docker::context::{Content, Entry, Folder, Kind, Offered};
+use crate::docker::endpoint::{Endpoint, TlsFiles};
 use crate::error::CheckerError;
 
 /// The gRPC methods the session offers; the engine only calls what is announced.
@@ -214,7 +214,15 @@ fn ssh_dial_stdio(target: &str) -> std::io::Result<Stream> {
         command.args(["-p", port]);
     }
     let mut child = command
-        .args(["-o", "BatchMode=yes", "--", destination, "docker", "system", "dial-stdio"])
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "--",
+            destination,
+            "docker",
+            "system",
+            "dial-stdio",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -345,17 +353,19 @@ impl FileSync for ContextServer {
         request: Request<Streaming<Packet>>,
     ) -> Result<Response<Self::DiffCopyStream>, Status> {
         let metadata = request.metadata();
-        let dir_name = values(metadata, "dir-name").into_iter().next().unwrap_or_default();
-        let wanted = crate::context::Request {
+        let dir_name = values(metadata, "dir-name")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let wanted = crate::docker::context::Request {
             include: values(metadata, "include-patterns"),
             exclude: values(metadata, "exclude-patterns"),
             follow: values(metadata, "followpaths"),
         };
-        let folder = self
-            .folders
-            .get(&dir_name)
-            .cloned()
-            .ok_or_else(|| Status::not_found(format!("no folder named {dir_name:?} is shared")))?;
+        let folder =
+            self.folders.get(&dir_name).cloned().ok_or_else(|| {
+                Status::not_found(format!("no folder named {dir_name:?} is shared"))
+            })?;
         let listing = tokio::task::spawn_blocking({
             let folder = folder.clone();
             move || folder.list(&wanted)
@@ -395,9 +405,14 @@ async fn send(
 ) -> Result<(), Status> {
     let closed = |_| Status::cancelled("the engine closed the session");
     for entry in listing {
-        tx.send(Ok(packet(PacketType::PacketStat, 0, Some(stat(entry)), Vec::new())))
-            .await
-            .map_err(closed)?;
+        tx.send(Ok(packet(
+            PacketType::PacketStat,
+            0,
+            Some(stat(entry)),
+            Vec::new(),
+        )))
+        .await
+        .map_err(closed)?;
     }
     tx.send(Ok(packet(PacketType::PacketStat, 0, None, Vec::new())))
         .await
@@ -409,7 +424,9 @@ async fn send(
                 let entry = listing
                     .get(message.id as usize)
                     .filter(|e| e.kind == Kind::File)
-                    .ok_or_else(|| Status::invalid_argument(format!("invalid file id {}", message.id)))?;
+                    .ok_or_else(|| {
+                        Status::invalid_argument(format!("invalid file id {}", message.id))
+                    })?;
                 send_file(folder, entry, message.id, tx).await?;
             }
             Ok(PacketType::PacketFin) => {
@@ -569,13 +586,7 @@ mod tests {
         let dir = stat(&entry("d", Kind::Dir, 0o755));
         assert_eq!(dir.mode, (1 << 31) | 0o755);
         assert_eq!(dir.size, 0);
-        let link = stat(&entry(
-            "l",
-            Kind::Symlink {
-                target: "t".into(),
-            },
-            0o777,
-        ));
+        let link = stat(&entry("l", Kind::Symlink { target: "t".into() }, 0o777));
         assert_eq!(link.mode, (1 << 27) | 0o777);
         assert_eq!(link.linkname, "t");
         let suid = stat(&entry("f", Kind::File, 0o4755));

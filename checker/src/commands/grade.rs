@@ -13,11 +13,14 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use crate::engine::Engine;
+use super::Outcome;
+use crate::check;
+use crate::docker::engine::Engine;
 use crate::error::CheckerError;
-use crate::exercise::{Exercise, Variant, Workbook};
-use crate::pipeline;
 use crate::ui::Silent;
+use crate::workbook::exercise::{Exercise, Variant};
+use crate::workbook::Workbook;
+use std::process::ExitCode;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Grade {
@@ -165,14 +168,11 @@ pub async fn grade(
     Ok(grades)
 }
 
-async fn judge(
-    engine: &Engine,
-    exercise: &Exercise,
-) -> Result<pipeline::CheckResult, CheckerError> {
+async fn judge(engine: &Engine, exercise: &Exercise) -> Result<check::CheckResult, CheckerError> {
     if !exercise.dockerfile_path(Variant::Learner).is_file() {
         return Err(CheckerError::Other("no Dockerfile handed in".into()));
     }
-    pipeline::check(engine, exercise, Variant::Learner, &mut Silent).await
+    check::check(engine, exercise, Variant::Learner, &mut Silent).await
 }
 
 /// The scoreboard: one row per learner, one column per exercise, as Markdown.
@@ -244,6 +244,44 @@ fn axes(grades: &[Grade]) -> (Vec<String>, Vec<String>) {
     exercises.sort();
     exercises.dedup();
     (learners, exercises)
+}
+
+pub async fn grade_class(
+    workbook: &Workbook,
+    dir: &std::path::Path,
+    options: &GradeOptions,
+    out: &std::path::Path,
+) -> Outcome {
+    let engine = std::sync::Arc::new(Engine::connect().await?.with_size_cache(&workbook.root));
+    let started = std::time::Instant::now();
+    let grades = grade(engine.clone(), workbook, dir, options).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    std::fs::create_dir_all(out).map_err(|e| CheckerError::io(out, e))?;
+    let doc = serde_json::json!({
+        "schema": "workbook-checker/grades/v1",
+        "graded_at": chrono::Utc::now(),
+        "engine": engine.describe().await,
+        "engine_info": engine.info().await.ok(),
+        "jobs": options.jobs,
+        "seconds": seconds,
+        "grades": grades,
+    });
+    let files = [
+        ("scoreboard.md", scoreboard_markdown(&grades)),
+        ("scoreboard.csv", scoreboard_csv(&grades)),
+        (
+            "grades.json",
+            serde_json::to_string_pretty(&doc).expect("grades serialize") + "\n",
+        ),
+    ];
+    for (name, text) in files {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(|e| CheckerError::io(&path, e))?;
+    }
+    print!("{}", scoreboard_markdown(&grades));
+    let passed = grades.iter().filter(|g| g.status == "passed").count();
+    println!("\n{} submissions graded in {seconds:.1} s with --jobs {}: {passed} passed; scoreboard in {}", grades.len(), options.jobs, out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 use regex::Regex;
 use serde::Serialize;
 
-use crate::exercise::{Goal, GoalKind};
-use crate::measurements::{format_mb, mb, AppOutcome, Measurements, ProbeOutcome};
+use crate::facts::{format_mb, mb, AppOutcome, Measurements, ProbeOutcome};
+use crate::workbook::exercise::{Goal, GoalKind};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Verdict {
@@ -600,8 +600,8 @@ pub fn shorten(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measurements::Layer;
-    use crate::user::ResolvedUser;
+    use crate::facts::user::ResolvedUser;
+    use crate::facts::Layer;
     use std::collections::BTreeMap;
 
     fn goal(id: &str, kind: GoalKind) -> Goal {
@@ -979,7 +979,7 @@ mod tests {
             "tests",
             GoalKind::TestStage {
                 target: "test".into(),
-                fault: crate::exercise::Fault {
+                fault: crate::workbook::exercise::Fault {
                     file: "a.c".into(),
                     with: "faults/a.c".into(),
                 },

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::user::ResolvedUser;
+pub mod user;
+
+use user::ResolvedUser;
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Measurements {

@@ -10,10 +10,11 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use crate::check::CheckResult;
 use crate::error::CheckerError;
-use crate::exercise::{Exercise, Workbook};
-use crate::measurements::{format_mb, AppOutcome, ProbeOutcome};
-use crate::pipeline::CheckResult;
+use crate::facts::{format_mb, AppOutcome, ProbeOutcome};
+use crate::workbook::exercise::Exercise;
+use crate::workbook::Workbook;
 
 /// Where the measured numbers live, relative to the workbook root.
 pub const MEASUREMENTS_FILE: &str = "src/measurements.json";
@@ -27,7 +28,7 @@ pub struct MeasuredResults {
     /// The engine's facts (version, API, image store, BuildKit), without its endpoint; absent
     /// in files measured before the checker recorded them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub engine_info: Option<crate::engine_info::EngineInfo>,
+    pub engine_info: Option<crate::docker::engine_info::EngineInfo>,
     /// Base image → size in bytes.
     pub bases: BTreeMap<String, u64>,
     pub exercises: BTreeMap<String, ExerciseNumbers>,
@@ -301,7 +302,7 @@ fn quantity(value: &str, unit: &str) -> f64 {
 /// `target NAME GOAL`: the goal's threshold as the README's prose uses it ("at most 2 MB",
 /// "within 10 s").
 fn goal_threshold(args: &[&str], workbook: &Workbook) -> Result<String, String> {
-    use crate::exercise::GoalKind;
+    use crate::workbook::exercise::GoalKind;
     let [name, id] = args else {
         return Err("expected `target NAME GOAL`".into());
     };
@@ -428,7 +429,7 @@ pub fn goals_table(exercise: &Exercise) -> String {
             "| `{}` | {} | {} | {starter} |\n",
             goal.id,
             goal.kind.name(),
-            crate::verdicts::target_text(&goal.kind).replace('|', "\\|")
+            crate::goals::verdicts::target_text(&goal.kind).replace('|', "\\|")
         ));
     }
     out
@@ -920,10 +921,10 @@ mod tests {
 /// `checker measure`: builds every exercise's starter and solution and records the numbers
 /// the book prints.
 pub async fn measure_all(
-    engine: &crate::engine::Engine,
+    engine: &crate::docker::engine::Engine,
     workbook: &Workbook,
 ) -> Result<MeasuredResults, CheckerError> {
-    use crate::exercise::Variant;
+    use crate::workbook::exercise::Variant;
     let mut results = MeasuredResults::new(engine.describe().await);
     // The committed file says which engine and store measured it, not which socket.
     results.engine_info = engine.info().await.ok().map(|i| i.without_endpoint());
@@ -942,7 +943,7 @@ pub async fn measure_all(
                 exercise.name,
                 variant.as_str()
             ));
-            let result = crate::pipeline::check(engine, &exercise, variant, &mut progress).await?;
+            let result = crate::check::check(engine, &exercise, variant, &mut progress).await?;
             drop(progress);
             let files = count_files(engine, &result.image).await?;
             let layer_sizes = engine
@@ -967,17 +968,21 @@ pub async fn measure_all(
     Ok(results)
 }
 
-async fn count_files(engine: &crate::engine::Engine, image: &str) -> Result<usize, CheckerError> {
+async fn count_files(
+    engine: &crate::docker::engine::Engine,
+    image: &str,
+) -> Result<usize, CheckerError> {
     let mut file =
         tempfile::tempfile().map_err(|e| CheckerError::Other(format!("a temporary file: {e}")))?;
     engine.export_image(image, &mut file).await?;
     let platform = engine.platform().await?;
-    let layers =
-        tokio::task::spawn_blocking(move || crate::waste::image_changes_for(file, &platform))
-            .await
-            .map_err(|e| CheckerError::Other(e.to_string()))?
-            .map_err(|e| CheckerError::Other(format!("reading the layers of {image}: {e}")))?;
-    Ok(crate::waste::visible_files(&layers))
+    let layers = tokio::task::spawn_blocking(move || {
+        crate::docker::waste::image_changes_for(file, &platform)
+    })
+    .await
+    .map_err(|e| CheckerError::Other(e.to_string()))?
+    .map_err(|e| CheckerError::Other(format!("reading the layers of {image}: {e}")))?;
+    Ok(crate::docker::waste::visible_files(&layers))
 }
 
 /// What `checker doctest` found for one snippet.
@@ -992,7 +997,7 @@ pub enum SnippetOutcome {
 /// `checker doctest`: builds every snippet marked `build=DIR` with DIR as its context, lists
 /// the illustrations, and reports unmarked blocks as errors.
 pub async fn doctest(
-    engine: &crate::engine::Engine,
+    engine: &crate::docker::engine::Engine,
     workbook: &Workbook,
 ) -> Result<Vec<(Snippet, SnippetOutcome)>, CheckerError> {
     let mut out = Vec::new();
@@ -1016,7 +1021,7 @@ pub async fn doctest(
 }
 
 async fn build_snippet(
-    engine: &crate::engine::Engine,
+    engine: &crate::docker::engine::Engine,
     workbook: &Workbook,
     snippet: &Snippet,
     context: &str,
@@ -1030,22 +1035,29 @@ async fn build_snippet(
             here.display()
         )));
     }
-    let graph = crate::dockerfile::parse_stage_graph(&here, &snippet.text, &BTreeMap::new(), None)?;
-    crate::pipeline::ensure_base_images(engine, &here, &graph).await?;
+    let graph =
+        crate::docker::dockerfile::parse_stage_graph(&here, &snippet.text, &BTreeMap::new(), None)?;
+    crate::build::ensure_base_images(engine, &here, &graph).await?;
     let dockerfile = ".doctest/Dockerfile";
-    let context = crate::context::Folder::with_overlay(
+    let context = crate::docker::context::Folder::with_overlay(
         &dir,
         BTreeMap::from([(dockerfile.to_string(), snippet.text.clone().into_bytes())]),
     );
-    let tag = format!("{}/doctest:{n}", crate::engine::IMAGE_REPOSITORY_PREFIX);
-    let request = crate::engine::BuildRequest {
+    let tag = format!(
+        "{}/doctest:{n}",
+        crate::docker::engine::IMAGE_REPOSITORY_PREFIX
+    );
+    let request = crate::docker::engine::BuildRequest {
         context,
         dockerfile: dockerfile.to_string(),
         tag: tag.clone(),
         labels: BTreeMap::from([
-            (crate::engine::OWNER_LABEL.to_string(), "true".to_string()),
             (
-                crate::engine::EXERCISE_LABEL.to_string(),
+                crate::docker::engine::OWNER_LABEL.to_string(),
+                "true".to_string(),
+            ),
+            (
+                crate::docker::engine::EXERCISE_LABEL.to_string(),
                 "doctest".to_string(),
             ),
         ]),
@@ -1081,24 +1093,24 @@ async fn build_snippet(
 /// layer really travels (a layer the engine still has would make a pull look instant). Each
 /// pulled image is removed before the next pull.
 pub async fn measure_pulls(
-    source: &crate::engine::Engine,
-    target: &crate::engine::Engine,
+    source: &crate::docker::engine::Engine,
+    target: &crate::docker::engine::Engine,
     workbook: &Workbook,
     registry: &str,
     target_registry: &str,
 ) -> Result<BTreeMap<String, (f64, f64)>, CheckerError> {
-    use crate::exercise::Variant;
+    use crate::workbook::exercise::Variant;
     let mut out = BTreeMap::new();
     for exercise in workbook.exercises()? {
         let mut seconds = Vec::new();
         for variant in [Variant::Starter, Variant::Solution] {
             let local = exercise.image_tag(variant);
             if !source.image_exists(&local).await? {
-                crate::pipeline::build_plan(
+                crate::build::build_plan(
                     source,
                     &exercise,
                     variant,
-                    &crate::pipeline::Plan::default(),
+                    &crate::build::Plan::default(),
                     &mut crate::ui::Silent,
                 )
                 .await?;

@@ -1,5 +1,6 @@
-//! One check, start to end: exercise → context → build → measurements → verdicts.
-//! The engine does the Docker work; this module decides what to ask it.
+//! One check, start to end: exercise → context → build (`build`) → measurements (`facts`)
+//! → verdicts (`goals`). The engine does the Docker work; this module decides what to ask it.
+//! Also `verify`, the authors' self-check of an exercise's starter and solution.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -8,14 +9,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::context;
-use crate::dockerfile::{parse_stage_graph, StageGraph};
-use crate::engine::{self, BuildProgress, BuildRequest, BuildStep, Engine};
+use crate::build::{build, labels};
+use crate::docker::dockerfile::StageGraph;
+use crate::docker::engine::{BuildProgress, BuildStep, Engine};
 use crate::error::CheckerError;
-use crate::exercise::{Exercise, GoalKind, Variant};
-use crate::measurements::{AppOutcome, Measurements};
-use crate::user::resolve_user;
-use crate::verdicts::{evaluate, Verdict};
+use crate::facts::user::resolve_user;
+use crate::facts::{AppOutcome, Measurements};
+use crate::goals::verdicts::{evaluate, Verdict};
+use crate::workbook::exercise::{Exercise, GoalKind, Variant};
 
 /// Everything one check found, as reports print it.
 #[derive(Debug, Clone, Serialize)]
@@ -92,7 +93,7 @@ pub async fn check(
         None
     };
 
-    let probes = crate::probes::run(engine, exercise, variant, &build).await?;
+    let probes = crate::goals::probes::run(engine, exercise, variant, &build).await?;
     let graph = build.graph;
     let measurements = Measurements {
         image_size: facts.size,
@@ -188,144 +189,6 @@ fn is_dockerfile_step(step: &BuildStep) -> bool {
     step.name.starts_with('[') && !step.name.starts_with("[internal]")
 }
 
-pub(crate) struct Built {
-    pub graph: StageGraph,
-    pub steps: Vec<BuildStep>,
-    pub seconds: f64,
-    pub context_bytes: u64,
-    /// Context-relative paths of everything sent as the build context.
-    pub context_files: Vec<String>,
-}
-
-pub(crate) fn labels(exercise: &Exercise, variant: Variant) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (engine::OWNER_LABEL.to_string(), "true".to_string()),
-        (engine::EXERCISE_LABEL.to_string(), exercise.name.clone()),
-        (
-            engine::VARIANT_LABEL.to_string(),
-            variant.as_str().to_string(),
-        ),
-    ])
-}
-
-/// What to build, beyond the exercise and variant: the probes of some goals build a
-/// variation (another target, a changed file, no cache) under a tag of their own.
-#[derive(Default)]
-pub(crate) struct Plan {
-    pub target: Option<String>,
-    pub replacements: BTreeMap<String, Vec<u8>>,
-    pub no_cache: bool,
-    /// Appended to the variant in the tag (`workbook/<exercise>:<variant>-<suffix>`).
-    pub tag_suffix: Option<String>,
-    /// Build arguments on top of the exercise's own.
-    pub build_args: BTreeMap<String, String>,
-}
-
-impl Plan {
-    pub fn tag(&self, exercise: &Exercise, variant: Variant) -> String {
-        match &self.tag_suffix {
-            Some(suffix) => format!("{}-{suffix}", exercise.image_tag(variant)),
-            None => exercise.image_tag(variant),
-        }
-    }
-}
-
-/// Parses the Dockerfile, makes sure its base images exist, packs the context and builds
-/// `workbook/<exercise>:<variant>`.
-async fn build(
-    engine: &Engine,
-    exercise: &Exercise,
-    variant: Variant,
-    progress: &mut dyn BuildProgress,
-) -> Result<Built, CheckerError> {
-    build_plan(engine, exercise, variant, &Plan::default(), progress).await
-}
-
-pub(crate) async fn build_plan(
-    engine: &Engine,
-    exercise: &Exercise,
-    variant: Variant,
-    plan: &Plan,
-    progress: &mut dyn BuildProgress,
-) -> Result<Built, CheckerError> {
-    let file = exercise.dockerfile_path(variant);
-    let text = crate::dockerfile::read_dockerfile(&file)?;
-    let mut build_args = exercise.file.exercise.build_args.clone();
-    build_args.extend(plan.build_args.clone());
-    let graph = parse_stage_graph(&file, &text, &build_args, plan.target.as_deref())?;
-    ensure_base_images(engine, &file, &graph).await?;
-    // The engine reads the ignore file itself; reading it here first names the line of a
-    // bad pattern, which the engine's message does not.
-    context::load_dockerignore(&exercise.dir, variant.dockerfile())?;
-    let tag = plan.tag(exercise, variant);
-    let request = BuildRequest {
-        context: context::Folder::with_overlay(&exercise.dir, plan.replacements.clone()),
-        dockerfile: variant.dockerfile().to_string(),
-        tag: tag.clone(),
-        labels: labels(exercise, variant),
-        build_args,
-        target: plan.target.clone(),
-        no_cache: plan.no_cache,
-    };
-    let previous = engine.image_id(&tag).await?;
-    let outcome = engine.build(request, progress).await?;
-    // A rebuild moves the tag; the image it leaves behind is ours to remove.
-    if let Some(previous) = previous {
-        if engine.image_id(&tag).await?.as_deref() != Some(previous.as_str()) {
-            engine.remove_replaced_image(&previous).await;
-        }
-    }
-    match outcome {
-        Ok(o) => Ok(Built {
-            graph,
-            steps: o.steps,
-            seconds: o.seconds,
-            context_bytes: o.context.bytes(),
-            context_files: o.context.files.into_keys().collect(),
-        }),
-        Err(failure) => {
-            let line = failure.step.as_deref().and_then(|s| graph.locate_step(s));
-            let step = failure.step.clone().unwrap_or_else(|| "the build".into());
-            let mut log = failure.log_tail.trim_end().to_string();
-            if !failure.message.is_empty() {
-                if !log.is_empty() {
-                    log.push('\n');
-                }
-                log.push_str(&failure.message);
-            }
-            Err(CheckerError::BuildFailed {
-                file,
-                line,
-                step,
-                log: indent(&log),
-            })
-        }
-    }
-}
-
-/// Each external image the Dockerfile reads must be on the engine; a missing one is pulled
-/// once, and if that fails the error names the line and the way out.
-pub(crate) async fn ensure_base_images(
-    engine: &Engine,
-    file: &std::path::Path,
-    graph: &StageGraph,
-) -> Result<(), CheckerError> {
-    for (image, line) in graph.external_images() {
-        if engine.image_exists(&image).await? {
-            continue;
-        }
-        if let Err(detail) = engine.pull(&image, |_| {}).await {
-            return Err(CheckerError::MissingBaseImage {
-                file: file.to_path_buf(),
-                line,
-                image,
-                detail,
-            });
-        }
-    }
-    Ok(())
-}
-
 /// The starter's image size, for relative-size goals: builds the pristine starter (the
 /// build cache makes this quick after the first time).
 async fn starter_size(engine: &Engine, exercise: &Exercise) -> Result<u64, CheckerError> {
@@ -334,13 +197,6 @@ async fn starter_size(engine: &Engine, exercise: &Exercise) -> Result<u64, Check
         .inspect(&exercise.image_tag(Variant::Starter))
         .await?
         .size)
-}
-
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  | {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// The outcome of `checker verify` for one exercise.

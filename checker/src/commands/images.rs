@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::dockerfile::parse_stage_graph;
-use crate::engine::Engine;
+use super::Outcome;
+use crate::docker::dockerfile::parse_stage_graph;
+use crate::docker::engine::Engine;
 use crate::error::CheckerError;
-use crate::exercise::{Variant, Workbook};
+use crate::workbook::exercise::Variant;
+use crate::workbook::Workbook;
+use std::process::ExitCode;
 
 /// The images this checker can make without a registry, and how.
 const DEBIAN_SUITE: &str = "bookworm";
@@ -23,7 +26,7 @@ pub fn needed_images(
     for exercise in workbook.exercises()? {
         for variant in [Variant::Starter, Variant::Solution, Variant::Learner] {
             let file = exercise.dockerfile_path(variant);
-            let Ok(text) = crate::dockerfile::read_dockerfile(&file) else {
+            let Ok(text) = crate::docker::dockerfile::read_dockerfile(&file) else {
                 continue;
             };
             // A learner's half-edited Dockerfile may not parse; the starter and solution are
@@ -394,6 +397,82 @@ fn is_root() -> bool {
                 .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
         })
         .unwrap_or(false)
+}
+
+/// What `checker images` does besides making the base images exist.
+#[derive(clap::Subcommand)]
+pub enum ImagesAction {
+    /// Write every base image the exercises need into one archive.
+    Save { file: PathBuf },
+    /// Load such an archive on a laptop with no registry access.
+    Load { file: PathBuf },
+    /// Push every base image into a classroom registry (e.g. localhost:5000).
+    Push { registry: String },
+}
+
+pub async fn images_action(workbook: &Workbook, action: ImagesAction) -> Outcome {
+    let engine = Engine::connect().await?;
+    match action {
+        ImagesAction::Save { file } => {
+            let saved = save(&engine, workbook, &file).await?;
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "saved {} into {} ({})",
+                saved.join(", "),
+                file.display(),
+                crate::facts::format_mb(size)
+            );
+        }
+        ImagesAction::Load { file } => {
+            for line in engine.load_images(&file).await? {
+                println!("{line}");
+            }
+        }
+        ImagesAction::Push { registry } => {
+            for target in push(&engine, workbook, &registry).await? {
+                println!("✔ pushed {target}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn images_command(
+    workbook: &Workbook,
+    offline: bool,
+    list_only: bool,
+    from: Option<String>,
+) -> Outcome {
+    if list_only {
+        for (image, (file, line)) in needed_images(workbook)? {
+            println!("{image}  (first used at {}:{line})", file.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let engine = Engine::connect().await?;
+    let report = match &from {
+        Some(registry) => pull_from(&engine, workbook, registry).await?,
+        None => ensure(&engine, workbook, offline).await?,
+    };
+    for image in &report.present {
+        println!("✔ {image} (already there)");
+    }
+    for image in &report.made {
+        println!(
+            "✔ {image} ({})",
+            if offline { "built locally" } else { "pulled" }
+        );
+    }
+    for (image, why) in &report.missing {
+        println!("✘ {image}: {why}");
+    }
+    if report.missing.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !offline {
+        eprintln!("Some images could not be pulled. Without a registry, `checker images --offline` builds the Debian bases locally.");
+    }
+    Ok(ExitCode::from(2))
 }
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ fn read_starter(starter: &Path) -> Result<Vec<u8>, CheckerError> {
             message: "the starter must be a regular file, not a link or anything else".into(),
         });
     }
-    Ok(crate::dockerfile::read_dockerfile(starter)?.into_bytes())
+    Ok(crate::docker::dockerfile::read_dockerfile(starter)?.into_bytes())
 }
 
 /// Creates a backup of `learner` with `make`, which must fail with `AlreadyExists` rather

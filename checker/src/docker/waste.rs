@@ -144,15 +144,15 @@ pub fn layer_changes(tar: impl Read) -> std::io::Result<Vec<Change>> {
 // checker's own callers name the engine's platform through `image_changes_for`.
 #[allow(dead_code)]
 pub fn image_changes<F: Read + Seek>(file: F) -> std::io::Result<Vec<Vec<Change>>> {
-    image_changes_for(file, &crate::oci::Platform::host())
+    image_changes_for(file, &crate::docker::oci::Platform::host())
 }
 
 /// Like `image_changes`, for the image of `platform` where the archive holds several.
 pub fn image_changes_for<F: Read + Seek>(
     file: F,
-    platform: &crate::oci::Platform,
+    platform: &crate::docker::oci::Platform,
 ) -> std::io::Result<Vec<Vec<Change>>> {
-    crate::oci::read_layers(file, platform, |tar| layer_changes(tar))
+    crate::docker::oci::read_layers(file, platform, |tar| layer_changes(tar))
 }
 
 #[cfg(test)]

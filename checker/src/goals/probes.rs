@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
-use crate::engine::{BuildStep, Engine};
+use crate::build::{build_plan, labels, Built, Plan};
+use crate::check::run_apps;
+use crate::docker::engine::{BuildStep, Engine};
+use crate::docker::waste;
 use crate::error::CheckerError;
-use crate::exercise::{Exercise, GoalKind, Variant};
-use crate::measurements::ProbeOutcome;
-use crate::pipeline::{build_plan, labels, run_apps, Built, Plan};
+use crate::facts::ProbeOutcome;
 use crate::ui::Silent;
-use crate::waste;
+use crate::workbook::exercise::{Exercise, GoalKind, Variant};
 
 /// Runs the probe of every goal that has one.
 pub(crate) async fn run(

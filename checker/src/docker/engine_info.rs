@@ -8,7 +8,7 @@ use std::fmt;
 use bollard::models::{SystemInfo, SystemVersion};
 use serde::{Deserialize, Serialize};
 
-use crate::endpoint::{Endpoint, EndpointReport};
+use crate::docker::endpoint::{Endpoint, EndpointReport};
 
 /// Where the engine keeps images. The containerd store (default for new installs of Docker
 /// Desktop 4.34+ and Engine 29) keeps compressed layers and reports sizes differently, and
@@ -146,7 +146,7 @@ fn api_at_least(version: &str, (major, minor): (u32, u32)) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoint::EndpointSource;
+    use crate::docker::endpoint::EndpointSource;
 
     fn endpoint() -> Endpoint {
         Endpoint {

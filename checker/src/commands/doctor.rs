@@ -1,7 +1,7 @@
 //! `checker doctor`: whether a check can run here, and what to do when it cannot. It looks at
 //! the endpoint and how it was chosen, the engine (version, API, image store, BuildKit), the
 //! base images, free disk, and the book's tools; every problem comes with the command that
-//! fixes it. Nothing here prints: `main` shows the `Diagnosis` as text or JSON.
+//! fixes it. Only `doctor` prints: the `Diagnosis` as text or JSON.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::endpoint::{Endpoint, EndpointReport, Environment};
-use crate::engine::Engine;
-use crate::engine_info::{EngineInfo, ImageStore};
+use crate::docker::endpoint::{Endpoint, EndpointReport, Environment};
+use crate::docker::engine::Engine;
+use crate::docker::engine_info::{EngineInfo, ImageStore};
 use crate::error::CheckerError;
-use crate::exercise::Workbook;
+use crate::workbook::Workbook;
 
 pub const SCHEMA: &str = "workbook-checker/doctor/v1";
 
@@ -167,7 +167,7 @@ pub async fn diagnose(workbook: Result<Workbook, CheckerError>, env: &Environmen
             None
         }
     };
-    let engine_ok = match crate::endpoint::resolve(env) {
+    let engine_ok = match crate::docker::endpoint::resolve(env) {
         Err(e) => {
             let (detail, fix) = split_fix(&e.to_string());
             d.push("endpoint", Status::Problem, detail, fix);
@@ -279,7 +279,7 @@ async fn engine_findings(
 }
 
 async fn base_image_findings(d: &mut Diagnosis, workbook: &Workbook, engine: &Engine) -> bool {
-    let needed = match crate::images::needed_images(workbook) {
+    let needed = match crate::commands::images::needed_images(workbook) {
         Ok(needed) => needed,
         Err(e) => {
             d.push("base images", Status::Problem, e.to_string(), None);
@@ -460,10 +460,26 @@ pub fn parse_version(output: &str) -> Option<String> {
         .then(|| version.to_string())
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DoctorFormat {
+    Text,
+    Json,
+}
+
+/// `checker doctor`: looks at the engine even when no workbook is found from `start`.
+pub async fn doctor(start: &Path, format: DoctorFormat) -> super::Outcome {
+    let diagnosis = diagnose(Workbook::discover(start), &Environment::from_process()).await;
+    match format {
+        DoctorFormat::Text => print!("{}", diagnosis.to_text()),
+        DoctorFormat::Json => print!("{}", diagnosis.to_json()),
+    }
+    Ok(std::process::ExitCode::from(diagnosis.exit_code()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoint::EndpointSource;
+    use crate::docker::endpoint::EndpointSource;
 
     #[test]
     fn tool_versions_are_read_from_their_banner() {

@@ -12,9 +12,9 @@ use std::sync::{Arc, OnceLock};
 use futures_util::StreamExt;
 
 use super::Engine;
-use crate::engine_info::ImageStore;
+use crate::docker::engine_info::ImageStore;
+use crate::docker::oci::{self, LayerCache, MeasuredImage, Platform};
 use crate::error::CheckerError;
-use crate::oci::{self, LayerCache, MeasuredImage, Platform};
 
 /// Layer sizes by digest, for the process: base layers are measured once.
 fn layer_cache() -> &'static LayerCache {
@@ -198,7 +198,7 @@ impl SizeCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oci::{Compression, MeasuredLayer};
+    use crate::docker::oci::{Compression, MeasuredLayer};
 
     fn image(size: u64) -> MeasuredImage {
         MeasuredImage {

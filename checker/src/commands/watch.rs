@@ -10,8 +10,9 @@ use std::time::Duration;
 use notify::{Config, Event, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::error::CheckerError;
-use crate::exercise::{Variant, Workbook};
 use crate::report::Format;
+use crate::workbook::exercise::Variant;
+use crate::workbook::Workbook;
 
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// Editors save in bursts (temp file, rename, chmod); wait for the burst to end.
@@ -51,7 +52,7 @@ pub async fn watch(
 }
 
 async fn recheck(workbook: &Workbook, exercise: &str) {
-    let outcome = crate::check(
+    let outcome = super::check::check(
         workbook,
         &[exercise.to_string()],
         Variant::Learner,
@@ -122,13 +123,8 @@ fn exercise_of(dir: &Path, event: notify::Result<Event>) -> Option<String> {
 }
 
 fn next_pending(workbook: &Workbook) -> Result<String, CheckerError> {
-    let progress = crate::progress::ProgressFile::load(&workbook.root)?;
-    let names = workbook.exercise_names()?;
-    names
-        .iter()
-        .find(|n| !progress.is_done(n))
-        .or(names.last())
-        .cloned()
+    workbook
+        .next_exercise()?
         .ok_or_else(|| CheckerError::Other("the workbook has no exercises".into()))
 }
 

@@ -933,7 +933,7 @@ pub fn measure_archive(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::waste::{self, Change};
+    use crate::docker::waste::{self, Change};
     use std::io::Write;
 
     enum E<'a> {

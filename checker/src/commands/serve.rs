@@ -12,8 +12,8 @@ use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
 
 use crate::error::CheckerError;
-use crate::exercise::Workbook;
-use crate::progress::ProgressFile;
+use crate::workbook::progress::ProgressFile;
+use crate::workbook::Workbook;
 
 pub const LIVE_META: &str = "<meta name=\"workbook-live\" content=\"/workbook-status.json\">";
 
@@ -59,6 +59,32 @@ pub async fn serve(
                 .serve_connection(io, service)
                 .await;
         });
+    }
+}
+
+/// `checker serve`: the book, and (unless `no_watch`) `checker watch` beside it.
+pub async fn serve_command(
+    workbook: &Workbook,
+    book: PathBuf,
+    listen: SocketAddr,
+    no_watch: bool,
+    poll: bool,
+) -> super::Outcome {
+    let book = if book.is_absolute() {
+        book
+    } else {
+        workbook.root.join(book)
+    };
+    let server = tokio::spawn(serve(workbook.clone(), book, listen));
+    if no_watch {
+        server
+            .await
+            .map_err(|e| CheckerError::Other(e.to_string()))??;
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    tokio::select! {
+        served = server => served.map_err(|e| CheckerError::Other(e.to_string()))?.map(|_| std::process::ExitCode::SUCCESS),
+        watched = super::watch::watch(workbook, None, poll) => watched,
     }
 }
 

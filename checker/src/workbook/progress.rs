@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::check::CheckResult;
 use crate::error::CheckerError;
-use crate::pipeline::CheckResult;
 
 pub const FILE_NAME: &str = ".workbook-progress.json";
 const SCHEMA: &str = "workbook-progress/v1";
@@ -43,7 +43,7 @@ pub struct ExerciseProgress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub engine_info: Option<crate::engine_info::EngineInfo>,
+    pub engine_info: Option<crate::docker::engine_info::EngineInfo>,
 }
 
 /// A damaged progress file that was moved aside.
@@ -178,7 +178,11 @@ impl ProgressFile {
     }
 
     /// Records the engine a check of `exercise` ran on.
-    pub fn record_engine(&mut self, exercise: &str, info: Option<&crate::engine_info::EngineInfo>) {
+    pub fn record_engine(
+        &mut self,
+        exercise: &str,
+        info: Option<&crate::docker::engine_info::EngineInfo>,
+    ) {
         let entry = self.entry(exercise);
         entry.engine = info.map(|i| i.describe());
         entry.engine_info = info.cloned();

@@ -15,13 +15,13 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use crate::endpoint::{Endpoint, Environment};
-use crate::engine_info::EngineInfo;
+use crate::docker::endpoint::{Endpoint, Environment};
+use crate::docker::engine_info::EngineInfo;
 use crate::error::CheckerError;
-use crate::measurements::{AppOutcome, Layer};
+use crate::facts::{AppOutcome, Layer};
 
 mod sizes;
-use crate::engine_info::ImageStore;
+use crate::docker::engine_info::ImageStore;
 
 /// Images are tagged `workbook/<exercise>:<variant>`.
 pub const IMAGE_REPOSITORY_PREFIX: &str = "workbook";
@@ -46,7 +46,7 @@ pub struct Engine {
 
 pub struct BuildRequest {
     /// The build context, served to the engine through a BuildKit session.
-    pub context: crate::context::Folder,
+    pub context: crate::docker::context::Folder,
     /// Path of the Dockerfile inside the context's folder (or its overlay).
     pub dockerfile: String,
     pub tag: String,
@@ -71,7 +71,7 @@ pub struct BuildOutcome {
     pub steps: Vec<BuildStep>,
     pub seconds: f64,
     /// The context files the engine was offered, as it asked for them.
-    pub context: crate::context::Offered,
+    pub context: crate::docker::context::Offered,
 }
 
 /// Why a build failed: the step and the tail of its log, or the engine's message.
@@ -104,7 +104,7 @@ impl Engine {
     /// current context, the platform default: see `endpoint`), negotiates the API version
     /// (Debian's engine 20.10 speaks 1.41) and checks that the engine answers.
     pub async fn connect() -> Result<Engine, CheckerError> {
-        let endpoint = crate::endpoint::resolve(&Environment::from_process())?;
+        let endpoint = crate::docker::endpoint::resolve(&Environment::from_process())?;
         Engine::connect_endpoint(endpoint).await
     }
 
@@ -218,8 +218,8 @@ impl Engine {
                         if let (Some(current), Some(total)) = (d.current, d.total) {
                             line.push_str(&format!(
                                 " {} / {}",
-                                crate::measurements::format_mb(current as u64),
-                                crate::measurements::format_mb(total as u64)
+                                crate::facts::format_mb(current as u64),
+                                crate::facts::format_mb(total as u64)
                             ));
                         }
                     }
@@ -268,7 +268,8 @@ impl Engine {
             ("dockerfile".to_string(), request.context.clone()),
         ]);
         let session =
-            crate::session::open(&self.endpoint, folders, &shared_key(&request.context)).await?;
+            crate::docker::session::open(&self.endpoint, folders, &shared_key(&request.context))
+                .await?;
         let labels: HashMap<String, String> = request.labels.clone().into_iter().collect();
         let build_args: HashMap<String, String> = request.build_args.clone().into_iter().collect();
         let mut options = BuildImageOptionsBuilder::default()
@@ -966,7 +967,13 @@ fn with_buildkit_version(docker: Docker) -> Docker {
         ) {
             let query: Vec<&str> = query
                 .split('&')
-                .map(|pair| if pair == "version=1" { "version=2" } else { pair })
+                .map(|pair| {
+                    if pair == "version=1" {
+                        "version=2"
+                    } else {
+                        pair
+                    }
+                })
                 .collect();
             // Only the query changes: for a unix socket the authority encodes its path.
             let mut parts = request.uri().clone().into_parts();
@@ -985,7 +992,7 @@ fn with_buildkit_version(docker: Docker) -> Docker {
 /// The key under which the engine keeps a copy of the transferred folder to send only what
 /// changed next time. The same folder with an overlay gets its own key: the engine compares
 /// size and time, which an overlaid file need not change.
-fn shared_key(folder: &crate::context::Folder) -> String {
+fn shared_key(folder: &crate::docker::context::Folder) -> String {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     folder.root.hash(&mut hasher);

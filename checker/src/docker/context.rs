@@ -12,7 +12,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::dockerignore::DockerIgnore;
+use crate::docker::dockerignore::DockerIgnore;
 use crate::error::CheckerError;
 
 /// A folder served to the engine, with files swapped or added in memory only: the probes of
@@ -115,7 +115,10 @@ impl Folder {
         let mut parents: Vec<(usize, bool)> = Vec::new();
         for (index, entry) in candidates.iter().enumerate() {
             while let Some(&(top, _)) = parents.last() {
-                if entry.path.starts_with(&format!("{}/", candidates[top].path)) {
+                if entry
+                    .path
+                    .starts_with(&format!("{}/", candidates[top].path))
+                {
                     break;
                 }
                 parents.pop();
@@ -141,7 +144,9 @@ impl Folder {
 
     fn matcher(&self, patterns: &[String], which: &str) -> Result<DockerIgnore, CheckerError> {
         DockerIgnore::from_patterns(patterns).map_err(|e| CheckerError::DockerIgnore {
-            file: self.root.join(format!("({which} patterns sent by the engine)")),
+            file: self
+                .root
+                .join(format!("({which} patterns sent by the engine)")),
             line: e.line,
             message: e.message,
         })
@@ -344,7 +349,9 @@ fn refuse_special(path: &Path) -> Result<(), CheckerError> {
     };
     Err(CheckerError::io(
         path,
-        format!("{what} cannot be sent in the build context: remove it, or add it to .dockerignore"),
+        format!(
+            "{what} cannot be sent in the build context: remove it, or add it to .dockerignore"
+        ),
     ))
 }
 
@@ -414,7 +421,14 @@ mod tests {
             .unwrap();
         assert_eq!(
             paths(&listing),
-            vec!["KEEP.md", "docs", "docs/deep.md", "src", "src/main.c", "src.txt"]
+            vec![
+                "KEEP.md",
+                "docs",
+                "docs/deep.md",
+                "src",
+                "src/main.c",
+                "src.txt"
+            ]
         );
         let mut offered = Offered::default();
         offered.add(&listing);
@@ -471,13 +485,22 @@ mod tests {
             dir.path(),
             BTreeMap::from([
                 ("src/app.c".to_string(), b"faulty".to_vec()),
-                (".doctest/Dockerfile".to_string(), b"FROM scratch\n".to_vec()),
+                (
+                    ".doctest/Dockerfile".to_string(),
+                    b"FROM scratch\n".to_vec(),
+                ),
             ]),
         );
         let listing = folder.list(&Request::default()).unwrap();
         assert_eq!(
             paths(&listing),
-            vec![".doctest", ".doctest/Dockerfile", "Dockerfile", "src", "src/app.c"]
+            vec![
+                ".doctest",
+                ".doctest/Dockerfile",
+                "Dockerfile",
+                "src",
+                "src/app.c"
+            ]
         );
         let app = &listing[4];
         assert_eq!(app.size, 6);
@@ -512,7 +535,10 @@ mod tests {
     fn a_named_pipe_that_would_be_sent_is_named() {
         let dir = tree(&[("Dockerfile", "FROM scratch\n")]);
         let fifo = dir.path().join("pipe");
-        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(status.success());
         let err = Folder::new(dir.path())
             .list(&Request::default())

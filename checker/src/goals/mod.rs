@@ -1,0 +1,4 @@
+//! The goals an exercise sets, and judging an image against them.
+
+pub mod probes;
+pub mod verdicts;
