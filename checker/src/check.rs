@@ -2,21 +2,20 @@
 //! → verdicts (`goals`). The engine does the Docker work; this module decides what to ask it.
 //! Also `verify`, the authors' self-check of an exercise's starter and solution.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::build::{build, labels};
+use crate::build::{build, labels, ExerciseBuilder};
 use crate::docker::dockerfile::StageGraph;
 use crate::docker::engine::{BuildProgress, BuildStep, Engine};
 use crate::error::CheckerError;
 use crate::facts::user::resolve_user;
-use crate::facts::{AppOutcome, Measurements};
-use crate::goals::verdicts::{evaluate, Verdict};
-use crate::workbook::exercise::{Exercise, GoalKind, Variant};
+use crate::facts::Measurements;
+use crate::goals::{evaluate, probe_all, run_apps, Probe, Verdict};
+use crate::workbook::exercise::{Exercise, Variant};
 
 /// Everything one check found, as reports print it.
 #[derive(Debug, Clone, Serialize)]
@@ -62,10 +61,7 @@ pub async fn check(
 
     let paths: Vec<String> = goals
         .iter()
-        .flat_map(|g| match &g.kind {
-            GoalKind::PathsAbsent { paths } | GoalKind::PathsPresent { paths } => paths.clone(),
-            _ => vec![],
-        })
+        .flat_map(|g| g.kind.paths().iter().cloned())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -75,16 +71,13 @@ pub async fn check(
         engine.inspect(&tag),
         engine.layers(&tag),
         engine.inspect_files(&tag, &labels, &paths),
-        run_apps(engine, exercise, &tag, &labels),
+        run_apps(engine, goals, &tag, &labels),
     )?;
     let layer_count = layers.len();
     layers.sort_by(|a, b| b.size.cmp(&a.size));
     layers.truncate(5);
 
-    let starter_size = if goals
-        .iter()
-        .any(|g| matches!(g.kind, GoalKind::RelativeSize { .. }))
-    {
+    let starter_size = if goals.iter().any(|g| g.kind.needs_starter_size()) {
         Some(match variant {
             Variant::Starter => facts.size,
             _ => starter_size(engine, exercise).await?,
@@ -93,7 +86,23 @@ pub async fn check(
         None
     };
 
-    let probes = crate::goals::probes::run(engine, exercise, variant, &build).await?;
+    let builder = ExerciseBuilder {
+        engine,
+        exercise,
+        variant,
+    };
+    let probes = probe_all(&mut Probe {
+        engine,
+        exercise: &exercise.name,
+        dir: &exercise.dir,
+        image: &tag,
+        graph: &build.graph,
+        labels: &labels,
+        goals,
+        builder: &builder,
+        progress,
+    })
+    .await?;
     let graph = build.graph;
     let measurements = Measurements {
         image_size: facts.size,
@@ -134,53 +143,6 @@ pub async fn check(
         stage_graph: graph,
         build_steps: build.steps,
     })
-}
-
-/// Runs the app goals (run, http) of `exercise` against `image`.
-pub(crate) async fn run_apps(
-    engine: &Engine,
-    exercise: &Exercise,
-    image: &str,
-    labels: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, AppOutcome>, CheckerError> {
-    let mut apps = BTreeMap::new();
-    for goal in &exercise.file.goals {
-        let outcome = match &goal.kind {
-            GoalKind::Run {
-                command, timeout_s, ..
-            } => {
-                engine
-                    .run_to_exit(
-                        image,
-                        command.clone(),
-                        labels,
-                        Duration::from_secs(*timeout_s),
-                    )
-                    .await?
-            }
-            GoalKind::Http {
-                port,
-                path,
-                status,
-                timeout_s,
-                ..
-            } => {
-                engine
-                    .serve_and_get(
-                        image,
-                        *port,
-                        path,
-                        *status,
-                        labels,
-                        Duration::from_secs(*timeout_s),
-                    )
-                    .await?
-            }
-            _ => continue,
-        };
-        apps.insert(goal.id.clone(), outcome);
-    }
-    Ok(apps)
 }
 
 /// BuildKit steps that stand for Dockerfile instructions (`[2/3] RUN …`), not its internal

@@ -9,11 +9,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::docker::engine::{BuildProgress, BuildStep};
 
-/// Discards progress: for builds the user did not ask to watch (the starter baseline).
+/// Discards the build's steps: for builds the user did not ask to watch (the starter
+/// baseline, probes, a class being graded). Notes still go to stderr, one line each.
 pub struct Silent;
 
 impl BuildProgress for Silent {
     fn step(&mut self, _: &BuildStep) {}
+    fn note(&mut self, message: &str) {
+        eprintln!("{message}");
+    }
 }
 
 pub struct TerminalProgress {
@@ -63,6 +67,9 @@ impl BuildProgress for TerminalProgress {
                 }
             }
         }
+    }
+    fn note(&mut self, message: &str) {
+        eprintln!("{message}");
     }
 }
 

@@ -302,7 +302,6 @@ fn quantity(value: &str, unit: &str) -> f64 {
 /// `target NAME GOAL`: the goal's threshold as the README's prose uses it ("at most 2 MB",
 /// "within 10 s").
 fn goal_threshold(args: &[&str], workbook: &Workbook) -> Result<String, String> {
-    use crate::workbook::exercise::GoalKind;
     let [name, id] = args else {
         return Err("expected `target NAME GOAL`".into());
     };
@@ -313,15 +312,9 @@ fn goal_threshold(args: &[&str], workbook: &Workbook) -> Result<String, String> 
         .iter()
         .find(|g| g.id == *id)
         .ok_or_else(|| format!("{name} has no goal `{id}`"))?;
-    match &goal.kind {
-        GoalKind::ImageSize { max_mb }
-        | GoalKind::ContextSize { max_mb, .. }
-        | GoalKind::WastedBytes { max_mb } => Ok(format!("{max_mb} MB")),
-        GoalKind::Run { timeout_s, .. } | GoalKind::Http { timeout_s, .. } => {
-            Ok(format!("{timeout_s} s"))
-        }
-        _ => Err(format!("goal `{id}` has no size or time threshold")),
-    }
+    goal.kind
+        .threshold()
+        .ok_or_else(|| format!("goal `{id}` has no size or time threshold"))
 }
 
 fn measure(args: &[&str], numbers: &MeasuredResults) -> Result<String, String> {
@@ -429,7 +422,7 @@ pub fn goals_table(exercise: &Exercise) -> String {
             "| `{}` | {} | {} | {starter} |\n",
             goal.id,
             goal.kind.name(),
-            crate::goals::verdicts::target_text(&goal.kind).replace('|', "\\|")
+            goal.kind.target().replace('|', "\\|")
         ));
     }
     out

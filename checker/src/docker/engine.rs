@@ -97,6 +97,8 @@ pub struct ImageFacts {
 /// Receives build progress; the terminal UI implements it.
 pub trait BuildProgress: Send {
     fn step(&mut self, step: &BuildStep);
+    /// A line about the work around the build: what extra builds a goal makes, and why.
+    fn note(&mut self, message: &str);
 }
 
 impl Engine {

@@ -8,7 +8,7 @@ use quick_xml::escape::escape;
 
 use super::{Exporter, RunInfo};
 use crate::check::{CheckResult, VerifyResult};
-use crate::goals::verdicts::Verdict;
+use crate::goals::verdict::Verdict;
 
 pub struct Junit;
 

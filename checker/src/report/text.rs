@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::{Exporter, RunInfo};
 use crate::check::{CheckResult, VerifyResult};
 use crate::facts::format_mb;
-use crate::goals::verdicts::shorten;
+use crate::goals::verdict::shorten;
 
 pub struct Text;
 

@@ -7,18 +7,13 @@ use std::collections::BTreeMap;
 
 use crate::docker::context;
 use crate::docker::dockerfile::{parse_stage_graph, StageGraph};
-use crate::docker::engine::{self, BuildProgress, BuildRequest, BuildStep, Engine};
+use crate::docker::engine::{self, BuildProgress, BuildRequest, Engine};
 use crate::error::CheckerError;
 use crate::workbook::exercise::{Exercise, Variant};
 
-pub struct Built {
-    pub graph: StageGraph,
-    pub steps: Vec<BuildStep>,
-    pub seconds: f64,
-    pub context_bytes: u64,
-    /// Context-relative paths of everything sent as the build context.
-    pub context_files: Vec<String>,
-}
+pub mod plan;
+
+pub use plan::{Builder, Built, Plan};
 
 pub fn labels(exercise: &Exercise, variant: Variant) -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -29,28 +24,6 @@ pub fn labels(exercise: &Exercise, variant: Variant) -> BTreeMap<String, String>
             variant.as_str().to_string(),
         ),
     ])
-}
-
-/// What to build, beyond the exercise and variant: the probes of some goals build a
-/// variation (another target, a changed file, no cache) under a tag of their own.
-#[derive(Default)]
-pub struct Plan {
-    pub target: Option<String>,
-    pub replacements: BTreeMap<String, Vec<u8>>,
-    pub no_cache: bool,
-    /// Appended to the variant in the tag (`workbook/<exercise>:<variant>-<suffix>`).
-    pub tag_suffix: Option<String>,
-    /// Build arguments on top of the exercise's own.
-    pub build_args: BTreeMap<String, String>,
-}
-
-impl Plan {
-    pub fn tag(&self, exercise: &Exercise, variant: Variant) -> String {
-        match &self.tag_suffix {
-            Some(suffix) => format!("{}-{suffix}", exercise.image_tag(variant)),
-            None => exercise.image_tag(variant),
-        }
-    }
 }
 
 /// Parses the Dockerfile, makes sure its base images exist, packs the context and builds
@@ -80,7 +53,7 @@ pub async fn build_plan(
     // The engine reads the ignore file itself; reading it here first names the line of a
     // bad pattern, which the engine's message does not.
     context::load_dockerignore(&exercise.dir, variant.dockerfile())?;
-    let tag = plan.tag(exercise, variant);
+    let tag = plan.tag(&exercise.image_tag(variant));
     let request = BuildRequest {
         context: context::Folder::with_overlay(&exercise.dir, plan.replacements.clone()),
         dockerfile: variant.dockerfile().to_string(),
@@ -154,4 +127,33 @@ fn indent(text: &str) -> String {
         .map(|l| format!("  | {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Builds variations of one exercise's Dockerfile for one variant, quietly.
+pub struct ExerciseBuilder<'a> {
+    pub engine: &'a Engine,
+    pub exercise: &'a Exercise,
+    pub variant: Variant,
+}
+
+impl Builder for ExerciseBuilder<'_> {
+    fn tag(&self, plan: &Plan) -> String {
+        plan.tag(&self.exercise.image_tag(self.variant))
+    }
+    fn build<'a>(
+        &'a self,
+        plan: &'a Plan,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Built, CheckerError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            build_plan(
+                self.engine,
+                self.exercise,
+                self.variant,
+                plan,
+                &mut crate::ui::Silent,
+            )
+            .await
+        })
+    }
 }
