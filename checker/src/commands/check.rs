@@ -55,7 +55,12 @@ pub async fn check(
             if let Some(aside) = aside {
                 eprintln!("warning: {aside}");
             }
-            file.record(&result);
+            file.record(
+                &result.exercise,
+                result.checked_at,
+                &result.verdicts,
+                &result.measurements,
+            );
             file.record_engine(&result.exercise, engine.info().await.ok());
             file.save()?;
         }

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{first_line, judge, run_apps, Goal, GoalKind, Kind, Probe, Verdict};
-use crate::build::Plan;
+use super::probe::first_line;
+use super::{judge, run_apps, Goal, GoalKind, Kind, Probe, Verdict};
+use super::probe::Plan;
 use crate::error::CheckerError;
 use crate::facts::{AppOutcome, Measurements, ProbeOutcome};
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::settings::check_relative;
 use super::{Goal, Kind, Pattern, Probe, Verdict};
-use crate::build::Plan;
+use super::probe::Plan;
 use crate::docker::engine::BuildStep;
 use crate::error::CheckerError;
 use crate::facts::{Measurements, ProbeOutcome};

@@ -6,20 +6,19 @@
 //! Adding a kind: a new file here that implements [`Kind`], and one line in `goal_kinds!`
 //! below. A kind with a probe also adds the variant of [`ProbeOutcome`] it records.
 
+pub mod probe;
 mod settings;
 pub mod verdict;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::build::Builder;
-use crate::docker::dockerfile::StageGraph;
-use crate::docker::engine::{BuildProgress, Engine};
+use crate::docker::engine::Engine;
 use crate::error::CheckerError;
 use crate::facts::{AppOutcome, Measurements, ProbeOutcome};
+pub use probe::{probe_all, Probe};
 pub use settings::Pattern;
 pub use verdict::Verdict;
 
@@ -248,68 +247,4 @@ pub async fn run_apps(
         }
     }
     Ok(apps)
-}
-
-/// What a probe works with: the main build, a way to build variations of it, and where to
-/// say what it builds and why.
-pub struct Probe<'a> {
-    pub engine: &'a Engine,
-    /// The exercise's name, for the notes.
-    pub exercise: &'a str,
-    /// The exercise folder (the build context), whose files some goals name.
-    pub dir: &'a Path,
-    /// The main build's image and stage graph.
-    pub image: &'a str,
-    pub graph: &'a StageGraph,
-    pub labels: &'a BTreeMap<String, String>,
-    pub goals: &'a [Goal],
-    pub builder: &'a dyn Builder,
-    pub progress: &'a mut dyn BuildProgress,
-}
-
-impl Probe<'_> {
-    /// Says what the probe builds and why: `  <exercise>: <what> (<goal id>)`.
-    fn note(&mut self, goal: &Goal, what: &str) {
-        let message = format!("  {}: {what} ({})", self.exercise, goal.id);
-        self.progress.note(&message);
-    }
-
-    /// Removes a probe's image; one left behind is worth a warning, not a failed check.
-    async fn remove(&mut self, tag: &str) {
-        if let Err(e) = self.engine.remove_image(tag).await {
-            let message = format!("warning: could not remove the probe image {tag}: {e}");
-            self.progress.note(&message);
-        }
-    }
-
-    /// A file the goal names in the exercise folder, or the error naming the goal's key.
-    fn read(&self, goal: &Goal, key: &str, file: &str) -> Result<Vec<u8>, CheckerError> {
-        let path = self.dir.join(file);
-        std::fs::read(&path).map_err(|e| CheckerError::InvalidExercise {
-            file: self.dir.join("exercise.toml"),
-            message: format!(
-                "key `goals` (id `{}`): `{key}` names {}, which cannot be read: {e}",
-                goal.id,
-                path.display()
-            ),
-        })
-    }
-}
-
-/// Runs the probe of every goal that has one.
-pub async fn probe_all(
-    probe: &mut Probe<'_>,
-) -> Result<BTreeMap<String, ProbeOutcome>, CheckerError> {
-    let mut outcomes = BTreeMap::new();
-    for goal in probe.goals {
-        if let Some(outcome) = goal.kind.probe(goal, probe).await? {
-            outcomes.insert(goal.id.clone(), outcome);
-        }
-    }
-    Ok(outcomes)
-}
-
-/// The first line of an error, as a verdict's detail quotes it.
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().to_string()
 }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Goal, Kind, Probe, Verdict};
-use crate::build::Plan;
+use super::probe::Plan;
 use crate::docker::engine::BuildStep;
 use crate::error::CheckerError;
 use crate::facts::{Measurements, ProbeOutcome};

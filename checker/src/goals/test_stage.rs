@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::settings::check_relative;
-use super::{first_line, Goal, Kind, Probe, Verdict};
-use crate::build::Plan;
+use super::probe::first_line;
+use super::{Goal, Kind, Probe, Verdict};
+use super::probe::Plan;
 use crate::error::CheckerError;
 use crate::facts::{Measurements, ProbeOutcome};
 

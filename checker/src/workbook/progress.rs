@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::check::CheckResult;
 use crate::error::CheckerError;
+use crate::facts::Measurements;
+use crate::goals::Verdict;
 
 pub const FILE_NAME: &str = ".workbook-progress.json";
 const SCHEMA: &str = "workbook-progress/v1";
@@ -159,20 +160,25 @@ impl ProgressFile {
     }
 
     /// Records a check of the learner's Dockerfile.
-    pub fn record(&mut self, result: &CheckResult) {
-        let now = result.checked_at;
-        let met = result.verdicts.iter().filter(|v| v.met).count();
-        let entry = self.entry(&result.exercise);
+    pub fn record(
+        &mut self,
+        exercise: &str,
+        now: DateTime<Utc>,
+        verdicts: &[Verdict],
+        measurements: &Measurements,
+    ) {
+        let met = verdicts.iter().filter(|v| v.met).count();
+        let entry = self.entry(exercise);
         entry.last_checked = Some(now);
         entry.goals_met = met;
-        entry.goals_total = result.verdicts.len();
-        if result.all_met() && !entry.done {
+        entry.goals_total = verdicts.len();
+        if met == verdicts.len() && !entry.done {
             entry.done = true;
             entry.met_at = Some(now);
         }
         entry.last_result = serde_json::to_value(serde_json::json!({
-            "verdicts": result.verdicts,
-            "measurements": result.measurements,
+            "verdicts": verdicts,
+            "measurements": measurements,
         }))
         .ok();
     }

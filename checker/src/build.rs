@@ -11,9 +11,7 @@ use crate::docker::engine::{self, BuildProgress, BuildRequest, Engine};
 use crate::error::CheckerError;
 use crate::workbook::exercise::{Exercise, Variant};
 
-pub mod plan;
-
-pub use plan::{Builder, Built, Plan};
+pub use crate::goals::probe::{Builder, Built, Plan};
 
 pub fn labels(exercise: &Exercise, variant: Variant) -> BTreeMap<String, String> {
     BTreeMap::from([
