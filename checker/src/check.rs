@@ -248,6 +248,9 @@ pub async fn verify(
 fn is_about_the_exercise(e: &CheckerError) -> bool {
     !matches!(
         e,
-        CheckerError::EngineUnreachable { .. } | CheckerError::Engine(_)
+        CheckerError::EngineUnreachable { .. }
+            | CheckerError::Engine { .. }
+            | CheckerError::EngineReply(_)
+            | CheckerError::EngineArchive(_)
     )
 }

@@ -57,7 +57,7 @@ pub fn learners(dir: &Path) -> Result<Vec<(String, PathBuf)>, CheckerError> {
         .collect();
     out.sort();
     if out.is_empty() {
-        return Err(CheckerError::Other(format!(
+        return Err(CheckerError::Usage(format!(
             "{}: no learner folders in it",
             dir.display()
         )));
@@ -162,7 +162,10 @@ pub async fn grade(
     }
     let mut grades = Vec::new();
     while let Some(done) = tasks.join_next().await {
-        grades.push(done.map_err(|e| CheckerError::Other(format!("a grading task crashed: {e}")))?);
+        grades.push(done.map_err(|source| CheckerError::Task {
+            what: "a grading task crashed".into(),
+            source,
+        })?);
     }
     grades.sort_by(|a, b| (&a.learner, &a.exercise).cmp(&(&b.learner, &b.exercise)));
     Ok(grades)
@@ -170,7 +173,7 @@ pub async fn grade(
 
 async fn judge(engine: &Engine, exercise: &Exercise) -> Result<check::CheckResult, CheckerError> {
     if !exercise.dockerfile_path(Variant::Learner).is_file() {
-        return Err(CheckerError::Other("no Dockerfile handed in".into()));
+        return Err(CheckerError::NoDockerfile);
     }
     check::check(engine, exercise, Variant::Learner, &mut Silent).await
 }

@@ -24,7 +24,7 @@ pub fn graph(
     for a in build_args {
         let (k, v) = a
             .split_once('=')
-            .ok_or_else(|| CheckerError::Other(format!("--build-arg `{a}` is not NAME=VALUE")))?;
+            .ok_or_else(|| CheckerError::Usage(format!("--build-arg `{a}` is not NAME=VALUE")))?;
         args.insert(k.to_string(), v.to_string());
     }
     let graph = dockerfile::parse_stage_graph(file, &text, &args, target)?;

@@ -64,7 +64,7 @@ pub async fn save(
         }
     }
     if !missing.is_empty() {
-        return Err(CheckerError::Other(format!(
+        return Err(CheckerError::Usage(format!(
             "not on this engine, so not saved: {} (run `checker images` or `checker images --offline` first)",
             missing.join(", ")
         )));
@@ -95,7 +95,7 @@ pub async fn push(
                 }
             })
             .await
-            .map_err(|e| CheckerError::Engine(format!("pushing {target}: {e}")))?;
+            .map_err(|e| CheckerError::EngineReply(format!("pushing {target}: {e}")))?;
         // The registry's name was only needed for the push.
         engine.remove_image(&target).await?;
         pushed.push(target);

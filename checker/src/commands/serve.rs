@@ -24,7 +24,7 @@ pub async fn serve(
     addr: SocketAddr,
 ) -> Result<(), CheckerError> {
     if !book.join("index.html").is_file() {
-        return Err(CheckerError::Other(format!(
+        return Err(CheckerError::Usage(format!(
             "{}: no built book here; run `mdbook build` first (or pass --book)",
             book.display()
         )));
@@ -35,10 +35,16 @@ pub async fn serve(
         .map_err(|e| CheckerError::io(&book, e))?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| CheckerError::Other(format!("cannot listen on {addr}: {e}")))?;
+        .map_err(|source| CheckerError::Listen {
+            addr: addr.to_string(),
+            source,
+        })?;
     let local = listener
         .local_addr()
-        .map_err(|e| CheckerError::Other(e.to_string()))?;
+        .map_err(|source| CheckerError::Listen {
+            addr: addr.to_string(),
+            source,
+        })?;
     eprintln!("serving the book at http://{local}/ (Ctrl-C to stop)");
     loop {
         let (stream, _) = match listener.accept().await {
@@ -77,13 +83,11 @@ pub async fn serve_command(
     };
     let server = tokio::spawn(serve(workbook.clone(), book, listen));
     if no_watch {
-        server
-            .await
-            .map_err(|e| CheckerError::Other(e.to_string()))??;
+        server.await??;
         return Ok(std::process::ExitCode::SUCCESS);
     }
     tokio::select! {
-        served = server => served.map_err(|e| CheckerError::Other(e.to_string()))?.map(|_| std::process::ExitCode::SUCCESS),
+        served = server => served?.map(|_| std::process::ExitCode::SUCCESS),
         watched = super::watch::watch(workbook, None, poll) => watched,
     }
 }

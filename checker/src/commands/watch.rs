@@ -38,8 +38,8 @@ pub async fn watch(
     recheck(workbook, &first).await;
 
     loop {
-        let first = tokio::task::block_in_place(|| rx.recv())
-            .map_err(|_| CheckerError::Other("the file watcher stopped".into()))?;
+        let first =
+            tokio::task::block_in_place(|| rx.recv()).map_err(|_| CheckerError::WatcherStopped)?;
         let mut changed = exercise_of(&dir, first);
         // Drain the rest of the burst.
         while let Ok(more) = tokio::task::block_in_place(|| rx.recv_timeout(SETTLE)) {
@@ -123,9 +123,7 @@ fn exercise_of(dir: &Path, event: notify::Result<Event>) -> Option<String> {
 }
 
 fn next_pending(workbook: &Workbook) -> Result<String, CheckerError> {
-    workbook
-        .next_exercise()?
-        .ok_or_else(|| CheckerError::Other("the workbook has no exercises".into()))
+    workbook.next_exercise()?.ok_or(CheckerError::NoExercises)
 }
 
 #[cfg(test)]

@@ -481,14 +481,14 @@ pub fn run_preprocessor(args: &[String]) -> Result<(), CheckerError> {
     std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
         .map_err(|e| CheckerError::io("<stdin>", e))?;
     let value: serde_json::Value = serde_json::from_str(&input)
-        .map_err(|e| CheckerError::Other(format!("mdbook sent no JSON: {e}")))?;
+        .map_err(|e| CheckerError::Mdbook(format!("mdbook sent no JSON: {e}")))?;
     let serde_json::Value::Array(mut pair) = value else {
-        return Err(CheckerError::Other(
+        return Err(CheckerError::Mdbook(
             "mdbook sent no [context, book] pair".into(),
         ));
     };
     if pair.len() != 2 {
-        return Err(CheckerError::Other(
+        return Err(CheckerError::Mdbook(
             "mdbook sent no [context, book] pair".into(),
         ));
     }
@@ -514,7 +514,7 @@ pub fn run_preprocessor(args: &[String]) -> Result<(), CheckerError> {
         }
     });
     if let Some(e) = failure {
-        return Err(CheckerError::Other(e));
+        return Err(CheckerError::Mdbook(e));
     }
     println!("{book}");
     Ok(())
@@ -965,16 +965,16 @@ async fn count_files(
     engine: &crate::docker::engine::Engine,
     image: &str,
 ) -> Result<usize, CheckerError> {
-    let mut file =
-        tempfile::tempfile().map_err(|e| CheckerError::Other(format!("a temporary file: {e}")))?;
+    let mut file = tempfile::tempfile().map_err(CheckerError::TempFile)?;
     engine.export_image(image, &mut file).await?;
     let platform = engine.platform().await?;
     let layers = tokio::task::spawn_blocking(move || {
         crate::docker::waste::image_changes_for(file, &platform)
     })
-    .await
-    .map_err(|e| CheckerError::Other(e.to_string()))?
-    .map_err(|e| CheckerError::Other(format!("reading the layers of {image}: {e}")))?;
+    .await?
+    .map_err(CheckerError::archive(format!(
+        "reading the layers of {image}"
+    )))?;
     Ok(crate::docker::waste::visible_files(&layers))
 }
 
@@ -1023,7 +1023,7 @@ async fn build_snippet(
     let dir = workbook.root.join(context);
     let here = PathBuf::from(format!("{}:{}", snippet.file.display(), snippet.line));
     if !dir.is_dir() {
-        return Err(CheckerError::Other(format!(
+        return Err(CheckerError::Snippet(format!(
             "{}: build={context} is not a folder of the workbook",
             here.display()
         )));
@@ -1069,7 +1069,7 @@ async fn build_snippet(
                 .and_then(|s| graph.locate_step(s))
                 .map(|l| snippet.line + l)
                 .unwrap_or(snippet.line);
-            Err(CheckerError::Other(format!(
+            Err(CheckerError::Snippet(format!(
                 "{}:{line}: the build failed at {}: {}\n{}",
                 snippet.file.display(),
                 f.step.unwrap_or_default(),
@@ -1113,13 +1113,13 @@ pub async fn measure_pulls(
             source
                 .push(&remote, |_| {})
                 .await
-                .map_err(|e| CheckerError::Engine(format!("pushing {remote}: {e}")))?;
+                .map_err(|e| CheckerError::EngineReply(format!("pushing {remote}: {e}")))?;
             source.remove_image(&remote).await?;
             // The same image, named by the address the target engine reaches the registry at.
             let remote = format!("{}/{local}", target_registry.trim_end_matches('/'));
             let held = target.image_count().await?;
             if held > 0 {
-                return Err(CheckerError::Other(format!(
+                return Err(CheckerError::Usage(format!(
                     "the target engine holds {held} images; pull times mean something only on an engine without any layers"
                 )));
             }
@@ -1127,7 +1127,7 @@ pub async fn measure_pulls(
             target
                 .pull(&remote, |_| {})
                 .await
-                .map_err(|e| CheckerError::Engine(format!("pulling {remote}: {e}")))?;
+                .map_err(|e| CheckerError::EngineReply(format!("pulling {remote}: {e}")))?;
             let s = started.elapsed().as_secs_f64();
             eprintln!(
                 "  {} {}: pulled in {s:.2} s",

@@ -170,12 +170,12 @@ impl Engine {
                     .docker
                     .version()
                     .await
-                    .map_err(|e| CheckerError::Engine(format!("GET /version: {e}")))?;
+                    .map_err(CheckerError::engine("GET /version"))?;
                 let info = self
                     .docker
                     .info()
                     .await
-                    .map_err(|e| CheckerError::Engine(format!("GET /info: {e}")))?;
+                    .map_err(CheckerError::engine("GET /info"))?;
                 Ok(EngineInfo::from_api(&version, &info, &self.endpoint))
             })
             .await
@@ -195,7 +195,7 @@ impl Engine {
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(false),
-            Err(e) => Err(CheckerError::Engine(e.to_string())),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -252,7 +252,7 @@ impl Engine {
             self.docker
                 .create_image(Some(options), Some(bollard::body_full(tar.into())), None);
         while let Some(item) = stream.next().await {
-            item.map_err(|e| CheckerError::Engine(format!("importing {image}: {e}")))?;
+            item.map_err(CheckerError::engine(format!("importing {image}")))?;
         }
         Ok(())
     }
@@ -347,7 +347,7 @@ impl Engine {
                 }
                 Ok(_) => {}
                 Err(bollard::errors::Error::DockerStreamError { error }) => failure = Some(error),
-                Err(e) => return Err(CheckerError::Engine(e.to_string())),
+                Err(e) => return Err(e.into()),
             }
         }
         let seconds = started.elapsed().as_secs_f64();
@@ -376,11 +376,7 @@ impl Engine {
     }
 
     pub async fn inspect(&self, image: &str) -> Result<ImageFacts, CheckerError> {
-        let info = self
-            .docker
-            .inspect_image(image)
-            .await
-            .map_err(|e| CheckerError::Engine(e.to_string()))?;
+        let info = self.docker.inspect_image(image).await?;
         let id = info.id.unwrap_or_default();
         let diff_ids = info.root_fs.as_ref().and_then(|r| r.layers.clone());
         let (size, compressed_size) = match self.image_store().await? {
@@ -414,7 +410,7 @@ impl Engine {
             let id = self
                 .image_id(image)
                 .await?
-                .ok_or_else(|| CheckerError::Engine(format!("no image {image}")))?;
+                .ok_or_else(|| CheckerError::EngineReply(format!("no image {image}")))?;
             let measured = self.measure_from_layers(image, &id).await?;
             return Ok(measured
                 .layers
@@ -428,11 +424,7 @@ impl Engine {
                 })
                 .collect());
         }
-        let history = self
-            .docker
-            .image_history(image)
-            .await
-            .map_err(|e| CheckerError::Engine(e.to_string()))?;
+        let history = self.docker.image_history(image).await?;
         Ok(history
             .into_iter()
             .rev()
@@ -480,7 +472,7 @@ impl Engine {
                         status_code: 404,
                         ..
                     }) => false,
-                    Err(e) => return Err(CheckerError::Engine(e.to_string())),
+                    Err(e) => return Err(e.into()),
                 };
                 found.insert(path.clone(), exists);
             }
@@ -505,24 +497,22 @@ impl Engine {
                 Err(bollard::errors::Error::DockerResponseServerError {
                     status_code: 404, ..
                 }) => return Ok(None),
-                Err(e) => return Err(CheckerError::Engine(e.to_string())),
+                Err(e) => return Err(e.into()),
             }
             if tar.len() > 4 * 1024 * 1024 {
-                return Err(CheckerError::Engine(format!(
+                return Err(CheckerError::EngineReply(format!(
                     "{path} in the image is larger than 4 MB"
                 )));
             }
         }
         let mut archive = tar::Archive::new(tar.as_slice());
-        let entries = archive
-            .entries()
-            .map_err(|e| CheckerError::Engine(e.to_string()))?;
+        let entries = archive.entries().map_err(CheckerError::EngineArchive)?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| CheckerError::Engine(e.to_string()))?;
+            let mut entry = entry.map_err(CheckerError::EngineArchive)?;
             if entry.header().entry_type().is_file() {
                 let mut text = String::new();
                 std::io::Read::read_to_string(&mut entry, &mut text)
-                    .map_err(|e| CheckerError::Engine(e.to_string()))?;
+                    .map_err(CheckerError::EngineArchive)?;
                 return Ok(Some(text));
             }
         }
@@ -571,7 +561,9 @@ impl Engine {
             .docker
             .create_container(Some(options), config)
             .await
-            .map_err(|e| CheckerError::Engine(format!("creating a container from {image}: {e}")))?;
+            .map_err(CheckerError::engine(format!(
+                "creating a container from {image}"
+            )))?;
         Ok(created.id)
     }
 
@@ -647,11 +639,7 @@ impl Engine {
                     message: e.to_string(),
                 });
             }
-            let info = self
-                .docker
-                .inspect_container(&id, None)
-                .await
-                .map_err(|e| CheckerError::Engine(e.to_string()))?;
+            let info = self.docker.inspect_container(&id, None).await?;
             let host_port = info
                 .network_settings
                 .and_then(|n| n.ports)
@@ -729,11 +717,7 @@ impl Engine {
     }
 
     async fn exit_code(&self, id: &str) -> Result<i64, CheckerError> {
-        let info = self
-            .docker
-            .inspect_container(id, None)
-            .await
-            .map_err(|e| CheckerError::Engine(e.to_string()))?;
+        let info = self.docker.inspect_container(id, None).await?;
         Ok(info.state.and_then(|s| s.exit_code).unwrap_or(-1))
     }
 
@@ -783,10 +767,9 @@ impl Engine {
     ) -> Result<(), CheckerError> {
         let mut stream = self.docker.export_image(image);
         while let Some(chunk) = stream.next().await {
-            let chunk =
-                chunk.map_err(|e| CheckerError::Engine(format!("exporting {image}: {e}")))?;
+            let chunk = chunk.map_err(CheckerError::engine(format!("exporting {image}")))?;
             std::io::Write::write_all(file, &chunk)
-                .map_err(|e| CheckerError::Other(format!("exporting {image}: {e}")))?;
+                .map_err(CheckerError::archive(format!("exporting {image}")))?;
         }
         Ok(())
     }
@@ -800,10 +783,10 @@ impl Engine {
         let mut stream = self.docker.export_images(images);
         let mut written = 0;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| CheckerError::Engine(format!("saving images: {e}")))?;
+            let chunk = chunk.map_err(CheckerError::engine("saving images"))?;
             written += chunk.len() as u64;
             std::io::Write::write_all(file, &chunk)
-                .map_err(|e| CheckerError::Other(format!("saving images: {e}")))?;
+                .map_err(CheckerError::archive("saving images"))?;
         }
         Ok(written)
     }
@@ -818,8 +801,7 @@ impl Engine {
         let mut stream = self.docker.import_image_stream(options, chunks, None);
         let mut loaded = Vec::new();
         while let Some(item) = stream.next().await {
-            let info =
-                item.map_err(|e| CheckerError::Engine(format!("loading {}: {e}", path.display())))?;
+            let info = item.map_err(CheckerError::engine(format!("loading {}", path.display())))?;
             if let Some(line) = info.stream {
                 let line = line.trim().to_string();
                 if !line.is_empty() {
@@ -840,7 +822,7 @@ impl Engine {
         self.docker
             .tag_image(image, Some(options))
             .await
-            .map_err(|e| CheckerError::Engine(format!("tagging {image} as {target}: {e}")))
+            .map_err(CheckerError::engine(format!("tagging {image} as {target}")))
     }
 
     /// Pushes `image` (already tagged with the registry's name), reporting progress lines.
@@ -867,7 +849,7 @@ impl Engine {
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(None),
-            Err(e) => Err(CheckerError::Engine(e.to_string())),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -892,7 +874,7 @@ impl Engine {
             | Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(()),
-            Err(e) => Err(CheckerError::Engine(e.to_string())),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -905,22 +887,14 @@ impl Engine {
         let options = PruneImagesOptionsBuilder::default()
             .filters(&filters)
             .build();
-        self.docker
-            .prune_images(Some(options))
-            .await
-            .map_err(|e| CheckerError::Engine(e.to_string()))?;
+        self.docker.prune_images(Some(options)).await?;
         Ok(())
     }
 
     /// How many images the engine holds (any, not only the checker's).
     pub async fn image_count(&self) -> Result<usize, CheckerError> {
         let options = ListImagesOptionsBuilder::default().all(true).build();
-        Ok(self
-            .docker
-            .list_images(Some(options))
-            .await
-            .map_err(|e| CheckerError::Engine(e.to_string()))?
-            .len())
+        Ok(self.docker.list_images(Some(options)).await?.len())
     }
 
     /// Ids of the checker's containers (any state) and tags/ids of its images.
@@ -934,8 +908,7 @@ impl Engine {
                     .filters(&filters)
                     .build(),
             ))
-            .await
-            .map_err(|e| CheckerError::Engine(e.to_string()))?
+            .await?
             .into_iter()
             .filter_map(|c| c.id)
             .collect();
@@ -946,8 +919,7 @@ impl Engine {
                     .filters(&filters)
                     .build(),
             ))
-            .await
-            .map_err(|e| CheckerError::Engine(e.to_string()))?
+            .await?
             .into_iter()
             .map(|i| i.repo_tags.first().cloned().unwrap_or(i.id))
             .collect();

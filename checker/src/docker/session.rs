@@ -99,7 +99,7 @@ async fn upgrade(
 ) -> Result<Connection, CheckerError> {
     use hyper::header::{CONNECTION, HOST, UPGRADE};
     let failed = |detail: String| {
-        CheckerError::Engine(format!(
+        CheckerError::EngineReply(format!(
             "opening a build session on {}: {detail}",
             endpoint.host
         ))

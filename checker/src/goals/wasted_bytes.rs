@@ -38,13 +38,13 @@ impl Kind for WastedBytes {
     ) -> Result<Option<ProbeOutcome>, CheckerError> {
         let tag = probe.image.to_string();
         let mut file = tempfile::tempfile()
-            .map_err(|e| CheckerError::Other(format!("a temporary file: {e}")))?;
+            .map_err(CheckerError::TempFile)?;
         probe.engine.export_image(&tag, &mut file).await?;
         let platform = probe.engine.platform().await?;
         let layers = tokio::task::spawn_blocking(move || waste::image_changes_for(file, &platform))
             .await
-            .map_err(|e| CheckerError::Other(e.to_string()))?
-            .map_err(|e| CheckerError::Other(format!("reading the layers of {tag}: {e}")))?;
+            ?
+            .map_err(CheckerError::archive(format!("reading the layers of {tag}")))?;
         let w = waste::count(&layers);
         Ok(Some(ProbeOutcome::WastedBytes {
             bytes: w.bytes,

@@ -25,7 +25,7 @@ pub enum Reset {
 /// link, so nothing outside the folder is read into it.
 pub fn reset(learner: &Path, starter: &Path) -> Result<Reset, CheckerError> {
     let folder = learner.parent().ok_or_else(|| {
-        CheckerError::Other(format!("{}: not inside a folder", learner.display()))
+        CheckerError::Usage(format!("{}: not inside a folder", learner.display()))
     })?;
     let pristine = read_starter(starter)?;
     let backup = match std::fs::symlink_metadata(learner) {

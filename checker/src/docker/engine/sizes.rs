@@ -99,8 +99,13 @@ impl Engine {
         drop(sender);
         let measured = reader
             .await
-            .map_err(|e| CheckerError::Other(format!("measuring {image}: {e}")))?
-            .map_err(|e| CheckerError::Other(format!("measuring the layers of {image}: {e}")))?;
+            .map_err(|source| CheckerError::Task {
+                what: format!("measuring {image}"),
+                source,
+            })?
+            .map_err(CheckerError::archive(format!(
+                "measuring the layers of {image}"
+            )))?;
         if let Some(cache) = &self.size_cache {
             cache.put(id, &measured);
         }
