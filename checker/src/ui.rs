@@ -20,6 +20,15 @@ impl BuildProgress for Silent {
     }
 }
 
+/// The engine's warnings, on stderr.
+pub struct Stderr;
+
+impl crate::docker::engine::Warnings for Stderr {
+    fn warn(&self, message: &str) {
+        eprintln!("{message}");
+    }
+}
+
 pub struct TerminalProgress {
     bar: Option<ProgressBar>,
     reported: HashSet<String>,

@@ -43,7 +43,9 @@ pub async fn check(
         }
     }
     let exercises = select(workbook, names)?;
-    let engine = Engine::connect().await?.with_size_cache(&workbook.root);
+    let engine = crate::commands::connect()
+        .await?
+        .with_size_cache(&workbook.root);
     let mut results = Vec::new();
     for exercise in &exercises {
         let mut progress =

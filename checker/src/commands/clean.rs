@@ -3,10 +3,9 @@
 use std::process::ExitCode;
 
 use super::Outcome;
-use crate::docker::engine::Engine;
 
 pub async fn clean() -> Outcome {
-    let engine = Engine::connect().await?;
+    let engine = crate::commands::connect().await?;
     let (containers, images) = engine.owned().await?;
     for id in &containers {
         engine.remove_container(id).await;

@@ -255,7 +255,11 @@ pub async fn grade_class(
     options: &GradeOptions,
     out: &std::path::Path,
 ) -> Outcome {
-    let engine = std::sync::Arc::new(Engine::connect().await?.with_size_cache(&workbook.root));
+    let engine = std::sync::Arc::new(
+        crate::commands::connect()
+            .await?
+            .with_size_cache(&workbook.root),
+    );
     let started = std::time::Instant::now();
     let grades = grade(engine.clone(), workbook, dir, options).await?;
     let seconds = started.elapsed().as_secs_f64();

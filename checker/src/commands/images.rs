@@ -411,7 +411,7 @@ pub enum ImagesAction {
 }
 
 pub async fn images_action(workbook: &Workbook, action: ImagesAction) -> Outcome {
-    let engine = Engine::connect().await?;
+    let engine = crate::commands::connect().await?;
     match action {
         ImagesAction::Save { file } => {
             let saved = save(&engine, workbook, &file).await?;
@@ -449,7 +449,7 @@ pub async fn images_command(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let engine = Engine::connect().await?;
+    let engine = crate::commands::connect().await?;
     let report = match &from {
         Some(registry) => pull_from(&engine, workbook, registry).await?,
         None => ensure(&engine, workbook, offline).await?,

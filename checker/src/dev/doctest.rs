@@ -4,11 +4,12 @@ use std::process::ExitCode;
 
 use super::book;
 use crate::commands::Outcome;
-use crate::docker::engine::Engine;
 use crate::workbook::Workbook;
 
 pub async fn doctest(workbook: &Workbook) -> Outcome {
-    let engine = Engine::connect().await?.with_size_cache(&workbook.root);
+    let engine = crate::commands::connect()
+        .await?
+        .with_size_cache(&workbook.root);
     let results = book::doctest(&engine, workbook).await?;
     let (mut built, mut failed, mut listed, mut unmarked) = (0, 0, 0, 0);
     for (snippet, outcome) in &results {

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use super::book;
 use crate::commands::Outcome;
-use crate::docker::engine::Engine;
 use crate::error::CheckerError;
 use crate::workbook::Workbook;
 
@@ -15,7 +14,9 @@ pub async fn measure(
     write: Option<PathBuf>,
     compare: Option<PathBuf>,
 ) -> Outcome {
-    let engine = Engine::connect().await?.with_size_cache(&workbook.root);
+    let engine = crate::commands::connect()
+        .await?
+        .with_size_cache(&workbook.root);
     let mut fresh = book::measure_all(&engine, workbook).await?;
     // Pull times come from `checker pulls`, which needs a second engine, and the classroom
     // figures from `bench/classroom.sh`, which grades a synthetic class: keep both.

@@ -17,8 +17,10 @@ pub async fn pulls(
     target_host: &str,
     write: Option<PathBuf>,
 ) -> Outcome {
-    let source = Engine::connect().await?;
-    let target = Engine::connect_to(target_host).await?;
+    let source = crate::commands::connect().await?;
+    let target = Engine::connect_to(target_host)
+        .await?
+        .with_warnings(std::sync::Arc::new(crate::ui::Stderr));
     let times = book::measure_pulls(&source, &target, workbook, registry, target_registry).await?;
     for (name, (starter, solution)) in &times {
         println!("{name}: starter {starter:.2} s, solution {solution:.2} s");

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use crate::commands::check::{run_info, select};
 use crate::commands::Outcome;
-use crate::docker::engine::Engine;
 use crate::report::{exporter, Format};
 use crate::ui::TerminalProgress;
 use crate::workbook::Workbook;
@@ -16,7 +15,9 @@ pub async fn verify(workbook: &Workbook, names: &[String], format: Format) -> Ou
     } else {
         select(workbook, names)?
     };
-    let engine = Engine::connect().await?.with_size_cache(&workbook.root);
+    let engine = crate::commands::connect()
+        .await?
+        .with_size_cache(&workbook.root);
     let mut results = Vec::new();
     for exercise in &exercises {
         let mut progress = TerminalProgress::new(&exercise.name);

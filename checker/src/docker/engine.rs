@@ -42,6 +42,21 @@ pub struct Engine {
     info: tokio::sync::OnceCell<EngineInfo>,
     /// Where measured image sizes are kept between runs (see `sizes::SizeCache`).
     size_cache: Option<sizes::SizeCache>,
+    /// Where the engine says what it could not clean up; nowhere unless the caller says.
+    warnings: std::sync::Arc<dyn Warnings>,
+}
+
+/// Where the engine reports what it could not clean up (a container, a replaced image): a
+/// warning, never a reason to fail a check. The commands send them to stderr.
+pub trait Warnings: Send + Sync {
+    fn warn(&self, message: &str);
+}
+
+/// Drops warnings: the engine of a library user that did not ask for them.
+struct Unheard;
+
+impl Warnings for Unheard {
+    fn warn(&self, _: &str) {}
 }
 
 pub struct BuildRequest {
@@ -143,7 +158,14 @@ impl Engine {
             endpoint,
             info: tokio::sync::OnceCell::new(),
             size_cache: None,
+            warnings: std::sync::Arc::new(Unheard),
         })
+    }
+
+    /// Sends the engine's warnings to `warnings`.
+    pub fn with_warnings(mut self, warnings: std::sync::Arc<dyn Warnings>) -> Engine {
+        self.warnings = warnings;
+        self
     }
 
     /// Keeps the sizes measured on the containerd store in the workbook's own cache folder,
@@ -567,15 +589,16 @@ impl Engine {
         Ok(created.id)
     }
 
-    /// Removes a container, whatever state it is in. Failure to remove is reported on
-    /// stderr rather than hiding the check's own result.
+    /// Removes a container, whatever state it is in. Failure to remove is a warning (see
+    /// `Warnings`) rather than hiding the check's own result.
     pub async fn remove_container(&self, id: &str) {
         let options = RemoveContainerOptionsBuilder::default()
             .force(true)
             .v(true)
             .build();
         if let Err(e) = self.docker.remove_container(id, Some(options)).await {
-            eprintln!("warning: could not remove container {id}: {e}");
+            let message = format!("warning: could not remove container {id}: {e}");
+            self.warnings.warn(&message);
         }
     }
 
@@ -863,7 +886,10 @@ impl Engine {
                 status_code: 404 | 409,
                 ..
             }) => {}
-            Err(e) => eprintln!("warning: could not remove the replaced image {id}: {e}"),
+            Err(e) => {
+                let message = format!("warning: could not remove the replaced image {id}: {e}");
+                self.warnings.warn(&message);
+            }
         }
     }
 
