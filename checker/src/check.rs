@@ -2,13 +2,13 @@
 //! → verdicts (`goals`). The engine does the Docker work; this module decides what to ask it.
 //! Also `verify`, the authors' self-check of an exercise's starter and solution.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::build::{build, labels, ExerciseBuilder};
+use crate::build::{build, labels, Built, ExerciseBuilder};
 use crate::docker::dockerfile::StageGraph;
 use crate::docker::engine::{BuildProgress, BuildStep, Engine};
 use crate::error::CheckerError;
@@ -47,7 +47,7 @@ impl CheckResult {
     }
 }
 
-/// Builds and judges one Dockerfile of `exercise`.
+/// Builds and judges one Dockerfile of `exercise`: build → facts → probes → verdicts.
 pub async fn check(
     engine: &Engine,
     exercise: &Exercise,
@@ -58,7 +58,53 @@ pub async fn check(
     let tag = exercise.image_tag(variant);
     let labels = labels(exercise, variant);
     let goals = &exercise.file.goals;
+    let (mut measurements, image_id) =
+        measure(engine, exercise, variant, &tag, &labels, &build).await?;
+    let builder = ExerciseBuilder {
+        engine,
+        exercise,
+        variant,
+    };
+    measurements.probes = probe_all(&mut Probe {
+        engine,
+        exercise: &exercise.name,
+        dir: &exercise.dir,
+        image: &tag,
+        graph: &build.graph,
+        labels: &labels,
+        goals,
+        builder: &builder,
+        progress,
+    })
+    .await?;
+    let verdicts = evaluate(goals, &measurements);
+    Ok(CheckResult {
+        exercise: exercise.name.clone(),
+        title: exercise.title().to_string(),
+        variant,
+        dockerfile: exercise.dockerfile_path(variant),
+        image: tag,
+        image_id,
+        checked_at: Utc::now(),
+        verdicts,
+        measurements,
+        mermaid: build.graph.to_mermaid(),
+        stage_graph: build.graph,
+        build_steps: build.steps,
+    })
+}
 
+/// The facts about the built image that every goal may judge (all but the probes'), and
+/// the image's id.
+async fn measure(
+    engine: &Engine,
+    exercise: &Exercise,
+    variant: Variant,
+    tag: &str,
+    labels: &BTreeMap<String, String>,
+    build: &Built,
+) -> Result<(Measurements, String), CheckerError> {
+    let goals = &exercise.file.goals;
     let paths: Vec<String> = goals
         .iter()
         .flat_map(|g| g.kind.paths().iter().cloned())
@@ -68,10 +114,10 @@ pub async fn check(
     // These ask the engine independent questions about the same image: asked at once, what
     // the checker adds to a build stays close to the slowest of them (usually the app check).
     let (facts, mut layers, (passwd, found_paths), apps) = tokio::try_join!(
-        engine.inspect(&tag),
-        engine.layers(&tag),
-        engine.inspect_files(&tag, &labels, &paths),
-        run_apps(engine, goals, &tag, &labels),
+        engine.inspect(tag),
+        engine.layers(tag),
+        engine.inspect_files(tag, labels, &paths),
+        run_apps(engine, goals, tag, labels),
     )?;
     let layer_count = layers.len();
     layers.sort_by(|a, b| b.size.cmp(&a.size));
@@ -85,25 +131,7 @@ pub async fn check(
     } else {
         None
     };
-
-    let builder = ExerciseBuilder {
-        engine,
-        exercise,
-        variant,
-    };
-    let probes = probe_all(&mut Probe {
-        engine,
-        exercise: &exercise.name,
-        dir: &exercise.dir,
-        image: &tag,
-        graph: &build.graph,
-        labels: &labels,
-        goals,
-        builder: &builder,
-        progress,
-    })
-    .await?;
-    let graph = build.graph;
+    let graph = &build.graph;
     let measurements = Measurements {
         image_size: facts.size,
         compressed_size: facts.compressed_size,
@@ -126,23 +154,9 @@ pub async fn check(
         context_bytes: build.context_bytes,
         context_files: build.context_files.len(),
         context_paths: build.context_files.iter().cloned().collect(),
-        probes,
+        probes: BTreeMap::new(),
     };
-    let verdicts = evaluate(goals, &measurements);
-    Ok(CheckResult {
-        exercise: exercise.name.clone(),
-        title: exercise.title().to_string(),
-        variant,
-        dockerfile: exercise.dockerfile_path(variant),
-        image: tag,
-        image_id: facts.id,
-        checked_at: Utc::now(),
-        verdicts,
-        measurements,
-        mermaid: graph.to_mermaid(),
-        stage_graph: graph,
-        build_steps: build.steps,
-    })
+    Ok((measurements, facts.id))
 }
 
 /// BuildKit steps that stand for Dockerfile instructions (`[2/3] RUN …`), not its internal

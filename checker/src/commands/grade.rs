@@ -75,6 +75,63 @@ fn slug(name: &str) -> String {
     s.trim_matches('-').to_string()
 }
 
+/// Builds and judges one submission within `timeout`, removes its images unless `keep`,
+/// and says how it went on stderr.
+async fn grade_one(
+    engine: &Engine,
+    exercise: &Exercise,
+    learner: String,
+    name: String,
+    timeout: Duration,
+    keep: bool,
+) -> Grade {
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(timeout, judge(engine, exercise)).await;
+    let seconds = started.elapsed().as_secs_f64();
+    if !keep {
+        for variant in [Variant::Learner, Variant::Starter] {
+            let _ = engine.remove_image(&exercise.image_tag(variant)).await;
+        }
+    }
+    let total = exercise.file.goals.len();
+    let mut grade = Grade {
+        learner,
+        exercise: name,
+        status: "error",
+        goals_met: 0,
+        goals_total: total,
+        image_size: None,
+        message: None,
+        seconds,
+        goals: BTreeMap::new(),
+    };
+    match outcome {
+        Err(_) => {
+            grade.status = "timed-out";
+            grade.message = Some(format!("not finished within {} s", timeout.as_secs()));
+        }
+        Ok(Err(e)) => {
+            grade.message = Some(e.to_string().lines().next().unwrap_or_default().to_string())
+        }
+        Ok(Ok(result)) => {
+            grade.goals = result
+                .verdicts
+                .iter()
+                .map(|v| (v.id.clone(), v.met))
+                .collect();
+            grade.goals_met = result.verdicts.iter().filter(|v| v.met).count();
+            grade.status = if result.all_met() { "passed" } else { "failed" };
+            grade.image_size = Some(result.measurements.image_size);
+        }
+    }
+    eprintln!(
+        "  {} {}: {} ({}/{} goals, {:.1} s)",
+        grade.learner, grade.exercise, grade.status, grade.goals_met, total, seconds
+    );
+    grade
+}
+
+/// Grades every learner's every exercise (or `options.only`), `options.jobs` at a time.
 pub async fn grade(
     engine: Arc<Engine>,
     workbook: &Workbook,
@@ -111,52 +168,7 @@ pub async fn grade(
             );
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await.expect("semaphore stays open");
-                let started = Instant::now();
-                let outcome = tokio::time::timeout(timeout, judge(&engine, &exercise)).await;
-                let seconds = started.elapsed().as_secs_f64();
-                if !keep {
-                    for variant in [Variant::Learner, Variant::Starter] {
-                        let _ = engine.remove_image(&exercise.image_tag(variant)).await;
-                    }
-                }
-                let total = exercise.file.goals.len();
-                let mut grade = Grade {
-                    learner,
-                    exercise: name,
-                    status: "error",
-                    goals_met: 0,
-                    goals_total: total,
-                    image_size: None,
-                    message: None,
-                    seconds,
-                    goals: BTreeMap::new(),
-                };
-                match outcome {
-                    Err(_) => {
-                        grade.status = "timed-out";
-                        grade.message =
-                            Some(format!("not finished within {} s", timeout.as_secs()));
-                    }
-                    Ok(Err(e)) => {
-                        grade.message =
-                            Some(e.to_string().lines().next().unwrap_or_default().to_string())
-                    }
-                    Ok(Ok(result)) => {
-                        grade.goals = result
-                            .verdicts
-                            .iter()
-                            .map(|v| (v.id.clone(), v.met))
-                            .collect();
-                        grade.goals_met = result.verdicts.iter().filter(|v| v.met).count();
-                        grade.status = if result.all_met() { "passed" } else { "failed" };
-                        grade.image_size = Some(result.measurements.image_size);
-                    }
-                }
-                eprintln!(
-                    "  {} {}: {} ({}/{} goals, {:.1} s)",
-                    grade.learner, grade.exercise, grade.status, grade.goals_met, total, seconds
-                );
-                grade
+                grade_one(&engine, &exercise, learner, name, timeout, keep).await
             });
         }
     }

@@ -165,35 +165,20 @@ pub fn parse_stage_graph(
         column: e.column(),
         message: format!("{e:#}"),
     })?;
-    let lines = LineIndex::new(text);
-    let line_of = |offset: usize| lines.line_of(offset);
-    let fail = |offset: usize, message: String| CheckerError::Dockerfile {
-        file: file.to_path_buf(),
-        message: format!("line {}: {message}", line_of(offset)),
+    let at = Located {
+        file,
+        lines: LineIndex::new(text),
     };
-
-    let mut args: BTreeMap<String, String> = BTreeMap::new();
-    let mut global_args = Vec::new();
-    for arg in parsed.global_args() {
-        let (name, default) = split_arg(&arg.arguments.value);
-        if let Some(d) = &default {
-            args.insert(name.clone(), expand(d, &args));
-        }
-        if let Some(v) = build_args.get(&name) {
-            args.insert(name.clone(), v.clone());
-        }
-        global_args.push((name, default));
-    }
-
+    let (args, global_args) = global_args_of(&parsed, build_args);
     let mut stages: Vec<Stage> = Vec::new();
     let mut edges = Vec::new();
     for (index, stage) in parsed.stages().enumerate() {
         let from = stage.from;
         let written = from.image.value.to_string();
         let expanded = expand(&written, &args);
-        let from_line = line_of(from.from.span.start);
+        let from_line = at.line_of(from.from.span.start);
         if expanded.trim().is_empty() {
-            return Err(fail(
+            return Err(at.fail(
                 from.image.span.start,
                 format!("FROM `{written}` expands to an empty image name (is an ARG missing a default?)"),
             ));
@@ -213,51 +198,7 @@ pub fn parse_stage_graph(
             kind: EdgeKind::From,
             line: from_line,
         });
-        let mut user = None;
-        let mut steps = Vec::new();
-        for instruction in stage.instructions {
-            let Some((keyword, offset)) = keyword_of(instruction) else {
-                continue;
-            };
-            let line = line_of(offset);
-            steps.push(Step {
-                keyword: keyword.to_string(),
-                line,
-            });
-            match instruction {
-                Instruction::User(u) => user = Some((u.arguments.value.trim().to_string(), line)),
-                Instruction::Copy(copy) => {
-                    if let Some(reference) = flag_value(&copy.options, "from") {
-                        let source = resolve_reference(&stages, index, reference)
-                            .map_err(|m| fail(offset, m))?;
-                        edges.push(Edge {
-                            from: source,
-                            to: index,
-                            kind: EdgeKind::CopyFrom,
-                            line,
-                        });
-                    }
-                }
-                Instruction::Run(run) => {
-                    for mount in run.options.iter().filter(|f| f.name.value == "mount") {
-                        let Some(value) = &mount.value else { continue };
-                        if let Some(reference) = mount_from(&value.value) {
-                            let source = resolve_reference(&stages, index, &reference)
-                                .map_err(|m| fail(offset, m))?;
-                            edges.push(Edge {
-                                from: source,
-                                to: index,
-                                kind: EdgeKind::MountFrom,
-                                line,
-                            });
-                        }
-                    }
-                }
-                // ONBUILD triggers run in a later build that uses this image as its base, so a
-                // `ONBUILD COPY --from=…` is no edge of this build.
-                _ => {}
-            }
-        }
+        let (user, steps) = read_steps(&at, &stages, index, stage.instructions, &mut edges)?;
         stages.push(Stage {
             index,
             name: from.as_.as_ref().map(|(_, n)| n.value.to_lowercase()),
@@ -282,6 +223,101 @@ pub fn parse_stage_graph(
         global_args,
         target,
     })
+}
+
+/// A Dockerfile's text as errors name it: the file, and the line of an offset.
+struct Located<'a> {
+    file: &'a Path,
+    lines: LineIndex,
+}
+
+impl Located<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        self.lines.line_of(offset)
+    }
+    fn fail(&self, offset: usize, message: String) -> CheckerError {
+        CheckerError::Dockerfile {
+            file: self.file.to_path_buf(),
+            message: format!("line {}: {message}", self.line_of(offset)),
+        }
+    }
+}
+
+/// The ARGs before the first FROM: their values for expanding FROM lines (`build_args`
+/// override defaults), and each one's name and written default.
+#[allow(clippy::type_complexity)]
+fn global_args_of(
+    parsed: &parse_dockerfile::Dockerfile<'_>,
+    build_args: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<(String, Option<String>)>) {
+    let mut args: BTreeMap<String, String> = BTreeMap::new();
+    let mut global_args = Vec::new();
+    for arg in parsed.global_args() {
+        let (name, default) = split_arg(&arg.arguments.value);
+        if let Some(d) = &default {
+            args.insert(name.clone(), expand(d, &args));
+        }
+        if let Some(v) = build_args.get(&name) {
+            args.insert(name.clone(), v.clone());
+        }
+        global_args.push((name, default));
+    }
+    (args, global_args)
+}
+
+/// A stage's instructions: its steps, its last USER (with its line), and the edges its
+/// `COPY --from` and `RUN --mount=from=` draw from other stages or images.
+#[allow(clippy::type_complexity)]
+fn read_steps<'a, 'b: 'a>(
+    at: &Located,
+    stages: &[Stage],
+    index: usize,
+    instructions: impl IntoIterator<Item = &'a Instruction<'b>>,
+    edges: &mut Vec<Edge>,
+) -> Result<(Option<(String, usize)>, Vec<Step>), CheckerError> {
+    let mut user = None;
+    let mut steps = Vec::new();
+    for instruction in instructions {
+        let Some((keyword, offset)) = keyword_of(instruction) else {
+            continue;
+        };
+        let line = at.line_of(offset);
+        steps.push(Step {
+            keyword: keyword.to_string(),
+            line,
+        });
+        let mut edge = |reference: &str, kind: EdgeKind| -> Result<(), CheckerError> {
+            let from =
+                resolve_reference(stages, index, reference).map_err(|m| at.fail(offset, m))?;
+            edges.push(Edge {
+                from,
+                to: index,
+                kind,
+                line,
+            });
+            Ok(())
+        };
+        match instruction {
+            Instruction::User(u) => user = Some((u.arguments.value.trim().to_string(), line)),
+            Instruction::Copy(copy) => {
+                if let Some(reference) = flag_value(&copy.options, "from") {
+                    edge(reference, EdgeKind::CopyFrom)?;
+                }
+            }
+            Instruction::Run(run) => {
+                for mount in run.options.iter().filter(|f| f.name.value == "mount") {
+                    let Some(value) = &mount.value else { continue };
+                    if let Some(reference) = mount_from(&value.value) {
+                        edge(&reference, EdgeKind::MountFrom)?;
+                    }
+                }
+            }
+            // ONBUILD triggers run in a later build that uses this image as its base, so a
+            // `ONBUILD COPY --from=…` is no edge of this build.
+            _ => {}
+        }
+    }
+    Ok((user, steps))
 }
 
 fn keyword_of(instruction: &Instruction<'_>) -> Option<(&'static str, usize)> {
