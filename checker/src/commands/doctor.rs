@@ -185,6 +185,39 @@ pub async fn diagnose(workbook: Result<Workbook, CheckerError>, env: &Environmen
 }
 
 /// The engine's own findings; true when a check can run on it.
+/// The free disk where the engine keeps its data, when that is on this machine.
+fn engine_disk_findings(d: &mut Diagnosis, info: &EngineInfo, engine: &Engine) {
+    match local_root(info, engine.endpoint(), &this_machine()) {
+        Some(root) => match free_bytes(&root) {
+            Some(free) => {
+                d.engine_disk = Some(DiskSpace {
+                    path: root.clone(),
+                    free_bytes: free,
+                });
+                let (status, fix) = disk_status(free, ENGINE_DISK_MIN, "checker clean && docker builder prune");
+                d.push(
+                    "engine disk",
+                    status,
+                    format!("{} free in {}", format_gb(free), root.display()),
+                    fix,
+                );
+            }
+            None => d.push(
+                "engine disk",
+                Status::Info,
+                format!("{} cannot be read from here", root.display()),
+                None,
+            ),
+        },
+        None => d.push(
+            "engine disk",
+            Status::Info,
+            "not known: the engine keeps its data on another machine or VM; `docker system df` there shows it".into(),
+            None,
+        ),
+    }
+}
+
 async fn engine_findings(
     d: &mut Diagnosis,
     workbook: Option<&Workbook>,
@@ -245,35 +278,7 @@ async fn engine_findings(
     if let Some(workbook) = workbook {
         ok &= base_image_findings(d, workbook, &engine).await;
     }
-    match local_root(&info, engine.endpoint(), &this_machine()) {
-        Some(root) => match free_bytes(&root) {
-            Some(free) => {
-                d.engine_disk = Some(DiskSpace {
-                    path: root.clone(),
-                    free_bytes: free,
-                });
-                let (status, fix) = disk_status(free, ENGINE_DISK_MIN, "checker clean && docker builder prune");
-                d.push(
-                    "engine disk",
-                    status,
-                    format!("{} free in {}", format_gb(free), root.display()),
-                    fix,
-                );
-            }
-            None => d.push(
-                "engine disk",
-                Status::Info,
-                format!("{} cannot be read from here", root.display()),
-                None,
-            ),
-        },
-        None => d.push(
-            "engine disk",
-            Status::Info,
-            "not known: the engine keeps its data on another machine or VM; `docker system df` there shows it".into(),
-            None,
-        ),
-    }
+    engine_disk_findings(d, &info, &engine);
     d.engine_info = Some(info);
     ok
 }

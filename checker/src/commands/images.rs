@@ -205,7 +205,8 @@ pub async fn ensure(
 
 /// Builds the requested Debian images with debuerreotype: one bootstrap, then the slim
 /// variant is the same root filesystem slimmed, as the official images are made.
-async fn build_debian(engine: &Engine, images: &[String]) -> Result<(), String> {
+/// Whether debuerreotype can run here: installed, and run as root.
+fn debuerreotype_ready() -> Result<(), String> {
     for tool in ["debuerreotype-init", "debuerreotype-tar"] {
         if which(tool).is_none() {
             return Err(format!(
@@ -218,6 +219,26 @@ async fn build_debian(engine: &Engine, images: &[String]) -> Result<(), String> 
             "debuerreotype needs root (it bootstraps a root filesystem with chroot)".into(),
         );
     }
+    Ok(())
+}
+
+/// The package lists are what `apt-get update` fetched; the official images ship without
+/// them.
+fn remove_package_lists(rootfs: &Path) {
+    let lists = rootfs.join("var/lib/apt/lists");
+    if let Ok(entries) = std::fs::read_dir(&lists) {
+        for e in entries.flatten() {
+            let _ = if e.path().is_dir() {
+                std::fs::remove_dir_all(e.path())
+            } else {
+                std::fs::remove_file(e.path())
+            };
+        }
+    }
+}
+
+async fn build_debian(engine: &Engine, images: &[String]) -> Result<(), String> {
+    debuerreotype_ready()?;
     let work = tempfile::Builder::new()
         .prefix("workbook-debian-")
         .tempdir()
@@ -245,18 +266,7 @@ async fn build_debian(engine: &Engine, images: &[String]) -> Result<(), String> 
     for step in &steps {
         run(step).await?;
     }
-    // The package lists are what `apt-get update` fetched; the official images ship
-    // without them.
-    let lists = rootfs.join("var/lib/apt/lists");
-    if let Ok(entries) = std::fs::read_dir(&lists) {
-        for e in entries.flatten() {
-            let _ = if e.path().is_dir() {
-                std::fs::remove_dir_all(e.path())
-            } else {
-                std::fs::remove_file(e.path())
-            };
-        }
-    }
+    remove_package_lists(&rootfs);
     for image in images {
         let tree = if image.ends_with("-slim") {
             let slim = work.path().join("slim");

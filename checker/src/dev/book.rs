@@ -351,51 +351,62 @@ fn measure(args: &[&str], numbers: &MeasuredResults) -> Result<String, String> {
             Ok(format!("{:.1} %", saving(e)))
         }
         [name, variant, field, rest @ ..] => {
-            let e = exercise(name)?;
-            let v = match *variant {
-                "starter" => &e.starter,
-                "solution" => &e.solution,
-                other => return Err(format!("`{other}` is neither starter nor solution")),
-            };
-            match (*field, rest) {
-                ("layer", [n]) => n
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|n| n.checked_sub(1))
-                    .and_then(|i| v.layer_sizes.get(i))
-                    .map(|b| format_mb(*b))
-                    .ok_or_else(|| {
-                        format!(
-                            "{name} {variant} has no layer {n} (it has {})",
-                            v.layer_sizes.len()
-                        )
-                    }),
-                (_, [_, ..]) => Err(format!("`{field}` takes no further argument")),
-                ("context", _) => Ok(format_mb(v.context_bytes)),
-                ("wasted", _) => v
-                    .wasted_bytes
-                    .map(format_mb)
-                    .ok_or_else(|| format!("{name} has no wasted-bytes goal")),
-                (field, _) => match field {
-                "size" => Ok(format_mb(v.size)),
-                "layers" => Ok(v.layers.to_string()),
-                "files" => Ok(v.files.to_string()),
-                "start" => v
-                    .start_seconds
-                    .map(|s| format!("{s:.2} s"))
-                    .ok_or_else(|| format!("{name} has no app goal to time")),
-                "pull" => v.pull_seconds.map(|s| format!("{s:.2} s")).ok_or_else(|| {
-                    format!("{name} has no pull time: run `bash bench/pull-times.sh`")
-                }),
-                other => Err(format!(
-                    "unknown field `{other}` (size, layers, files, start, pull, context, wasted, layer N)"
-                )),
-                },
-            }
+            variant_field(exercise(name)?, name, variant, field, rest)
         }
         _ => Err(
             "expected NAME starter|solution FIELD, NAME saving, base IMAGE, engine or date".into(),
         ),
+    }
+}
+
+/// `NAME starter|solution FIELD [N]`: one number of one variant of an exercise.
+fn variant_field(
+    e: &ExerciseNumbers,
+    name: &str,
+    variant: &str,
+    field: &str,
+    rest: &[&str],
+) -> Result<String, String> {
+    let v = match variant {
+        "starter" => &e.starter,
+        "solution" => &e.solution,
+        other => return Err(format!("`{other}` is neither starter nor solution")),
+    };
+    match (field, rest) {
+        ("layer", [n]) => n
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| v.layer_sizes.get(i))
+            .map(|b| format_mb(*b))
+            .ok_or_else(|| {
+                format!(
+                    "{name} {variant} has no layer {n} (it has {})",
+                    v.layer_sizes.len()
+                )
+            }),
+        (_, [_, ..]) => Err(format!("`{field}` takes no further argument")),
+        ("context", _) => Ok(format_mb(v.context_bytes)),
+        ("wasted", _) => v
+            .wasted_bytes
+            .map(format_mb)
+            .ok_or_else(|| format!("{name} has no wasted-bytes goal")),
+        (field, _) => match field {
+            "size" => Ok(format_mb(v.size)),
+            "layers" => Ok(v.layers.to_string()),
+            "files" => Ok(v.files.to_string()),
+            "start" => v
+                .start_seconds
+                .map(|s| format!("{s:.2} s"))
+                .ok_or_else(|| format!("{name} has no app goal to time")),
+            "pull" => v
+                .pull_seconds
+                .map(|s| format!("{s:.2} s"))
+                .ok_or_else(|| format!("{name} has no pull time: run `bash bench/pull-times.sh`")),
+            other => Err(format!(
+            "unknown field `{other}` (size, layers, files, start, pull, context, wasted, layer N)"
+        )),
+        },
     }
 }
 

@@ -272,14 +272,16 @@ impl Pattern {
 
 /// Translates a cleaned pattern the way moby's `Pattern.compile` does, choosing the same
 /// match strategy it would, and checks the syntax `filepath.Match` would reject.
+/// Which matcher a pattern needs, as the tokens tell it.
+#[derive(PartialEq)]
+enum Kind {
+    Exact,
+    Prefix,
+    Suffix,
+    Regex,
+}
+
 fn compile(pattern: &str) -> Result<(Matcher, Vec<Token>), String> {
-    #[derive(PartialEq)]
-    enum Kind {
-        Exact,
-        Prefix,
-        Suffix,
-        Regex,
-    }
     let chars: Vec<char> = pattern.chars().collect();
     let mut re = String::from("^");
     let mut kind = Kind::Exact;
@@ -347,7 +349,12 @@ fn compile(pattern: &str) -> Result<(Matcher, Vec<Token>), String> {
             }
         }
     }
-    let matcher = match kind {
+    Ok((matcher(kind, pattern, re)?, tokens))
+}
+
+/// The matcher of `pattern`: plain comparisons where they do, the regex `re` otherwise.
+fn matcher(kind: Kind, pattern: &str, mut re: String) -> Result<Matcher, String> {
+    Ok(match kind {
         Kind::Exact => Matcher::Exact,
         Kind::Prefix => Matcher::Prefix(pattern[..pattern.len() - 2].to_string()),
         Kind::Suffix => Matcher::Suffix(pattern[2..].to_string()),
@@ -355,8 +362,7 @@ fn compile(pattern: &str) -> Result<(Matcher, Vec<Token>), String> {
             re.push('$');
             Matcher::Regex(Regex::new(&re).map_err(|e| e.to_string())?)
         }
-    };
-    Ok((matcher, tokens))
+    })
 }
 
 fn push_literal(re: &mut String, c: char) {

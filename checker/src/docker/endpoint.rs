@@ -280,33 +280,69 @@ pub fn context_dir_name(name: &str) -> String {
 }
 
 /// Reads `contexts/meta/<hash>/meta.json` and the TLS files beside it.
+/// A context's `meta.json`, as far as the checker reads it.
+#[derive(Deserialize)]
+struct Meta {
+    #[serde(rename = "Endpoints", default)]
+    endpoints: Endpoints,
+}
+#[derive(Deserialize, Default)]
+struct Endpoints {
+    docker: Option<DockerEndpoint>,
+}
+#[derive(Deserialize)]
+struct DockerEndpoint {
+    #[serde(rename = "Host", default)]
+    host: String,
+    #[serde(rename = "SkipTLSVerify", default)]
+    skip_tls_verify: bool,
+}
+
 fn read_context(
     config_dir: &Path,
     name: &str,
     source: EndpointSource,
 ) -> Result<Endpoint, CheckerError> {
-    #[derive(Deserialize)]
-    struct Meta {
-        #[serde(rename = "Endpoints", default)]
-        endpoints: Endpoints,
-    }
-    #[derive(Deserialize, Default)]
-    struct Endpoints {
-        docker: Option<DockerEndpoint>,
-    }
-    #[derive(Deserialize)]
-    struct DockerEndpoint {
-        #[serde(rename = "Host", default)]
-        host: String,
-        #[serde(rename = "SkipTLSVerify", default)]
-        skip_tls_verify: bool,
-    }
     let hash = context_dir_name(name);
     let meta_path = config_dir
         .join("contexts/meta")
         .join(&hash)
         .join("meta.json");
-    let (chosen_by, way_out) = match &source {
+    let docker = read_meta(&meta_path, name, &source)?;
+    let tls_dir = config_dir.join("contexts/tls").join(&hash).join("docker");
+    let tls = tls_files_in(&tls_dir);
+    if docker.skip_tls_verify {
+        // bollard verifies the engine's certificate against a CA, always; turning that off
+        // silently would be worse than saying so.
+        return Err(CheckerError::Io {
+            path: meta_path,
+            message: format!(
+                "context `{name}` skips TLS verification (SkipTLSVerify), which the checker does not do\n  Give it the engine's CA and a client certificate: `docker context update {name} --docker \"host={},ca=CA.pem,cert=CERT.pem,key=KEY.pem\"`.",
+                docker.host
+            ),
+        });
+    }
+    let host = if docker.host.is_empty() {
+        PLATFORM_DEFAULT_HOST.to_string()
+    } else {
+        docker.host
+    };
+    Ok(Endpoint {
+        tls: tls.filter(|_| is_tcp(&host)),
+        host,
+        source,
+    })
+}
+
+/// The docker endpoint of context `name`, from its `meta.json`; each error says how the
+/// context came to be chosen and the way out.
+fn read_meta(
+    meta_path: &Path,
+    name: &str,
+    source: &EndpointSource,
+) -> Result<DockerEndpoint, CheckerError> {
+    let meta_path = meta_path.to_path_buf();
+    let (chosen_by, way_out) = match source {
         EndpointSource::DockerContextEnv(_) => (
             "DOCKER_CONTEXT names it".to_string(),
             "set DOCKER_CONTEXT to one of them, or `unset DOCKER_CONTEXT`",
@@ -335,36 +371,11 @@ fn read_context(
             "context `{name}`'s metadata is not valid JSON ({e})\n  Recreate it: `docker context rm {name}`, then `docker context create {name} --docker host=…`."
         ),
     })?;
-    let Some(docker) = meta.endpoints.docker else {
-        return Err(CheckerError::Io {
-            path: meta_path,
-            message: format!(
-                "context `{name}` has no docker endpoint (Endpoints.docker)\n  Give it one: `docker context update {name} --docker host=…`."
-            ),
-        });
-    };
-    let tls_dir = config_dir.join("contexts/tls").join(&hash).join("docker");
-    let tls = tls_files_in(&tls_dir);
-    if docker.skip_tls_verify {
-        // bollard verifies the engine's certificate against a CA, always; turning that off
-        // silently would be worse than saying so.
-        return Err(CheckerError::Io {
-            path: meta_path,
-            message: format!(
-                "context `{name}` skips TLS verification (SkipTLSVerify), which the checker does not do\n  Give it the engine's CA and a client certificate: `docker context update {name} --docker \"host={},ca=CA.pem,cert=CERT.pem,key=KEY.pem\"`.",
-                docker.host
-            ),
-        });
-    }
-    let host = if docker.host.is_empty() {
-        PLATFORM_DEFAULT_HOST.to_string()
-    } else {
-        docker.host
-    };
-    Ok(Endpoint {
-        tls: tls.filter(|_| is_tcp(&host)),
-        host,
-        source,
+    meta.endpoints.docker.ok_or_else(|| CheckerError::Io {
+        path: meta_path,
+        message: format!(
+            "context `{name}` has no docker endpoint (Endpoints.docker)\n  Give it one: `docker context update {name} --docker host=…`."
+        ),
     })
 }
 

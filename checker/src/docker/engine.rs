@@ -318,83 +318,21 @@ impl Engine {
             None,
             Some(bollard::body_full(bytes::Bytes::new())),
         );
-        let mut steps: Vec<(String, BuildStep)> = Vec::new();
-        let mut logs: HashMap<String, Vec<u8>> = HashMap::new();
-        let mut epoch: Option<f64> = None;
+        let mut log = BuildLog::default();
         let mut failure: Option<String> = None;
         while let Some(item) = stream.next().await {
             match item {
                 Ok(BuildInfo {
                     aux: Some(BuildInfoAux::BuildKit(status)),
                     ..
-                }) => {
-                    for v in status.vertexes {
-                        let s = v
-                            .started
-                            .as_ref()
-                            .map(|t| t.seconds as f64 + t.nanos as f64 / 1e9);
-                        let c = v
-                            .completed
-                            .as_ref()
-                            .map(|t| t.seconds as f64 + t.nanos as f64 / 1e9);
-                        if epoch.is_none() {
-                            epoch = s;
-                        }
-                        let rel = |x: Option<f64>| x.map(|x| x - epoch.unwrap_or(x));
-                        let step = BuildStep {
-                            name: v.name.clone(),
-                            cached: v.cached,
-                            started: rel(s),
-                            completed: rel(c),
-                            error: (!v.error.is_empty()).then(|| v.error.clone()),
-                        };
-                        progress.step(&step);
-                        match steps.iter_mut().find(|(d, _)| *d == v.digest) {
-                            Some((_, existing)) => {
-                                existing.cached |= step.cached;
-                                existing.started = existing.started.or(step.started);
-                                existing.completed = step.completed.or(existing.completed);
-                                existing.error = step.error.or(existing.error.take());
-                            }
-                            None => steps.push((v.digest.clone(), step)),
-                        }
-                    }
-                    for log in status.logs {
-                        let buf = logs.entry(log.vertex).or_default();
-                        buf.extend_from_slice(&log.msg);
-                        if buf.len() > OUTPUT_CAP {
-                            buf.drain(..buf.len() - OUTPUT_CAP);
-                        }
-                    }
-                }
+                }) => log.record(status, progress),
                 Ok(_) => {}
                 Err(bollard::errors::Error::DockerStreamError { error }) => failure = Some(error),
                 Err(e) => return Err(e.into()),
             }
         }
         let seconds = started.elapsed().as_secs_f64();
-        let failed_step = steps.iter().find(|(_, s)| s.error.is_some());
-        match (failure, failed_step) {
-            (None, None) => Ok(Ok(BuildOutcome {
-                steps: steps.into_iter().map(|(_, s)| s).collect(),
-                seconds,
-                context: session.offered(),
-            })),
-            (message, step) => {
-                let log_tail = step
-                    .and_then(|(digest, _)| logs.get(digest))
-                    .map(|b| tail_lines(&String::from_utf8_lossy(b), 20))
-                    .unwrap_or_default();
-                let message = message
-                    .or_else(|| step.and_then(|(_, s)| s.error.clone()))
-                    .unwrap_or_else(|| "the build failed".into());
-                Ok(Err(BuildFailure {
-                    step: step.map(|(_, s)| s.name.clone()),
-                    message,
-                    log_tail,
-                }))
-            }
-        }
+        Ok(log.finish(failure, seconds, session.offered()))
     }
 
     pub async fn inspect(&self, image: &str) -> Result<ImageFacts, CheckerError> {
@@ -959,6 +897,95 @@ impl Engine {
 /// credentials but not files; the checker's session (see `session`) serves the context, so
 /// the build must name that one and bollard must not open another. bollard does that only
 /// for version 1, and this rewrites the version on the way out.
+/// What BuildKit reported of one build: each step (merged by digest, timed from the first
+/// start) and the tail of each step's output.
+#[derive(Default)]
+struct BuildLog {
+    steps: Vec<(String, BuildStep)>,
+    logs: HashMap<String, Vec<u8>>,
+    epoch: Option<f64>,
+}
+
+impl BuildLog {
+    fn record(
+        &mut self,
+        status: bollard::moby::buildkit::v1::StatusResponse,
+        progress: &mut dyn BuildProgress,
+    ) {
+        for v in status.vertexes {
+            let s = v
+                .started
+                .as_ref()
+                .map(|t| t.seconds as f64 + t.nanos as f64 / 1e9);
+            let c = v
+                .completed
+                .as_ref()
+                .map(|t| t.seconds as f64 + t.nanos as f64 / 1e9);
+            if self.epoch.is_none() {
+                self.epoch = s;
+            }
+            let epoch = self.epoch;
+            let rel = |x: Option<f64>| x.map(|x| x - epoch.unwrap_or(x));
+            let step = BuildStep {
+                name: v.name.clone(),
+                cached: v.cached,
+                started: rel(s),
+                completed: rel(c),
+                error: (!v.error.is_empty()).then(|| v.error.clone()),
+            };
+            progress.step(&step);
+            match self.steps.iter_mut().find(|(d, _)| *d == v.digest) {
+                Some((_, existing)) => {
+                    existing.cached |= step.cached;
+                    existing.started = existing.started.or(step.started);
+                    existing.completed = step.completed.or(existing.completed);
+                    existing.error = step.error.or(existing.error.take());
+                }
+                None => self.steps.push((v.digest.clone(), step)),
+            }
+        }
+        for log in status.logs {
+            let buf = self.logs.entry(log.vertex).or_default();
+            buf.extend_from_slice(&log.msg);
+            if buf.len() > OUTPUT_CAP {
+                buf.drain(..buf.len() - OUTPUT_CAP);
+            }
+        }
+    }
+
+    /// The build's outcome: its steps, or where and why it failed with the failing step's
+    /// last lines of output.
+    fn finish(
+        self,
+        failure: Option<String>,
+        seconds: f64,
+        context: crate::docker::context::Offered,
+    ) -> Result<BuildOutcome, BuildFailure> {
+        let failed_step = self.steps.iter().find(|(_, s)| s.error.is_some());
+        match (failure, failed_step) {
+            (None, None) => Ok(BuildOutcome {
+                steps: self.steps.into_iter().map(|(_, s)| s).collect(),
+                seconds,
+                context,
+            }),
+            (message, step) => {
+                let log_tail = step
+                    .and_then(|(digest, _)| self.logs.get(digest))
+                    .map(|b| tail_lines(&String::from_utf8_lossy(b), 20))
+                    .unwrap_or_default();
+                let message = message
+                    .or_else(|| step.and_then(|(_, s)| s.error.clone()))
+                    .unwrap_or_else(|| "the build failed".into());
+                Err(BuildFailure {
+                    step: step.map(|(_, s)| s.name.clone()),
+                    message,
+                    log_tail,
+                })
+            }
+        }
+    }
+}
+
 fn with_buildkit_version(docker: Docker) -> Docker {
     docker.with_request_modifier(|mut request| {
         if let (true, Some(query)) = (

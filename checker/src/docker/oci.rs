@@ -841,11 +841,9 @@ fn looks_like_layer(head: &[u8], path: &str) -> bool {
 /// engine's export, never written to disk or held whole in memory). Layers whose blob
 /// digest `cache` knows are skipped unread; the ones measured are added to it, under their
 /// blob digest and their diff_id.
-pub fn measure_archive(
-    stream: impl Read,
-    platform: &Platform,
-    cache: &LayerCache,
-) -> io::Result<MeasuredImage> {
+/// One pass over a `docker save` stream: every layer measured as it goes by (or taken from
+/// `cache` by its digest), the small JSON files kept, links noted.
+fn read_entries(stream: impl Read, cache: &LayerCache) -> io::Result<StreamedArchive> {
     let mut archive = tar::Archive::new(stream);
     let mut seen = StreamedArchive {
         json: HashMap::new(),
@@ -893,6 +891,15 @@ pub fn measure_archive(
             seen.json.insert(path, bytes);
         }
     }
+    Ok(seen)
+}
+
+pub fn measure_archive(
+    stream: impl Read,
+    platform: &Platform,
+    cache: &LayerCache,
+) -> io::Result<MeasuredImage> {
+    let mut seen = read_entries(stream, cache)?;
     let image = find_image(&mut seen, platform)?;
     let commands = image.layer_commands();
     let mut layers = Vec::new();
