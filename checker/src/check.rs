@@ -120,7 +120,7 @@ async fn measure(
         run_apps(engine, goals, tag, labels),
     )?;
     let layer_count = layers.len();
-    layers.sort_by(|a, b| b.size.cmp(&a.size));
+    layers.sort_by_key(|l| std::cmp::Reverse(l.size));
     layers.truncate(5);
 
     let starter_size = if goals.iter().any(|g| g.kind.needs_starter_size()) {
