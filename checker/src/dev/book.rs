@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use regex::Regex;
@@ -207,8 +208,10 @@ pub fn expand_directives(
     workbook: &Workbook,
     numbers: &MeasuredResults,
 ) -> Result<String, String> {
-    let directive =
-        Regex::new(r"\{\{#(goals|measured-results|measure)([^}]*)\}\}").expect("valid regex");
+    static DIRECTIVE: OnceLock<Regex> = OnceLock::new();
+    let directive = DIRECTIVE.get_or_init(|| {
+        Regex::new(r"\{\{#(goals|measured-results|measure)([^}]*)\}\}").expect("valid regex")
+    });
     let mut error = None;
     let out = directive.replace_all(content, |caps: &regex::Captures<'_>| {
         let args: Vec<&str> = caps[2].split_whitespace().collect();
@@ -247,7 +250,8 @@ fn expand_annotated_numbers(
     workbook: &Workbook,
     numbers: &MeasuredResults,
 ) -> Result<String, String> {
-    let annotated = Regex::new(ANNOTATED_NUMBER).expect("valid regex");
+    static ANNOTATED: OnceLock<Regex> = OnceLock::new();
+    let annotated = ANNOTATED.get_or_init(|| Regex::new(ANNOTATED_NUMBER).expect("valid regex"));
     let mut error = None;
     let out = annotated.replace_all(content, |caps: &regex::Captures<'_>| {
         let args: Vec<&str> = caps[4].split_whitespace().collect();
