@@ -1,5 +1,6 @@
 //! Build progress on the terminal: a spinner with the current step on a TTY, one plain line
-//! per finished step otherwise (CI logs, pipes). Always on stderr, so stdout stays the report.
+//! per finished step otherwise (CI logs, pipes); the notes of probes and the engine's
+//! warnings, one line each. Always on stderr, so stdout stays the report.
 
 use std::collections::HashSet;
 use std::io::IsTerminal;

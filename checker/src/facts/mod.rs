@@ -1,5 +1,6 @@
-//! What the checker measured about one built image: plain data, filled in by the pipeline
-//! from the engine and the Dockerfile, judged by `verdicts`, printed by `report`.
+//! What the checker measured about one built image: plain data, filled in by `check` from
+//! the engine and the Dockerfile (and by the goals' probes), judged by `goals`, printed by
+//! `report`. `user` resolves the image's uid.
 
 use std::collections::BTreeMap;
 
