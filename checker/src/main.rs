@@ -53,7 +53,7 @@ async fn run(cli: Cli) -> Outcome {
             build_args,
             target,
         } => commands::graph::graph(&file, format, &build_args, target.as_deref()),
-        Command::Mdbook { args } => dev::book::run_preprocessor(&args).map(|_| ExitCode::SUCCESS),
+        Command::Mdbook { args } => dev::mdbook::run_preprocessor(&args).map(|_| ExitCode::SUCCESS),
         Command::Doctor { format } => commands::doctor::doctor(&start, format).await,
         command => in_workbook(command, &Workbook::discover(&start)?).await,
     }

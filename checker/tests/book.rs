@@ -84,7 +84,7 @@ fn exercise_readmes_type_only_numbers_tied_to_the_checkers_figures() {
     // A number the preprocessor replaces (the library's own pattern), or a directive.
     let annotated = Regex::new(&format!(
         r"{}|\{{\{{#[^}}]*\}}\}}",
-        checker::dev::book::ANNOTATED_NUMBER
+        checker::dev::mdbook::ANNOTATED_NUMBER
     ))
     .unwrap();
     let found = typed_numbers(&exercise_readmes(), &annotated);

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::book;
+use super::numbers::*;
 use crate::commands::Outcome;
 use crate::error::CheckerError;
 use crate::workbook::Workbook;
@@ -17,13 +17,10 @@ pub async fn measure(
     let engine = crate::commands::connect()
         .await?
         .with_size_cache(&workbook.root);
-    let mut fresh = book::measure_all(&engine, workbook).await?;
+    let mut fresh = measure_all(&engine, workbook).await?;
     // Pull times come from `checker pulls`, which needs a second engine, and the classroom
     // figures from `bench/classroom.sh`, which grades a synthetic class: keep both.
-    if let Some(old) = write
-        .as_ref()
-        .and_then(|p| book::MeasuredResults::load(p).ok())
-    {
+    if let Some(old) = write.as_ref().and_then(|p| MeasuredResults::load(p).ok()) {
         fresh.classroom = old.classroom;
         for (name, e) in fresh.exercises.iter_mut() {
             if let Some(o) = old.exercises.get(name) {
@@ -34,7 +31,7 @@ pub async fn measure(
     }
     let text = serde_json::to_string_pretty(&fresh).expect("measurements serialize") + "\n";
     if let Some(committed) = compare {
-        let old = book::MeasuredResults::load(&committed)?;
+        let old = MeasuredResults::load(&committed)?;
         let drift = old.drift(&fresh, 0.10);
         for d in &drift {
             println!("drifted: {d}");
@@ -45,7 +42,7 @@ pub async fn measure(
         }
         println!(
             "regenerate with `checker measure --write {}`",
-            book::MEASUREMENTS_FILE
+            MEASUREMENTS_FILE
         );
         return Ok(ExitCode::from(1));
     }
@@ -57,4 +54,71 @@ pub async fn measure(
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `checker measure`: builds every exercise's starter and solution and records the numbers
+/// the book prints.
+pub async fn measure_all(
+    engine: &crate::docker::engine::Engine,
+    workbook: &Workbook,
+) -> Result<MeasuredResults, CheckerError> {
+    use crate::workbook::exercise::Variant;
+    let mut results = MeasuredResults::new(engine.describe().await);
+    // The committed file says which engine and store measured it, not which socket.
+    results.engine_info = engine.info().await.ok().map(|i| i.without_endpoint());
+    for base in ["debian:bookworm", "debian:bookworm-slim"] {
+        if engine.image_exists(base).await? {
+            results
+                .bases
+                .insert(base.to_string(), engine.inspect(base).await?.size);
+        }
+    }
+    for exercise in workbook.exercises()? {
+        let mut numbers = Vec::new();
+        for variant in [Variant::Starter, Variant::Solution] {
+            let mut progress = crate::ui::TerminalProgress::new(&format!(
+                "{} ({})",
+                exercise.name,
+                variant.as_str()
+            ));
+            let result = crate::check::check(engine, &exercise, variant, &mut progress).await?;
+            drop(progress);
+            let files = count_files(engine, &result.image).await?;
+            let layer_sizes = engine
+                .layers(&result.image)
+                .await?
+                .iter()
+                .map(|l| l.size)
+                .collect();
+            numbers.push(VariantNumbers::from_check(&result, files, layer_sizes));
+        }
+        let solution = numbers.pop().expect("two variants");
+        let starter = numbers.pop().expect("two variants");
+        results.exercises.insert(
+            exercise.name.clone(),
+            ExerciseNumbers {
+                title: exercise.title().to_string(),
+                starter,
+                solution,
+            },
+        );
+    }
+    Ok(results)
+}
+
+async fn count_files(
+    engine: &crate::docker::engine::Engine,
+    image: &str,
+) -> Result<usize, CheckerError> {
+    let mut file = tempfile::tempfile().map_err(CheckerError::TempFile)?;
+    engine.export_image(image, &mut file).await?;
+    let platform = engine.platform().await?;
+    let layers = tokio::task::spawn_blocking(move || {
+        crate::docker::waste::image_changes_for(file, &platform)
+    })
+    .await?
+    .map_err(CheckerError::archive(format!(
+        "reading the layers of {image}"
+    )))?;
+    Ok(crate::docker::waste::visible_files(&layers))
 }
