@@ -140,3 +140,88 @@ fn app_failures(all: &[Goal], apps: &BTreeMap<String, AppOutcome>) -> Vec<String
         .map(|v| format!("{}: {}", v.id, v.measured))
         .collect()
 }
+
+#[cfg(test)]
+mod judging {
+    use crate::facts::AppOutcome;
+    use crate::facts::ProbeOutcome;
+    use crate::goals::verdict::testing::{goal, measured};
+    use crate::goals::{GoalKind, judge};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_build_arg_must_be_pinned_and_the_alternate_must_work() {
+        let arg = goal(
+            "alt",
+            GoalKind::BuildArg(crate::goals::build_arg::BuildArg {
+                name: "SUITE".into(),
+                alternate: "bookworm-slim".into(),
+            }),
+        );
+        let runs = goal(
+            "runs",
+            GoalKind::Run(crate::goals::run::Run {
+                command: None,
+                exit_code: 0,
+                stdout: Some("^ok".into()),
+                timeout_s: 10,
+            }),
+        );
+        let goals = vec![arg.clone(), runs];
+        let ok = AppOutcome::Exited {
+            exit_code: 0,
+            stdout: "ok".into(),
+            stderr: String::new(),
+            seconds: 0.1,
+        };
+        let probe = |default: Option<&str>, build_error: Option<&str>, app: AppOutcome| {
+            ProbeOutcome::BuildArg {
+                default: default.map(str::to_string),
+                build_error: build_error.map(str::to_string),
+                apps: BTreeMap::from([("runs".to_string(), app)]),
+            }
+        };
+        let mut m = measured();
+        m.probes
+            .insert("alt".into(), probe(Some("bookworm"), None, ok.clone()));
+        let v = judge(&arg, &goals, &m);
+        assert!(v.met, "{v:?}");
+        assert_eq!(
+            v.measured,
+            "default `bookworm`; SUITE=bookworm-slim builds and works"
+        );
+        m.probes
+            .insert("alt".into(), probe(Some("latest"), None, ok.clone()));
+        assert!(judge(&arg, &goals, &m).measured.contains("not pinned"));
+        m.probes.insert("alt".into(), probe(None, None, ok.clone()));
+        assert_eq!(
+            judge(&arg, &goals, &m).measured,
+            "no ARG SUITE before the first FROM"
+        );
+        m.probes
+            .insert("alt".into(), probe(Some(""), None, ok.clone()));
+        assert!(!judge(&arg, &goals, &m).met);
+        m.probes.insert(
+            "alt".into(),
+            probe(
+                Some("bookworm"),
+                Some("the build failed at [2/2] RUN x"),
+                ok,
+            ),
+        );
+        let v = judge(&arg, &goals, &m);
+        assert!(!v.met);
+        assert_eq!(v.detail.as_deref(), Some("the build failed at [2/2] RUN x"));
+        let broken = AppOutcome::Exited {
+            exit_code: 127,
+            stdout: String::new(),
+            stderr: "not found".into(),
+            seconds: 0.1,
+        };
+        m.probes
+            .insert("alt".into(), probe(Some("bookworm"), None, broken));
+        let v = judge(&arg, &goals, &m);
+        assert!(!v.met);
+        assert!(v.detail.unwrap().starts_with("runs: exit 127"));
+    }
+}

@@ -145,3 +145,47 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod judging {
+    use crate::facts::ProbeOutcome;
+    use crate::goals::verdict::testing::{goal, evaluate_goal, measured};
+    use crate::goals::{GoalKind};
+
+    #[test]
+    fn cache_reuse_names_the_rebuilt_steps() {
+        let g = goal(
+            "cache",
+            GoalKind::CacheReuse(crate::goals::cache_reuse::CacheReuse {
+                change: "main.go".into(),
+                step: "apt-get".into(),
+            }),
+        );
+        let mut m = measured();
+        m.probes.insert(
+            "cache".into(),
+            ProbeOutcome::CacheReuse {
+                steps: vec![("[2/4] RUN apt-get install".into(), false)],
+            },
+        );
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert!(v
+            .detail
+            .unwrap()
+            .starts_with("rebuilt: [2/4] RUN apt-get install"));
+        m.probes.insert(
+            "cache".into(),
+            ProbeOutcome::CacheReuse {
+                steps: vec![("[2/4] RUN apt-get install".into(), true)],
+            },
+        );
+        assert!(evaluate_goal(&g, &m).met);
+        m.probes
+            .insert("cache".into(), ProbeOutcome::CacheReuse { steps: vec![] });
+        assert!(
+            !evaluate_goal(&g, &m).met,
+            "a pattern that matches nothing proves nothing"
+        );
+    }
+}

@@ -62,3 +62,39 @@ impl Kind for ContextSize {
         }
     }
 }
+
+#[cfg(test)]
+mod judging {
+    use crate::goals::verdict::testing::{goal, evaluate_goal, measured};
+    use crate::goals::{GoalKind};
+
+    #[test]
+    fn context_size_and_forbidden_paths() {
+        let g = goal(
+            "ctx",
+            GoalKind::ContextSize(crate::goals::context_size::ContextSize {
+                max_mb: 1.0,
+                forbidden: vec!["secrets".into(), "api.key".into()],
+            }),
+        );
+        let mut m = measured();
+        m.context_bytes = 300_000;
+        m.context_files = 2;
+        m.context_paths = ["main.go".to_string(), "go.mod".to_string()].into();
+        let v = evaluate_goal(&g, &m);
+        assert!(v.met, "{v:?}");
+        assert_eq!(v.measured, "0.30 MB in 2 files");
+        m.context_paths.insert("secrets/token".into());
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert!(v.detail.unwrap().contains("secrets"));
+        m.context_paths.remove("secrets/token");
+        m.context_paths.insert("secretsafe.txt".into());
+        assert!(
+            evaluate_goal(&g, &m).met,
+            "a prefix of a name is not the folder"
+        );
+        m.context_bytes = 80_000_000;
+        assert!(!evaluate_goal(&g, &m).met);
+    }
+}

@@ -125,3 +125,55 @@ impl Kind for Http {
         }
     }
 }
+
+#[cfg(test)]
+mod judging {
+    use crate::facts::AppOutcome;
+    use crate::goals::verdict::testing::{goal, evaluate_goal, measured};
+    use crate::goals::{GoalKind};
+
+    #[test]
+    fn http_checks_status_and_body() {
+        let g = goal(
+            "serves",
+            GoalKind::Http(crate::goals::http::Http {
+                port: 8080,
+                path: "/healthz".into(),
+                status: 200,
+                body: Some("ok".into()),
+                timeout_s: 20,
+            }),
+        );
+        let mut m = measured();
+        m.apps.insert(
+            "serves".into(),
+            AppOutcome::Answered {
+                status: 200,
+                body: "ok\n".into(),
+                seconds: 0.4,
+            },
+        );
+        assert!(evaluate_goal(&g, &m).met);
+        m.apps.insert(
+            "serves".into(),
+            AppOutcome::Answered {
+                status: 404,
+                body: "ok".into(),
+                seconds: 0.4,
+            },
+        );
+        assert!(!evaluate_goal(&g, &m).met);
+        m.apps.insert(
+            "serves".into(),
+            AppOutcome::NeverAnswered {
+                after_seconds: 1.2,
+                exited_with: Some(2),
+                logs: "listen tcp :8080: bind: permission denied".into(),
+            },
+        );
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert_eq!(v.measured, "the container exited with 2 before answering");
+        assert!(v.detail.unwrap().contains("permission denied"));
+    }
+}

@@ -26,3 +26,32 @@ impl Kind for NonRoot {
         }
     }
 }
+
+#[cfg(test)]
+mod judging {
+    use crate::facts::user::ResolvedUser;
+    use crate::goals::verdict::testing::{goal, evaluate_goal, measured};
+    use crate::goals::{GoalKind};
+
+    #[test]
+    fn non_root_reasons() {
+        let g = goal(
+            "non-root",
+            GoalKind::NonRoot(crate::goals::non_root::NonRoot {}),
+        );
+        let mut m = measured();
+        assert!(!evaluate_goal(&g, &m).met, "unmeasured is not met");
+        m.user = Some(ResolvedUser::NoUser);
+        m.users_outside_target = vec![("build".into(), "10001".into(), 4)];
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert!(v.detail.unwrap().contains("stage `build` (line 4)"));
+        m.user = Some(ResolvedUser::NonRoot {
+            uid: 10001,
+            written: "10001:10001".into(),
+        });
+        let v = evaluate_goal(&g, &m);
+        assert!(v.met);
+        assert_eq!(v.measured, "`10001:10001` = uid 10001");
+    }
+}

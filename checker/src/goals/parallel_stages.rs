@@ -186,3 +186,47 @@ mod tests {
         assert_eq!(overlap_seconds(&cached, &["a".into(), "b".into()]), None);
     }
 }
+
+#[cfg(test)]
+mod judging {
+    use crate::facts::ProbeOutcome;
+    use crate::goals::verdict::testing::{goal, evaluate_goal, measured};
+    use crate::goals::{GoalKind};
+
+    #[test]
+    fn parallel_stages_need_shape_and_overlap() {
+        let g = goal(
+            "par",
+            GoalKind::ParallelStages(crate::goals::parallel_stages::ParallelStages {
+                min_independent: 2,
+                require_overlap: true,
+            }),
+        );
+        let mut m = measured();
+        let probe = |independent: &[&str], overlap: Option<f64>| ProbeOutcome::Parallel {
+            independent: independent.iter().map(|s| s.to_string()).collect(),
+            overlap_seconds: overlap,
+        };
+        m.probes.insert("par".into(), probe(&["build"], None));
+        assert!(!evaluate_goal(&g, &m).met);
+        m.probes
+            .insert("par".into(), probe(&["docs", "app"], Some(0.0)));
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert!(v.detail.unwrap().contains("did not run at the same time"));
+        m.probes
+            .insert("par".into(), probe(&["docs", "app"], Some(2.5)));
+        let v = evaluate_goal(&g, &m);
+        assert!(v.met, "{v:?}");
+        assert_eq!(v.measured, "independent: docs, app; overlapped 2.5 s");
+        let shape_only = goal(
+            "par",
+            GoalKind::ParallelStages(crate::goals::parallel_stages::ParallelStages {
+                min_independent: 2,
+                require_overlap: false,
+            }),
+        );
+        m.probes.insert("par".into(), probe(&["docs", "app"], None));
+        assert!(evaluate_goal(&shape_only, &m).met);
+    }
+}

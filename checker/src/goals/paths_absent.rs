@@ -52,3 +52,37 @@ impl Kind for PathsAbsent {
         }
     }
 }
+
+#[cfg(test)]
+mod judging {
+    use crate::goals::verdict::testing::{goal, evaluate_goal, measured};
+    use crate::goals::{GoalKind};
+
+    #[test]
+    fn paths_absent_and_present() {
+        let mut m = measured();
+        m.paths.insert("/usr/bin/gcc".into(), true);
+        m.paths.insert("/usr/bin/cc".into(), false);
+        m.paths.insert("/hello".into(), true);
+        let absent = goal(
+            "tools",
+            GoalKind::PathsAbsent(crate::goals::paths_absent::PathsAbsent {
+                paths: vec!["/usr/bin/gcc".into(), "/usr/bin/cc".into()],
+            }),
+        );
+        let v = evaluate_goal(&absent, &m);
+        assert!(!v.met);
+        assert_eq!(v.measured, "present: /usr/bin/gcc");
+        m.paths.insert("/usr/bin/gcc".into(), false);
+        assert!(evaluate_goal(&absent, &m).met);
+        let present = goal(
+            "bin",
+            GoalKind::PathsPresent(crate::goals::paths_present::PathsPresent {
+                paths: vec!["/hello".into(), "/etc/app.conf".into()],
+            }),
+        );
+        let v = evaluate_goal(&present, &m);
+        assert!(!v.met, "an unmeasured path counts as missing");
+        assert_eq!(v.measured, "missing: /etc/app.conf");
+    }
+}

@@ -39,3 +39,57 @@ impl Kind for RelativeSize {
         }
     }
 }
+
+#[cfg(test)]
+mod judging {
+    use crate::goals::verdict::testing::{goal, evaluate_goal, measured};
+    use crate::goals::{GoalKind};
+
+    #[test]
+    fn relative_size_against_the_starter() {
+        let mut m = measured();
+        m.image_size = 800_000;
+        m.starter_size = Some(646_000_000);
+        let v = evaluate_goal(
+            &goal(
+                "rel",
+                GoalKind::RelativeSize(crate::goals::relative_size::RelativeSize {
+                    max_percent: 5.0,
+                }),
+            ),
+            &m,
+        );
+        assert!(v.met, "{v:?}");
+        assert!(
+            v.measured.starts_with("0.1 % of the starter's 646.0 MB"),
+            "{}",
+            v.measured
+        );
+        m.starter_size = None;
+        assert!(
+            !evaluate_goal(
+                &goal(
+                    "rel",
+                    GoalKind::RelativeSize(crate::goals::relative_size::RelativeSize {
+                        max_percent: 5.0
+                    })
+                ),
+                &m
+            )
+            .met
+        );
+        m.starter_size = Some(1_000_000);
+        assert!(
+            !evaluate_goal(
+                &goal(
+                    "rel",
+                    GoalKind::RelativeSize(crate::goals::relative_size::RelativeSize {
+                        max_percent: 5.0
+                    })
+                ),
+                &m
+            )
+            .met
+        );
+    }
+}

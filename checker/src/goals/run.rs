@@ -106,3 +106,71 @@ impl Kind for Run {
         }
     }
 }
+
+#[cfg(test)]
+mod judging {
+    use crate::facts::AppOutcome;
+    use crate::goals::verdict::testing::{goal, evaluate_goal, measured};
+    use crate::goals::{GoalKind};
+
+    #[test]
+    fn run_checks_exit_code_and_stdout() {
+        let g = goal(
+            "runs",
+            GoalKind::Run(crate::goals::run::Run {
+                command: None,
+                exit_code: 0,
+                stdout: Some("^Hello, class".into()),
+                timeout_s: 10,
+            }),
+        );
+        let mut m = measured();
+        assert!(!evaluate_goal(&g, &m).met);
+        m.apps.insert(
+            "runs".into(),
+            AppOutcome::Exited {
+                exit_code: 0,
+                stdout: "Hello, class\n".into(),
+                stderr: String::new(),
+                seconds: 0.3,
+            },
+        );
+        assert!(evaluate_goal(&g, &m).met);
+        m.apps.insert(
+            "runs".into(),
+            AppOutcome::Exited {
+                exit_code: 0,
+                stdout: "Bye".into(),
+                stderr: String::new(),
+                seconds: 0.3,
+            },
+        );
+        assert!(!evaluate_goal(&g, &m).met);
+        m.apps.insert(
+            "runs".into(),
+            AppOutcome::Exited {
+                exit_code: 127,
+                stdout: String::new(),
+                stderr: "exec /hello: no such file".into(),
+                seconds: 0.1,
+            },
+        );
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert!(v.detail.unwrap().contains("no such file"));
+        m.apps.insert(
+            "runs".into(),
+            AppOutcome::TimedOut {
+                after_seconds: 10,
+                stdout: "x".repeat(5000),
+            },
+        );
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert!(
+            v.measured.len() < 400,
+            "a flood of output is cut: {}",
+            v.measured.len()
+        );
+    }
+}

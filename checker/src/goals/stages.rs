@@ -59,3 +59,27 @@ impl Kind for Stages {
         }
     }
 }
+
+#[cfg(test)]
+mod judging {
+    use crate::goals::verdict::testing::{goal, evaluate_goal, measured};
+    use crate::goals::{GoalKind};
+
+    #[test]
+    fn stages_both_counts() {
+        let kind = GoalKind::Stages(crate::goals::stages::Stages {
+            min_stages: Some(2),
+            min_final_depends_on: Some(1),
+        });
+        let mut m = measured();
+        assert!(!evaluate_goal(&goal("stages", kind.clone()), &m).met);
+        m.stage_count = 2;
+        let v = evaluate_goal(&goal("stages", kind.clone()), &m);
+        assert!(!v.met);
+        assert!(v.detail.unwrap().contains("copies nothing"));
+        m.final_depends_on = 1;
+        let v = evaluate_goal(&goal("stages", kind), &m);
+        assert!(v.met);
+        assert_eq!(v.measured, "2 stages, final stage depends on 1");
+    }
+}

@@ -116,3 +116,41 @@ impl Kind for TestStage {
         }
     }
 }
+
+#[cfg(test)]
+mod judging {
+    use crate::facts::ProbeOutcome;
+    use crate::goals::verdict::testing::{goal, evaluate_goal, measured};
+    use crate::goals::{GoalKind};
+
+    #[test]
+    fn a_test_stage_must_pass_clean_and_fail_with_the_fault() {
+        let g = goal(
+            "tests",
+            GoalKind::TestStage(crate::goals::test_stage::TestStage {
+                target: "test".into(),
+                fault: crate::goals::test_stage::Fault {
+                    file: "a.c".into(),
+                    with: "faults/a.c".into(),
+                },
+            }),
+        );
+        let mut m = measured();
+        let probe = |clean_passed, fault_failed| ProbeOutcome::TestStage {
+            clean_passed,
+            clean_error: (!clean_passed).then(|| "no stage named `test`".to_string()),
+            fault_failed,
+            fault_step: fault_failed.then(|| "[test 3/3] RUN make check".to_string()),
+        };
+        m.probes.insert("tests".into(), probe(true, true));
+        assert!(evaluate_goal(&g, &m).met);
+        m.probes.insert("tests".into(), probe(true, false));
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert!(v.measured.contains("the tests do not run"));
+        m.probes.insert("tests".into(), probe(false, true));
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert_eq!(v.detail.as_deref(), Some("no stage named `test`"));
+    }
+}

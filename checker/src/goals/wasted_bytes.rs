@@ -78,3 +78,40 @@ impl Kind for WastedBytes {
         ))
     }
 }
+
+#[cfg(test)]
+mod judging {
+    use crate::facts::ProbeOutcome;
+    use crate::goals::verdict::testing::{goal, evaluate_goal, measured};
+    use crate::goals::{GoalKind};
+
+    #[test]
+    fn wasted_bytes_name_the_worst_paths() {
+        let g = goal(
+            "waste",
+            GoalKind::WastedBytes(crate::goals::wasted_bytes::WastedBytes { max_mb: 1.0 }),
+        );
+        let mut m = measured();
+        m.probes.insert(
+            "waste".into(),
+            ProbeOutcome::WastedBytes {
+                bytes: 45_000_000,
+                top: vec![("var/lib/apt/lists/x_Packages".into(), 40_000_000)],
+            },
+        );
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert_eq!(v.measured, "45.0 MB wasted");
+        assert!(v.detail.unwrap().starts_with(
+            "kept in one layer, hidden by a later one: /var/lib/apt/lists/x_Packages (40.0 MB)"
+        ));
+        m.probes.insert(
+            "waste".into(),
+            ProbeOutcome::WastedBytes {
+                bytes: 20_000,
+                top: vec![],
+            },
+        );
+        assert!(evaluate_goal(&g, &m).met);
+    }
+}
