@@ -60,7 +60,13 @@ pub enum CheckerError {
     },
 
     #[error("{path}: {message}")]
-    Io { path: PathBuf, message: String },
+    Io {
+        path: PathBuf,
+        message: String,
+        /// The error the message was made of, where there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 
     /// A request the engine answered with an error; the bollard error is the source.
     #[error(
@@ -172,10 +178,15 @@ impl CheckerError {
         move |source| CheckerError::Archive { what, source }
     }
 
-    pub fn io(path: impl Into<PathBuf>, e: impl std::fmt::Display) -> CheckerError {
+    /// A file (or other path) that could not be read or written, with the error as source.
+    pub fn io(
+        path: impl Into<PathBuf>,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> CheckerError {
         CheckerError::Io {
             path: path.into(),
             message: e.to_string(),
+            source: Some(Box::new(e)),
         }
     }
 }

@@ -73,6 +73,7 @@ fn start_watcher(
     let fail = |e: notify::Error| CheckerError::Io {
         path: dir.to_path_buf(),
         message: format!("cannot watch: {e}"),
+        source: Some(Box::new(e)),
     };
     if !poll {
         let native = RecommendedWatcher::new(tx.clone(), Config::default())

@@ -117,6 +117,7 @@ impl MeasuredResults {
         serde_json::from_str(&text).map_err(|e| CheckerError::Io {
             path: path.to_path_buf(),
             message: format!("not a measurements file ({e}); regenerate it with `checker measure --write {MEASUREMENTS_FILE}`"),
+            source: Some(Box::new(e)),
         })
     }
 

@@ -347,12 +347,13 @@ fn refuse_special(path: &Path) -> Result<(), CheckerError> {
     } else {
         return Ok(());
     };
-    Err(CheckerError::io(
-        path,
-        format!(
+    Err(CheckerError::Io {
+        path: path.to_path_buf(),
+        message: format!(
             "{what} cannot be sent in the build context: remove it, or add it to .dockerignore"
         ),
-    ))
+        source: None,
+    })
 }
 
 /// `path.Clean` relative to the root: no leading '/', no `.` parts, `..` resolved.

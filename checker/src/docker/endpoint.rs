@@ -213,6 +213,7 @@ pub fn resolve(env: &Environment) -> Result<Endpoint, CheckerError> {
                     path: dir.clone(),
                     message: "DOCKER_TLS_VERIFY is set, but ca.pem, cert.pem and key.pem are not all in this folder\n  Put the engine's certificates there, point DOCKER_CERT_PATH at them, or `unset DOCKER_TLS_VERIFY` for an engine without TLS."
                         .into(),
+                    source: None,
                 })?)
             }
             _ => None,
@@ -267,6 +268,7 @@ fn current_context(config: &Path) -> Result<Option<String>, CheckerError> {
         message: format!(
             "the docker CLI's config file is not valid JSON ({e})\n  Fix the file, or move it away (the docker CLI then starts afresh, without logins), or set DOCKER_HOST to skip it."
         ),
+        source: Some(Box::new(e)),
     })?;
     Ok(file.current_context.filter(|c| !c.is_empty()))
 }
@@ -320,6 +322,7 @@ fn read_context(
                 "context `{name}` skips TLS verification (SkipTLSVerify), which the checker does not do\n  Give it the engine's CA and a client certificate: `docker context update {name} --docker \"host={},ca=CA.pem,cert=CERT.pem,key=KEY.pem\"`.",
                 docker.host
             ),
+            source: None,
         });
     }
     let host = if docker.host.is_empty() {
@@ -361,6 +364,7 @@ fn read_meta(
                 message: format!(
                     "there is no docker context `{name}`, yet {chosen_by}\n  List the contexts with `docker context ls` and {way_out}."
                 ),
+                source: None,
             })
         }
         Err(e) => return Err(CheckerError::io(&meta_path, e)),
@@ -370,12 +374,14 @@ fn read_meta(
         message: format!(
             "context `{name}`'s metadata is not valid JSON ({e})\n  Recreate it: `docker context rm {name}`, then `docker context create {name} --docker host=…`."
         ),
+        source: Some(Box::new(e)),
     })?;
     meta.endpoints.docker.ok_or_else(|| CheckerError::Io {
         path: meta_path,
         message: format!(
             "context `{name}` has no docker endpoint (Endpoints.docker)\n  Give it one: `docker context update {name} --docker host=…`."
         ),
+        source: None,
     })
 }
 

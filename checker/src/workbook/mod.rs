@@ -43,6 +43,7 @@ impl Workbook {
         let entries = std::fs::read_dir(&dir).map_err(|e| CheckerError::Io {
             path: dir.clone(),
             message: e.to_string(),
+            source: Some(Box::new(e)),
         })?;
         let mut dirs: Vec<PathBuf> = entries
             .filter_map(|e| e.ok())

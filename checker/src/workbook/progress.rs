@@ -82,6 +82,7 @@ impl ProgressFile {
                 message: format!(
                     "the progress file is damaged ({e}); move it away to start afresh (`checker check` keeps it aside for you)"
                 ),
+                source: Some(Box::new(e)),
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Progress::default(),
             Err(e) => return Err(CheckerError::io(&path, e)),

@@ -52,6 +52,7 @@ pub fn reset(learner: &Path, starter: &Path) -> Result<Reset, CheckerError> {
             return Err(CheckerError::Io {
                 path: learner.to_path_buf(),
                 message: "not a regular file or a symlink; move it away and run reset again".into(),
+                source: None,
             })
         }
     };
@@ -78,6 +79,7 @@ fn read_starter(starter: &Path) -> Result<Vec<u8>, CheckerError> {
         return Err(CheckerError::Io {
             path: starter.to_path_buf(),
             message: "the starter must be a regular file, not a link or anything else".into(),
+            source: None,
         });
     }
     Ok(crate::docker::dockerfile::read_dockerfile(starter)?.into_bytes())
