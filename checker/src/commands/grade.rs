@@ -28,7 +28,7 @@ pub struct Grade {
     pub exercise: String,
     /// `passed` (every goal met), `failed` (a goal missed), `error` (could not be checked:
     /// no Dockerfile, does not parse, a step fails…), `timed-out`.
-    pub status: &'static str,
+    pub status: GradeStatus,
     pub goals_met: usize,
     pub goals_total: usize,
     pub image_size: Option<u64>,
@@ -37,6 +37,28 @@ pub struct Grade {
     pub seconds: f64,
     /// Goal id → met.
     pub goals: BTreeMap<String, bool>,
+}
+
+/// How one submission went: `passed` (every goal met), `failed` (a goal missed), `error`
+/// (could not be checked: no Dockerfile, does not parse, a step fails…), `timed-out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GradeStatus {
+    Passed,
+    Failed,
+    Error,
+    TimedOut,
+}
+
+impl std::fmt::Display for GradeStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GradeStatus::Passed => "passed",
+            GradeStatus::Failed => "failed",
+            GradeStatus::Error => "error",
+            GradeStatus::TimedOut => "timed-out",
+        })
+    }
 }
 
 pub struct GradeOptions {
@@ -97,7 +119,7 @@ async fn grade_one(
     let mut grade = Grade {
         learner,
         exercise: name,
-        status: "error",
+        status: GradeStatus::Error,
         goals_met: 0,
         goals_total: total,
         image_size: None,
@@ -107,7 +129,7 @@ async fn grade_one(
     };
     match outcome {
         Err(_) => {
-            grade.status = "timed-out";
+            grade.status = GradeStatus::TimedOut;
             grade.message = Some(format!("not finished within {} s", timeout.as_secs()));
         }
         Ok(Err(e)) => {
@@ -120,7 +142,11 @@ async fn grade_one(
                 .map(|v| (v.id.clone(), v.met))
                 .collect();
             grade.goals_met = result.verdicts.iter().filter(|v| v.met).count();
-            grade.status = if result.all_met() { "passed" } else { "failed" };
+            grade.status = if result.all_met() {
+                GradeStatus::Passed
+            } else {
+                GradeStatus::Failed
+            };
             grade.image_size = Some(result.measurements.image_size);
         }
     }
@@ -210,12 +236,15 @@ pub fn scoreboard_markdown(grades: &[Grade]) -> String {
         let cells: Vec<String> = row
             .iter()
             .map(|g| match g.status {
-                "passed" => format!("✔ {}/{}", g.goals_met, g.goals_total),
-                "failed" => format!("✘ {}/{}", g.goals_met, g.goals_total),
+                GradeStatus::Passed => format!("✔ {}/{}", g.goals_met, g.goals_total),
+                GradeStatus::Failed => format!("✘ {}/{}", g.goals_met, g.goals_total),
                 other => format!("⚠ {other}"),
             })
             .collect();
-        let passed = row.iter().filter(|g| g.status == "passed").count();
+        let passed = row
+            .iter()
+            .filter(|g| g.status == GradeStatus::Passed)
+            .count();
         out.push_str(&format!(
             "| {learner} | {} | {passed} |\n",
             cells.join(" | ")
@@ -298,7 +327,10 @@ pub async fn grade_class(
         std::fs::write(&path, text).map_err(|e| CheckerError::io(&path, e))?;
     }
     print!("{}", scoreboard_markdown(&grades));
-    let passed = grades.iter().filter(|g| g.status == "passed").count();
+    let passed = grades
+        .iter()
+        .filter(|g| g.status == GradeStatus::Passed)
+        .count();
     println!("\n{} submissions graded in {seconds:.1} s with --jobs {}: {passed} passed; scoreboard in {}", grades.len(), options.jobs, out.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -307,7 +339,7 @@ pub async fn grade_class(
 mod tests {
     use super::*;
 
-    fn grade(learner: &str, exercise: &str, status: &'static str, met: usize) -> Grade {
+    fn grade(learner: &str, exercise: &str, status: GradeStatus, met: usize) -> Grade {
         Grade {
             learner: learner.into(),
             exercise: exercise.into(),
@@ -315,7 +347,7 @@ mod tests {
             goals_met: met,
             goals_total: 5,
             image_size: None,
-            message: (status == "error")
+            message: (status == GradeStatus::Error)
                 .then(|| "Dockerfile:3: does not parse, \"FORM\"".to_string()),
             seconds: 1.0,
             goals: BTreeMap::new(),
@@ -325,10 +357,10 @@ mod tests {
     #[test]
     fn scoreboards_have_a_row_per_learner_and_quote_csv() {
         let grades = vec![
-            grade("alice", "01-a", "passed", 5),
-            grade("alice", "02-b", "failed", 3),
-            grade("bob", "01-a", "error", 0),
-            grade("bob", "02-b", "timed-out", 0),
+            grade("alice", "01-a", GradeStatus::Passed, 5),
+            grade("alice", "02-b", GradeStatus::Failed, 3),
+            grade("bob", "01-a", GradeStatus::Error, 0),
+            grade("bob", "02-b", GradeStatus::TimedOut, 0),
         ];
         let md = scoreboard_markdown(&grades);
         assert!(md.contains("| alice | ✔ 5/5 | ✘ 3/5 | 1 |"), "{md}");
