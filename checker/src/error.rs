@@ -60,20 +60,133 @@ pub enum CheckerError {
     },
 
     #[error("{path}: {message}")]
-    Io { path: PathBuf, message: String },
+    Io {
+        path: PathBuf,
+        message: String,
+        /// The error the message was made of, where there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 
+    /// A request the engine answered with an error; the bollard error is the source.
+    #[error(
+        "the Docker engine refused a request: {}",
+        with_context(context, source)
+    )]
+    Engine {
+        /// What was asked ("GET /version", "pushing …"); empty when the request says it.
+        context: String,
+        source: bollard::errors::Error,
+    },
+
+    /// The engine answered, but not with what was asked: no such image, a failed push or
+    /// pull, a file in the image that is not what it should be.
     #[error("the Docker engine refused a request: {0}")]
-    Engine(String),
+    EngineReply(String),
 
+    /// An archive the engine sent (an image's layers, a file from an image) that could not
+    /// be read or written: `what` is what was being done ("exporting …").
+    #[error("{}", with_context(what, source))]
+    Archive {
+        what: String,
+        source: std::io::Error,
+    },
+
+    /// A file the engine sent from an image that is not a readable archive.
+    #[error("the Docker engine refused a request: {0}")]
+    EngineArchive(#[source] std::io::Error),
+
+    #[error("a temporary file: {0}")]
+    TempFile(#[source] std::io::Error),
+
+    /// Work handed to another task (a blocking read, a grading job) that panicked or was
+    /// cancelled; `what` says which, when there is more to say than the error.
+    #[error("{}", with_context(what, source))]
+    Task {
+        what: String,
+        source: tokio::task::JoinError,
+    },
+
+    /// The command line asks for something that cannot be done as asked.
     #[error("{0}")]
-    Other(String),
+    Usage(String),
+
+    /// mdBook and the preprocessor do not understand each other, or a directive is wrong.
+    #[error("{0}")]
+    Mdbook(String),
+
+    /// A Dockerfile snippet of the book does not build (`checker doctest`).
+    #[error("{0}")]
+    Snippet(String),
+
+    /// `checker grade`: a learner's folder with no Dockerfile for the exercise.
+    #[error("no Dockerfile handed in")]
+    NoDockerfile,
+
+    #[error("the file watcher stopped")]
+    WatcherStopped,
+
+    #[error("the workbook has no exercises")]
+    NoExercises,
+
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// `context: source`, or the source alone when there is no context.
+fn with_context(context: &str, source: &dyn std::fmt::Display) -> String {
+    if context.is_empty() {
+        source.to_string()
+    } else {
+        format!("{context}: {source}")
+    }
+}
+
+impl From<bollard::errors::Error> for CheckerError {
+    fn from(source: bollard::errors::Error) -> CheckerError {
+        CheckerError::Engine {
+            context: String::new(),
+            source,
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for CheckerError {
+    fn from(source: tokio::task::JoinError) -> CheckerError {
+        CheckerError::Task {
+            what: String::new(),
+            source,
+        }
+    }
 }
 
 impl CheckerError {
-    pub fn io(path: impl Into<PathBuf>, e: impl std::fmt::Display) -> CheckerError {
+    /// For `map_err`: an engine error with what was asked.
+    pub fn engine(
+        context: impl Into<String>,
+    ) -> impl FnOnce(bollard::errors::Error) -> CheckerError {
+        let context = context.into();
+        move |source| CheckerError::Engine { context, source }
+    }
+
+    /// For `map_err`: an archive error with what was being done.
+    pub fn archive(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CheckerError {
+        let what = what.into();
+        move |source| CheckerError::Archive { what, source }
+    }
+
+    /// A file (or other path) that could not be read or written, with the error as source.
+    pub fn io(
+        path: impl Into<PathBuf>,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> CheckerError {
         CheckerError::Io {
             path: path.into(),
             message: e.to_string(),
+            source: Some(Box::new(e)),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Build progress on the terminal: a spinner with the current step on a TTY, one plain line
-//! per finished step otherwise (CI logs, pipes). Always on stderr, so stdout stays the report.
+//! per finished step otherwise (CI logs, pipes); the notes of probes and the engine's
+//! warnings, one line each. Always on stderr, so stdout stays the report.
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
@@ -7,13 +8,26 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::engine::{BuildProgress, BuildStep};
+use crate::docker::engine::{BuildProgress, BuildStep};
 
-/// Discards progress: for builds the user did not ask to watch (the starter baseline).
+/// Discards the build's steps: for builds the user did not ask to watch (the starter
+/// baseline, probes, a class being graded). Notes still go to stderr, one line each.
 pub struct Silent;
 
 impl BuildProgress for Silent {
     fn step(&mut self, _: &BuildStep) {}
+    fn note(&mut self, message: &str) {
+        eprintln!("{message}");
+    }
+}
+
+/// The engine's warnings, on stderr.
+pub struct Stderr;
+
+impl crate::docker::engine::Warnings for Stderr {
+    fn warn(&self, message: &str) {
+        eprintln!("{message}");
+    }
 }
 
 pub struct TerminalProgress {
@@ -63,6 +77,9 @@ impl BuildProgress for TerminalProgress {
                 }
             }
         }
+    }
+    fn note(&mut self, message: &str) {
+        eprintln!("{message}");
     }
 }
 

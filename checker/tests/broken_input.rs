@@ -4,6 +4,7 @@
 
 mod common;
 
+use checker::docker::engine::EXERCISE_LABEL;
 use common::*;
 
 fn check(name: &str) -> std::process::Output {
@@ -120,7 +121,7 @@ fn assert_no_leftovers(exercise: &str) {
             "-a",
             "-q",
             "--filter",
-            &format!("label=org.workbook.exercise={exercise}"),
+            &format!("label={EXERCISE_LABEL}={exercise}"),
         ])
         .output()
         .unwrap();

@@ -5,6 +5,7 @@ mod common;
 
 use std::path::Path;
 
+use checker::docker::engine::{EXERCISE_LABEL, IMAGE_REPOSITORY_PREFIX};
 use common::*;
 
 #[test]
@@ -151,7 +152,12 @@ fn grading_a_class_survives_broken_submissions_and_leaves_nothing_behind() {
         .unwrap()
         .contains("| ada | ✔ 6/6 | 1 |"));
     let leftovers = std::process::Command::new("docker")
-        .args(["images", "-q", "--filter", "reference=workbook/grade-*"])
+        .args([
+            "images",
+            "-q",
+            "--filter",
+            &format!("reference={IMAGE_REPOSITORY_PREFIX}/grade-*"),
+        ])
         .output()
         .unwrap();
     assert!(
@@ -163,7 +169,7 @@ fn grading_a_class_survives_broken_submissions_and_leaves_nothing_behind() {
             "ps",
             "-aq",
             "--filter",
-            "label=org.workbook.exercise=grade-dee-01-static-binary",
+            &format!("label={EXERCISE_LABEL}=grade-dee-01-static-binary"),
         ])
         .output()
         .unwrap();

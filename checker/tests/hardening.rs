@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use checker::workbook::progress::FILE_NAME as PROGRESS_FILE;
 use common::*;
 
 /// Waits for `child` at most `limit`; kills it (by its own handle) when it takes longer.
@@ -345,7 +346,7 @@ fn exercise_toml_refuses_port_zero_and_non_finite_sizes() {
 #[test]
 fn a_damaged_progress_file_is_reported_and_set_aside_before_building() {
     let (dir, _) = one_exercise_workbook();
-    let progress = dir.path().join(".workbook-progress.json");
+    let progress = dir.path().join(PROGRESS_FILE);
     std::fs::write(&progress, "{ not json").unwrap();
     // No engine: whatever happens to the build, the damage is reported first.
     let out = checker()
@@ -357,7 +358,7 @@ fn a_damaged_progress_file_is_reported_and_set_aside_before_building() {
         .unwrap();
     let err = text(&out.stderr);
     let damaged = err
-        .find(".workbook-progress.json")
+        .find(PROGRESS_FILE)
         .unwrap_or_else(|| panic!("the damage is not reported: {err}"));
     let engine = err
         .find("no Docker engine")
@@ -366,7 +367,7 @@ fn a_damaged_progress_file_is_reported_and_set_aside_before_building() {
     let aside: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".workbook-progress.json.damaged-"))
+        .filter(|n| n.starts_with(&format!("{PROGRESS_FILE}.damaged-")))
         .collect();
     assert_eq!(aside.len(), 1, "{aside:?}");
     assert_eq!(
@@ -384,7 +385,7 @@ fn a_damaged_progress_file_costs_no_result() {
         &fixture("users").join("exercises/01-no-user"),
         &dir.path().join("exercises/01-no-user"),
     );
-    let progress = dir.path().join(".workbook-progress.json");
+    let progress = dir.path().join(PROGRESS_FILE);
     std::fs::write(&progress, "garbage").unwrap();
     let out = run(dir.path(), &["check", "01-no-user", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));

@@ -4,6 +4,7 @@
 
 mod common;
 
+use checker::docker::engine::OWNER_LABEL;
 use common::*;
 
 #[test]
@@ -60,7 +61,7 @@ fn each_probing_goal_catches_its_wrong_dockerfile() {
         .args([
             "images",
             "--filter",
-            "label=org.workbook.checker",
+            &format!("label={OWNER_LABEL}"),
             "--format",
             "{{.Repository}}:{{.Tag}}",
         ])

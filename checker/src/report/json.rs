@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{Exporter, RunInfo};
-use crate::pipeline::{CheckResult, VerifyResult};
+use crate::check::{CheckResult, VerifyResult};
 
 pub const CHECK_SCHEMA: &str = "workbook-checker/check/v1";
 pub const VERIFY_SCHEMA: &str = "workbook-checker/verify/v1";

@@ -7,8 +7,8 @@ use std::fmt::Write;
 use quick_xml::escape::escape;
 
 use super::{Exporter, RunInfo};
-use crate::pipeline::{CheckResult, VerifyResult};
-use crate::verdicts::Verdict;
+use crate::check::{CheckResult, VerifyResult};
+use crate::goals::verdict::Verdict;
 
 pub struct Junit;
 

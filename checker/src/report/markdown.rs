@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use super::{Exporter, RunInfo};
-use crate::measurements::format_mb;
-use crate::pipeline::{CheckResult, VerifyResult};
+use crate::check::{CheckResult, VerifyResult};
+use crate::facts::format_mb;
 
 pub struct Markdown;
 

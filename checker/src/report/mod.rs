@@ -8,7 +8,7 @@ mod text;
 
 use serde::Serialize;
 
-use crate::pipeline::{CheckResult, VerifyResult};
+use crate::check::{CheckResult, VerifyResult};
 
 /// Facts about the run that every format may show.
 #[derive(Debug, Clone, Serialize)]
@@ -18,7 +18,7 @@ pub struct RunInfo {
     pub engine: String,
     /// The same engine's facts and the endpoint it was reached at; null when the engine
     /// could not say.
-    pub engine_info: Option<crate::engine_info::EngineInfo>,
+    pub engine_info: Option<crate::docker::engine_info::EngineInfo>,
 }
 
 pub trait Exporter {

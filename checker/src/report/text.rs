@@ -4,9 +4,9 @@
 use std::fmt::Write;
 
 use super::{Exporter, RunInfo};
-use crate::measurements::format_mb;
-use crate::pipeline::{CheckResult, VerifyResult};
-use crate::verdicts::shorten;
+use crate::check::{CheckResult, VerifyResult};
+use crate::facts::format_mb;
+use crate::goals::verdict::shorten;
 
 pub struct Text;
 

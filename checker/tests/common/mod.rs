@@ -107,7 +107,8 @@ pub fn verdict<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::V
 /// Ids of the containers the checker labelled that still exist.
 pub fn leftover_containers() -> Vec<String> {
     let out = Command::new("docker")
-        .args(["ps", "-a", "-q", "--filter", "label=org.workbook.checker"])
+        .args(["ps", "-a", "-q", "--filter"])
+        .arg(format!("label={}", checker::docker::engine::OWNER_LABEL))
         .output()
         .expect("docker CLI for inspecting leftovers");
     text(&out.stdout)

@@ -1,0 +1,157 @@
+//! The build layer: what to build (a `Plan`: another target, a changed file, no cache, more
+//! build arguments), the labels every image and container of the checker carries, and one
+//! build of an exercise's Dockerfile through the engine, its failure located on its line.
+//! Used by `check` for the main build and by the goals whose probes build again.
+
+use std::collections::BTreeMap;
+
+use crate::docker::context;
+use crate::docker::dockerfile::{parse_stage_graph, StageGraph};
+use crate::docker::engine::{self, BuildProgress, BuildRequest, Engine};
+use crate::error::CheckerError;
+use crate::workbook::exercise::{Exercise, Variant};
+
+pub use crate::goals::probe::{Builder, Built, Plan};
+
+pub fn labels(exercise: &Exercise, variant: Variant) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (engine::OWNER_LABEL.to_string(), "true".to_string()),
+        (engine::EXERCISE_LABEL.to_string(), exercise.name.clone()),
+        (
+            engine::VARIANT_LABEL.to_string(),
+            variant.as_str().to_string(),
+        ),
+    ])
+}
+
+/// Parses the Dockerfile, makes sure its base images exist, packs the context and builds
+/// `workbook/<exercise>:<variant>`.
+pub async fn build(
+    engine: &Engine,
+    exercise: &Exercise,
+    variant: Variant,
+    progress: &mut dyn BuildProgress,
+) -> Result<Built, CheckerError> {
+    build_plan(engine, exercise, variant, &Plan::default(), progress).await
+}
+
+pub async fn build_plan(
+    engine: &Engine,
+    exercise: &Exercise,
+    variant: Variant,
+    plan: &Plan,
+    progress: &mut dyn BuildProgress,
+) -> Result<Built, CheckerError> {
+    let file = exercise.dockerfile_path(variant);
+    let text = crate::docker::dockerfile::read_dockerfile(&file)?;
+    let mut build_args = exercise.file.exercise.build_args.clone();
+    build_args.extend(plan.build_args.clone());
+    let graph = parse_stage_graph(&file, &text, &build_args, plan.target.as_deref())?;
+    ensure_base_images(engine, &file, &graph).await?;
+    // The engine reads the ignore file itself; reading it here first names the line of a
+    // bad pattern, which the engine's message does not.
+    context::load_dockerignore(&exercise.dir, variant.dockerfile())?;
+    let tag = plan.tag(&exercise.image_tag(variant));
+    let request = BuildRequest {
+        context: context::Folder::with_overlay(&exercise.dir, plan.replacements.clone()),
+        dockerfile: variant.dockerfile().to_string(),
+        tag: tag.clone(),
+        labels: labels(exercise, variant),
+        build_args,
+        target: plan.target.clone(),
+        no_cache: plan.no_cache,
+    };
+    let previous = engine.image_id(&tag).await?;
+    let outcome = engine.build(request, progress).await?;
+    // A rebuild moves the tag; the image it leaves behind is ours to remove.
+    if let Some(previous) = previous {
+        if engine.image_id(&tag).await?.as_deref() != Some(previous.as_str()) {
+            engine.remove_replaced_image(&previous).await;
+        }
+    }
+    match outcome {
+        Ok(o) => Ok(Built {
+            graph,
+            steps: o.steps,
+            seconds: o.seconds,
+            context_bytes: o.context.bytes(),
+            context_files: o.context.files.into_keys().collect(),
+        }),
+        Err(failure) => {
+            let line = failure.step.as_deref().and_then(|s| graph.locate_step(s));
+            let step = failure.step.clone().unwrap_or_else(|| "the build".into());
+            let mut log = failure.log_tail.trim_end().to_string();
+            if !failure.message.is_empty() {
+                if !log.is_empty() {
+                    log.push('\n');
+                }
+                log.push_str(&failure.message);
+            }
+            Err(CheckerError::BuildFailed {
+                file,
+                line,
+                step,
+                log: indent(&log),
+            })
+        }
+    }
+}
+
+/// Each external image the Dockerfile reads must be on the engine; a missing one is pulled
+/// once, and if that fails the error names the line and the way out.
+pub async fn ensure_base_images(
+    engine: &Engine,
+    file: &std::path::Path,
+    graph: &StageGraph,
+) -> Result<(), CheckerError> {
+    for (image, line) in graph.external_images() {
+        if engine.image_exists(&image).await? {
+            continue;
+        }
+        if let Err(detail) = engine.pull(&image, |_| {}).await {
+            return Err(CheckerError::MissingBaseImage {
+                file: file.to_path_buf(),
+                line,
+                image,
+                detail,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Builds variations of one exercise's Dockerfile for one variant, quietly.
+pub struct ExerciseBuilder<'a> {
+    pub engine: &'a Engine,
+    pub exercise: &'a Exercise,
+    pub variant: Variant,
+}
+
+impl Builder for ExerciseBuilder<'_> {
+    fn tag(&self, plan: &Plan) -> String {
+        plan.tag(&self.exercise.image_tag(self.variant))
+    }
+    fn build<'a>(
+        &'a self,
+        plan: &'a Plan,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Built, CheckerError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            build_plan(
+                self.engine,
+                self.exercise,
+                self.variant,
+                plan,
+                &mut crate::ui::Silent,
+            )
+            .await
+        })
+    }
+}

@@ -1,0 +1,382 @@
+//! `checker grade DIR`: a whole class at once. DIR holds one folder per learner, each a copy
+//! of `exercises/` with that learner's Dockerfiles. Every learner's every exercise is built
+//! and judged against the workbook's own goals (a learner's edited exercise.toml changes
+//! nothing), several at a time; one submission that fails to build, never exits or floods
+//! its output cannot block or crash the others; the images a grading run makes are removed
+//! as it goes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use super::Outcome;
+use crate::check;
+use crate::docker::engine::Engine;
+use crate::error::CheckerError;
+use crate::ui::Silent;
+use crate::workbook::exercise::{Exercise, Variant};
+use crate::workbook::Workbook;
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Grade {
+    pub learner: String,
+    pub exercise: String,
+    /// `passed` (every goal met), `failed` (a goal missed), `error` (could not be checked:
+    /// no Dockerfile, does not parse, a step fails…), `timed-out`.
+    pub status: GradeStatus,
+    pub goals_met: usize,
+    pub goals_total: usize,
+    pub image_size: Option<u64>,
+    /// The first line of the error, for `error` and `timed-out`.
+    pub message: Option<String>,
+    pub seconds: f64,
+    /// Goal id → met.
+    pub goals: BTreeMap<String, bool>,
+}
+
+/// How one submission went: `passed` (every goal met), `failed` (a goal missed), `error`
+/// (could not be checked: no Dockerfile, does not parse, a step fails…), `timed-out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GradeStatus {
+    Passed,
+    Failed,
+    Error,
+    TimedOut,
+}
+
+impl std::fmt::Display for GradeStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GradeStatus::Passed => "passed",
+            GradeStatus::Failed => "failed",
+            GradeStatus::Error => "error",
+            GradeStatus::TimedOut => "timed-out",
+        })
+    }
+}
+
+pub struct GradeOptions {
+    pub jobs: usize,
+    pub timeout: Duration,
+    pub keep_images: bool,
+    /// Exercise names (or numbers) to grade; empty: all.
+    pub only: Vec<String>,
+}
+
+/// Learner folders of DIR, sorted.
+pub fn learners(dir: &Path) -> Result<Vec<(String, PathBuf)>, CheckerError> {
+    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .map_err(|e| CheckerError::io(dir, e))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    out.sort();
+    if out.is_empty() {
+        return Err(CheckerError::Usage(format!(
+            "{}: no learner folders in it",
+            dir.display()
+        )));
+    }
+    Ok(out)
+}
+
+/// An image-name-safe form of a learner's folder name.
+fn slug(name: &str) -> String {
+    let s: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    s.trim_matches('-').to_string()
+}
+
+/// Builds and judges one submission within `timeout`, removes its images unless `keep`,
+/// and says how it went on stderr.
+async fn grade_one(
+    engine: &Engine,
+    exercise: &Exercise,
+    learner: String,
+    name: String,
+    timeout: Duration,
+    keep: bool,
+) -> Grade {
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(timeout, judge(engine, exercise)).await;
+    let seconds = started.elapsed().as_secs_f64();
+    if !keep {
+        for variant in [Variant::Learner, Variant::Starter] {
+            let _ = engine.remove_image(&exercise.image_tag(variant)).await;
+        }
+    }
+    let total = exercise.file.goals.len();
+    let mut grade = Grade {
+        learner,
+        exercise: name,
+        status: GradeStatus::Error,
+        goals_met: 0,
+        goals_total: total,
+        image_size: None,
+        message: None,
+        seconds,
+        goals: BTreeMap::new(),
+    };
+    match outcome {
+        Err(_) => {
+            grade.status = GradeStatus::TimedOut;
+            grade.message = Some(format!("not finished within {} s", timeout.as_secs()));
+        }
+        Ok(Err(e)) => {
+            grade.message = Some(e.to_string().lines().next().unwrap_or_default().to_string())
+        }
+        Ok(Ok(result)) => {
+            grade.goals = result
+                .verdicts
+                .iter()
+                .map(|v| (v.id.clone(), v.met))
+                .collect();
+            grade.goals_met = result.verdicts.iter().filter(|v| v.met).count();
+            grade.status = if result.all_met() {
+                GradeStatus::Passed
+            } else {
+                GradeStatus::Failed
+            };
+            grade.image_size = Some(result.measurements.image_size);
+        }
+    }
+    eprintln!(
+        "  {} {}: {} ({}/{} goals, {:.1} s)",
+        grade.learner, grade.exercise, grade.status, grade.goals_met, total, seconds
+    );
+    grade
+}
+
+/// Grades every learner's every exercise (or `options.only`), `options.jobs` at a time.
+pub async fn grade(
+    engine: Arc<Engine>,
+    workbook: &Workbook,
+    dir: &Path,
+    options: &GradeOptions,
+) -> Result<Vec<Grade>, CheckerError> {
+    let exercises = if options.only.is_empty() {
+        workbook.exercises()?
+    } else {
+        options
+            .only
+            .iter()
+            .map(|n| workbook.exercise(n))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let learners = learners(dir)?;
+    let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (learner, folder) in &learners {
+        for reference in &exercises {
+            let submission = folder.join(&reference.name);
+            // The workbook's goals, the learner's files, a tag of the learner's own.
+            let exercise = Exercise {
+                name: format!("grade-{}-{}", slug(learner), reference.name),
+                dir: submission,
+                file: reference.file.clone(),
+            };
+            let (engine, permits) = (engine.clone(), permits.clone());
+            let (learner, name, timeout, keep) = (
+                learner.clone(),
+                reference.name.clone(),
+                options.timeout,
+                options.keep_images,
+            );
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await.expect("semaphore stays open");
+                grade_one(&engine, &exercise, learner, name, timeout, keep).await
+            });
+        }
+    }
+    let mut grades = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        grades.push(done.map_err(|source| CheckerError::Task {
+            what: "a grading task crashed".into(),
+            source,
+        })?);
+    }
+    grades.sort_by(|a, b| (&a.learner, &a.exercise).cmp(&(&b.learner, &b.exercise)));
+    Ok(grades)
+}
+
+async fn judge(engine: &Engine, exercise: &Exercise) -> Result<check::CheckResult, CheckerError> {
+    if !exercise.dockerfile_path(Variant::Learner).is_file() {
+        return Err(CheckerError::NoDockerfile);
+    }
+    check::check(engine, exercise, Variant::Learner, &mut Silent).await
+}
+
+/// The scoreboard: one row per learner, one column per exercise, as Markdown.
+pub fn scoreboard_markdown(grades: &[Grade]) -> String {
+    let (learners, exercises) = axes(grades);
+    let mut out = format!(
+        "| Learner | {} | Passed |\n|---|{}---:|\n",
+        exercises.join(" | "),
+        "---|".repeat(exercises.len())
+    );
+    for learner in &learners {
+        let row: Vec<&Grade> = exercises
+            .iter()
+            .filter_map(|e| {
+                grades
+                    .iter()
+                    .find(|g| &g.learner == learner && &g.exercise == e)
+            })
+            .collect();
+        let cells: Vec<String> = row
+            .iter()
+            .map(|g| match g.status {
+                GradeStatus::Passed => format!("✔ {}/{}", g.goals_met, g.goals_total),
+                GradeStatus::Failed => format!("✘ {}/{}", g.goals_met, g.goals_total),
+                other => format!("⚠ {other}"),
+            })
+            .collect();
+        let passed = row
+            .iter()
+            .filter(|g| g.status == GradeStatus::Passed)
+            .count();
+        out.push_str(&format!(
+            "| {learner} | {} | {passed} |\n",
+            cells.join(" | ")
+        ));
+    }
+    out
+}
+
+/// The same as CSV, one row per learner and exercise, for spreadsheets.
+pub fn scoreboard_csv(grades: &[Grade]) -> String {
+    let mut out =
+        String::from("learner,exercise,status,goals_met,goals_total,image_bytes,seconds,message\n");
+    for g in grades {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{:.1},{}\n",
+            csv(&g.learner),
+            csv(&g.exercise),
+            g.status,
+            g.goals_met,
+            g.goals_total,
+            g.image_size.map(|s| s.to_string()).unwrap_or_default(),
+            g.seconds,
+            csv(g.message.as_deref().unwrap_or(""))
+        ));
+    }
+    out
+}
+
+fn csv(field: &str) -> String {
+    if field.contains([',', '"', '\n']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+fn axes(grades: &[Grade]) -> (Vec<String>, Vec<String>) {
+    let mut learners: Vec<String> = grades.iter().map(|g| g.learner.clone()).collect();
+    learners.dedup();
+    let mut exercises: Vec<String> = grades.iter().map(|g| g.exercise.clone()).collect();
+    exercises.sort();
+    exercises.dedup();
+    (learners, exercises)
+}
+
+pub async fn grade_class(
+    workbook: &Workbook,
+    dir: &std::path::Path,
+    options: &GradeOptions,
+    out: &std::path::Path,
+) -> Outcome {
+    let engine = std::sync::Arc::new(
+        crate::commands::connect()
+            .await?
+            .with_size_cache(&workbook.root),
+    );
+    let started = std::time::Instant::now();
+    let grades = grade(engine.clone(), workbook, dir, options).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    std::fs::create_dir_all(out).map_err(|e| CheckerError::io(out, e))?;
+    let doc = serde_json::json!({
+        "schema": "workbook-checker/grades/v1",
+        "graded_at": chrono::Utc::now(),
+        "engine": engine.describe().await,
+        "engine_info": engine.info().await.ok(),
+        "jobs": options.jobs,
+        "seconds": seconds,
+        "grades": grades,
+    });
+    let files = [
+        ("scoreboard.md", scoreboard_markdown(&grades)),
+        ("scoreboard.csv", scoreboard_csv(&grades)),
+        (
+            "grades.json",
+            serde_json::to_string_pretty(&doc).expect("grades serialize") + "\n",
+        ),
+    ];
+    for (name, text) in files {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(|e| CheckerError::io(&path, e))?;
+    }
+    print!("{}", scoreboard_markdown(&grades));
+    let passed = grades
+        .iter()
+        .filter(|g| g.status == GradeStatus::Passed)
+        .count();
+    println!("\n{} submissions graded in {seconds:.1} s with --jobs {}: {passed} passed; scoreboard in {}", grades.len(), options.jobs, out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grade(learner: &str, exercise: &str, status: GradeStatus, met: usize) -> Grade {
+        Grade {
+            learner: learner.into(),
+            exercise: exercise.into(),
+            status,
+            goals_met: met,
+            goals_total: 5,
+            image_size: None,
+            message: (status == GradeStatus::Error)
+                .then(|| "Dockerfile:3: does not parse, \"FORM\"".to_string()),
+            seconds: 1.0,
+            goals: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn scoreboards_have_a_row_per_learner_and_quote_csv() {
+        let grades = vec![
+            grade("alice", "01-a", GradeStatus::Passed, 5),
+            grade("alice", "02-b", GradeStatus::Failed, 3),
+            grade("bob", "01-a", GradeStatus::Error, 0),
+            grade("bob", "02-b", GradeStatus::TimedOut, 0),
+        ];
+        let md = scoreboard_markdown(&grades);
+        assert!(md.contains("| alice | ✔ 5/5 | ✘ 3/5 | 1 |"), "{md}");
+        assert!(md.contains("| bob | ⚠ error | ⚠ timed-out | 0 |"), "{md}");
+        let csv = scoreboard_csv(&grades);
+        assert!(
+            csv.contains(
+                "bob,01-a,error,0,5,,1.0,\"Dockerfile:3: does not parse, \"\"FORM\"\"\"\n"
+            ),
+            "{csv}"
+        );
+    }
+
+    #[test]
+    fn learner_names_become_image_safe() {
+        assert_eq!(slug("Ana María_2"), "ana-mar-a-2");
+        assert_eq!(slug("--x--"), "x");
+    }
+}

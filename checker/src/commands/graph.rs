@@ -1,0 +1,39 @@
+//! `checker graph`: a Dockerfile's stage graph as Mermaid or JSON.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use super::Outcome;
+use crate::docker::dockerfile;
+use crate::error::CheckerError;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Json,
+}
+
+pub fn graph(
+    file: &std::path::Path,
+    format: GraphFormat,
+    build_args: &[String],
+    target: Option<&str>,
+) -> Outcome {
+    let text = dockerfile::read_dockerfile(file)?;
+    let mut args = BTreeMap::new();
+    for a in build_args {
+        let (k, v) = a
+            .split_once('=')
+            .ok_or_else(|| CheckerError::Usage(format!("--build-arg `{a}` is not NAME=VALUE")))?;
+        args.insert(k.to_string(), v.to_string());
+    }
+    let graph = dockerfile::parse_stage_graph(file, &text, &args, target)?;
+    match format {
+        GraphFormat::Mermaid => print!("{}", graph.to_mermaid()),
+        GraphFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&graph).expect("graph serializes")
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,167 @@
+//! `checker watch`: re-checks an exercise whenever a file in its folder is saved. File-system
+//! events where the platform delivers them; polling where it does not (network shares, some
+//! container and VM mounts), on request or when the event watcher cannot start.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use notify::{Config, Event, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher};
+
+use crate::error::CheckerError;
+use crate::report::Format;
+use crate::workbook::exercise::Variant;
+use crate::workbook::Workbook;
+
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// Editors save in bursts (temp file, rename, chmod); wait for the burst to end.
+const SETTLE: Duration = Duration::from_millis(300);
+
+pub async fn watch(
+    workbook: &Workbook,
+    name: Option<&str>,
+    poll: bool,
+) -> Result<ExitCode, CheckerError> {
+    let (tx, rx) = mpsc::channel::<notify::Result<Event>>();
+    let dir = workbook.exercises_dir();
+    let _watcher = start_watcher(&dir, tx, poll)?;
+
+    let first = match name {
+        Some(n) => workbook.exercise(n)?.name,
+        None => next_pending(workbook)?,
+    };
+    eprintln!(
+        "watching {} (Ctrl-C to stop); checking {first}",
+        dir.display()
+    );
+    recheck(workbook, &first).await;
+
+    loop {
+        let first =
+            tokio::task::block_in_place(|| rx.recv()).map_err(|_| CheckerError::WatcherStopped)?;
+        let mut changed = exercise_of(&dir, first);
+        // Drain the rest of the burst.
+        while let Ok(more) = tokio::task::block_in_place(|| rx.recv_timeout(SETTLE)) {
+            changed = exercise_of(&dir, more).or(changed);
+        }
+        let Some(exercise) = changed else { continue };
+        eprintln!("\n── change in {exercise}: checking ──");
+        recheck(workbook, &exercise).await;
+    }
+}
+
+async fn recheck(workbook: &Workbook, exercise: &str) {
+    let outcome = super::check::check(
+        workbook,
+        &[exercise.to_string()],
+        Variant::Learner,
+        Format::Text,
+    )
+    .await;
+    // In watch mode a failed check is something to fix and save again, not a reason to stop.
+    if let Err(e) = outcome {
+        eprintln!("error: {e}");
+    }
+}
+
+fn start_watcher(
+    dir: &Path,
+    tx: mpsc::Sender<notify::Result<Event>>,
+    poll: bool,
+) -> Result<Box<dyn Watcher>, CheckerError> {
+    let fail = |e: notify::Error| CheckerError::Io {
+        path: dir.to_path_buf(),
+        message: format!("cannot watch: {e}"),
+        source: Some(Box::new(e)),
+    };
+    if !poll {
+        let native = RecommendedWatcher::new(tx.clone(), Config::default())
+            .and_then(|mut w| w.watch(dir, RecursiveMode::Recursive).map(|_| w));
+        match native {
+            Ok(w) => return Ok(Box::new(w)),
+            Err(e) => eprintln!(
+                "file-system events are unavailable ({e}); polling every {} s instead",
+                POLL_INTERVAL.as_secs()
+            ),
+        }
+    }
+    let mut poller = PollWatcher::new(
+        tx,
+        Config::default()
+            .with_poll_interval(POLL_INTERVAL)
+            .with_compare_contents(true),
+    )
+    .map_err(fail)?;
+    poller.watch(dir, RecursiveMode::Recursive).map_err(fail)?;
+    Ok(Box::new(poller))
+}
+
+/// The exercise a changed path belongs to; backups and the progress file are not changes
+/// worth a re-check.
+fn exercise_of(dir: &Path, event: notify::Result<Event>) -> Option<String> {
+    let event = event.ok()?;
+    if event.kind.is_access() {
+        return None;
+    }
+    event.paths.iter().find_map(|p: &PathBuf| {
+        let rel = p.strip_prefix(dir).ok()?;
+        let file_name = rel.file_name()?.to_string_lossy();
+        if file_name.starts_with("Dockerfile.backup-")
+            || file_name.ends_with('~')
+            || file_name.starts_with(".#")
+        {
+            return None;
+        }
+        let first = rel
+            .components()
+            .next()?
+            .as_os_str()
+            .to_string_lossy()
+            .into_owned();
+        (rel.components().count() > 1).then_some(first)
+    })
+}
+
+fn next_pending(workbook: &Workbook) -> Result<String, CheckerError> {
+    workbook.next_exercise()?.ok_or(CheckerError::NoExercises)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, EventKind, ModifyKind};
+
+    fn event(kind: EventKind, path: &str) -> notify::Result<Event> {
+        Ok(Event::new(kind).add_path(PathBuf::from(path)))
+    }
+
+    #[test]
+    fn changes_map_to_their_exercise() {
+        let dir = Path::new("/w/exercises");
+        let modify = EventKind::Modify(ModifyKind::Any);
+        assert_eq!(
+            exercise_of(dir, event(modify, "/w/exercises/01-x/Dockerfile")),
+            Some("01-x".into())
+        );
+        assert_eq!(
+            exercise_of(dir, event(modify, "/w/exercises/02-y/src/main.go")),
+            Some("02-y".into())
+        );
+        assert_eq!(
+            exercise_of(
+                dir,
+                event(
+                    EventKind::Create(CreateKind::File),
+                    "/w/exercises/01-x/Dockerfile.backup-1"
+                )
+            ),
+            None
+        );
+        assert_eq!(
+            exercise_of(dir, event(modify, "/w/exercises/README.md")),
+            None
+        );
+        assert_eq!(exercise_of(dir, event(modify, "/elsewhere/x")), None);
+    }
+}

@@ -1,0 +1,124 @@
+//! `checker measure`: build every starter and solution and write (or compare) the numbers
+//! the book prints, `src/measurements.json`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::numbers::*;
+use crate::commands::Outcome;
+use crate::error::CheckerError;
+use crate::workbook::Workbook;
+
+pub async fn measure(
+    workbook: &Workbook,
+    write: Option<PathBuf>,
+    compare: Option<PathBuf>,
+) -> Outcome {
+    let engine = crate::commands::connect()
+        .await?
+        .with_size_cache(&workbook.root);
+    let mut fresh = measure_all(&engine, workbook).await?;
+    // Pull times come from `checker pulls`, which needs a second engine, and the classroom
+    // figures from `bench/classroom.sh`, which grades a synthetic class: keep both.
+    if let Some(old) = write.as_ref().and_then(|p| MeasuredResults::load(p).ok()) {
+        fresh.classroom = old.classroom;
+        for (name, e) in fresh.exercises.iter_mut() {
+            if let Some(o) = old.exercises.get(name) {
+                e.starter.pull_seconds = o.starter.pull_seconds;
+                e.solution.pull_seconds = o.solution.pull_seconds;
+            }
+        }
+    }
+    let text = serde_json::to_string_pretty(&fresh).expect("measurements serialize") + "\n";
+    if let Some(committed) = compare {
+        let old = MeasuredResults::load(&committed)?;
+        let drift = old.drift(&fresh, 0.10);
+        for d in &drift {
+            println!("drifted: {d}");
+        }
+        if drift.is_empty() {
+            println!("every committed number is within 10 % of a fresh measurement");
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!(
+            "regenerate with `checker measure --write {}`",
+            MEASUREMENTS_FILE
+        );
+        return Ok(ExitCode::from(1));
+    }
+    match write {
+        Some(path) => {
+            std::fs::write(&path, text).map_err(|e| CheckerError::io(&path, e))?;
+            println!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `checker measure`: builds every exercise's starter and solution and records the numbers
+/// the book prints.
+pub async fn measure_all(
+    engine: &crate::docker::engine::Engine,
+    workbook: &Workbook,
+) -> Result<MeasuredResults, CheckerError> {
+    use crate::workbook::exercise::Variant;
+    let mut results = MeasuredResults::new(engine.describe().await);
+    // The committed file says which engine and store measured it, not which socket.
+    results.engine_info = engine.info().await.ok().map(|i| i.without_endpoint());
+    for base in ["debian:bookworm", "debian:bookworm-slim"] {
+        if engine.image_exists(base).await? {
+            results
+                .bases
+                .insert(base.to_string(), engine.inspect(base).await?.size);
+        }
+    }
+    for exercise in workbook.exercises()? {
+        let mut numbers = Vec::new();
+        for variant in [Variant::Starter, Variant::Solution] {
+            let mut progress = crate::ui::TerminalProgress::new(&format!(
+                "{} ({})",
+                exercise.name,
+                variant.as_str()
+            ));
+            let result = crate::check::check(engine, &exercise, variant, &mut progress).await?;
+            drop(progress);
+            let files = count_files(engine, &result.image).await?;
+            let layer_sizes = engine
+                .layers(&result.image)
+                .await?
+                .iter()
+                .map(|l| l.size)
+                .collect();
+            numbers.push(VariantNumbers::from_check(&result, files, layer_sizes));
+        }
+        let solution = numbers.pop().expect("two variants");
+        let starter = numbers.pop().expect("two variants");
+        results.exercises.insert(
+            exercise.name.clone(),
+            ExerciseNumbers {
+                title: exercise.title().to_string(),
+                starter,
+                solution,
+            },
+        );
+    }
+    Ok(results)
+}
+
+async fn count_files(
+    engine: &crate::docker::engine::Engine,
+    image: &str,
+) -> Result<usize, CheckerError> {
+    let mut file = tempfile::tempfile().map_err(CheckerError::TempFile)?;
+    engine.export_image(image, &mut file).await?;
+    let platform = engine.platform().await?;
+    let layers = tokio::task::spawn_blocking(move || {
+        crate::docker::waste::image_changes_for(file, &platform)
+    })
+    .await?
+    .map_err(CheckerError::archive(format!(
+        "reading the layers of {image}"
+    )))?;
+    Ok(crate::docker::waste::visible_files(&layers))
+}

@@ -1,0 +1,1114 @@
+//! The only module that talks to Docker, through bollard and the Engine API. Everything it
+//! creates carries the checker's label, containers are always removed, and nothing here
+//! decides whether a goal is met.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use bollard::models::{BuildInfo, BuildInfoAux, ContainerCreateBody, HostConfig, PortBinding};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, BuilderVersion, ContainerArchiveInfoOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListImagesOptionsBuilder, LogsOptionsBuilder,
+    PruneImagesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use crate::docker::endpoint::{Endpoint, Environment};
+use crate::docker::engine_info::EngineInfo;
+use crate::error::CheckerError;
+use crate::facts::{AppOutcome, Layer};
+
+mod sizes;
+use crate::docker::engine_info::ImageStore;
+
+/// Images are tagged `workbook/<exercise>:<variant>`.
+pub const IMAGE_REPOSITORY_PREFIX: &str = "workbook";
+/// Every image and container the checker creates carries this label (value `true`), so it
+/// can find and remove what it owns and nothing else.
+pub const OWNER_LABEL: &str = "org.workbook.checker";
+pub const EXERCISE_LABEL: &str = "org.workbook.exercise";
+pub const VARIANT_LABEL: &str = "org.workbook.variant";
+
+/// Output of an app kept for reports; more is cut, so a flooding app cannot exhaust memory.
+const OUTPUT_CAP: usize = 64 * 1024;
+
+pub struct Engine {
+    docker: Docker,
+    host: String,
+    endpoint: Endpoint,
+    /// Read on first use and kept: one `GET /version` and `GET /info` per run.
+    info: tokio::sync::OnceCell<EngineInfo>,
+    /// Where measured image sizes are kept between runs (see `sizes::SizeCache`).
+    size_cache: Option<sizes::SizeCache>,
+    /// Where the engine says what it could not clean up; nowhere unless the caller says.
+    warnings: std::sync::Arc<dyn Warnings>,
+}
+
+/// Where the engine reports what it could not clean up (a container, a replaced image): a
+/// warning, never a reason to fail a check. The commands send them to stderr.
+pub trait Warnings: Send + Sync {
+    fn warn(&self, message: &str);
+}
+
+/// Drops warnings: the engine of a library user that did not ask for them.
+struct Unheard;
+
+impl Warnings for Unheard {
+    fn warn(&self, _: &str) {}
+}
+
+pub struct BuildRequest {
+    /// The build context, served to the engine through a BuildKit session.
+    pub context: crate::docker::context::Folder,
+    /// Path of the Dockerfile inside the context's folder (or its overlay).
+    pub dockerfile: String,
+    pub tag: String,
+    pub labels: BTreeMap<String, String>,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub no_cache: bool,
+}
+
+/// One BuildKit vertex (a step, or an internal operation such as loading the context).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildStep {
+    pub name: String,
+    pub cached: bool,
+    /// Seconds since the build started.
+    pub started: Option<f64>,
+    pub completed: Option<f64>,
+    pub error: Option<String>,
+}
+
+pub struct BuildOutcome {
+    pub steps: Vec<BuildStep>,
+    pub seconds: f64,
+    /// The context files the engine was offered, as it asked for them.
+    pub context: crate::docker::context::Offered,
+}
+
+/// Why a build failed: the step and the tail of its log, or the engine's message.
+#[derive(Debug)]
+pub struct BuildFailure {
+    pub step: Option<String>,
+    pub message: String,
+    pub log_tail: String,
+}
+
+/// What the checker needs to know of a built image.
+pub struct ImageFacts {
+    pub id: String,
+    /// Uncompressed file bytes of the layers, on every image store (see `sizes`).
+    pub size: u64,
+    /// What a pull transfers (the compressed layer blobs), where the engine keeps them
+    /// (the containerd store); None on the classic store, which keeps layers unpacked only.
+    pub compressed_size: Option<u64>,
+    pub user: String,
+    pub layer_count: usize,
+}
+
+/// Receives build progress; the terminal UI implements it.
+pub trait BuildProgress: Send {
+    fn step(&mut self, step: &BuildStep);
+    /// A line about the work around the build: what extra builds a goal makes, and why.
+    fn note(&mut self, message: &str);
+}
+
+impl Engine {
+    /// Connects to the engine the docker CLI would use (DOCKER_HOST, DOCKER_CONTEXT, the
+    /// current context, the platform default: see `endpoint`), negotiates the API version
+    /// (Debian's engine 20.10 speaks 1.41) and checks that the engine answers.
+    pub async fn connect() -> Result<Engine, CheckerError> {
+        let endpoint = crate::docker::endpoint::resolve(&Environment::from_process())?;
+        Engine::connect_endpoint(endpoint).await
+    }
+
+    /// Connects to the engine at `host` (`unix://…`, `tcp://…`, `ssh://…`), given on the
+    /// command line.
+    pub async fn connect_to(host: &str) -> Result<Engine, CheckerError> {
+        Engine::connect_endpoint(Endpoint::given(host, "the command line")).await
+    }
+
+    /// Connects to `endpoint`; a failure names the endpoint, how it was chosen, and how to
+    /// start or choose an engine.
+    pub async fn connect_endpoint(endpoint: Endpoint) -> Result<Engine, CheckerError> {
+        let unreachable = |detail: String| CheckerError::EngineUnreachable {
+            host: endpoint.host.clone(),
+            chosen: endpoint.source.to_string(),
+            detail,
+            choose: endpoint.source.how_to_choose_another(),
+        };
+        let docker = client_for(&endpoint).map_err(|e| unreachable(e.to_string()))?;
+        let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
+            .await
+            .map_err(|_| unreachable("no answer within 10 s".into()))?
+            .map_err(|e| unreachable(e.to_string()))?;
+        docker
+            .ping()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        // Builds of big toolchains take minutes; the client's default 2-minute timeout would
+        // cut them off.
+        let docker = docker.with_timeout(Duration::from_secs(3600));
+        Ok(Engine {
+            docker,
+            host: endpoint.host.clone(),
+            endpoint,
+            info: tokio::sync::OnceCell::new(),
+            size_cache: None,
+            warnings: std::sync::Arc::new(Unheard),
+        })
+    }
+
+    /// Sends the engine's warnings to `warnings`.
+    pub fn with_warnings(mut self, warnings: std::sync::Arc<dyn Warnings>) -> Engine {
+        self.warnings = warnings;
+        self
+    }
+
+    /// Keeps the sizes measured on the containerd store in the workbook's own cache folder,
+    /// so that an image measured once is not exported again in a later run.
+    pub fn with_size_cache(mut self, workbook_root: &std::path::Path) -> Engine {
+        self.size_cache = Some(sizes::SizeCache::new(
+            workbook_root.join(".workbook-cache/image-sizes.json"),
+        ));
+        self
+    }
+
+    /// The endpoint this engine was reached at, and how it was chosen.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The engine's version, API, platform, image store and BuildKit, with the endpoint; asked
+    /// once per run (`engine.info().await?.image_store` tells the classic store from
+    /// containerd's).
+    pub async fn info(&self) -> Result<&EngineInfo, CheckerError> {
+        self.info
+            .get_or_try_init(|| async {
+                let version = self
+                    .docker
+                    .version()
+                    .await
+                    .map_err(CheckerError::engine("GET /version"))?;
+                let info = self
+                    .docker
+                    .info()
+                    .await
+                    .map_err(CheckerError::engine("GET /info"))?;
+                Ok(EngineInfo::from_api(&version, &info, &self.endpoint))
+            })
+            .await
+    }
+
+    /// "Docker Engine 28.5.2 (API 1.51, containerd image store)", for reports.
+    pub async fn describe(&self) -> String {
+        match self.info().await {
+            Ok(info) => info.describe(),
+            Err(e) => format!("unknown engine ({e})"),
+        }
+    }
+
+    pub async fn image_exists(&self, image: &str) -> Result<bool, CheckerError> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Pulls `image`, reporting each progress line; the error says why it could not.
+    pub async fn pull(&self, image: &str, mut on_progress: impl FnMut(&str)) -> Result<(), String> {
+        let (name, tag) = split_tag(image);
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(name)
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    let mut line = [info.id.unwrap_or_default(), info.status.unwrap_or_default()]
+                        .iter()
+                        .filter(|s| !s.is_empty())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    if let Some(d) = info.progress_detail {
+                        if let (Some(current), Some(total)) = (d.current, d.total) {
+                            line.push_str(&format!(
+                                " {} / {}",
+                                crate::facts::format_mb(current as u64),
+                                crate::facts::format_mb(total as u64)
+                            ));
+                        }
+                    }
+                    on_progress(&line);
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Imports a root filesystem tar as `image` (what `docker import` does), with Dockerfile
+    /// instructions such as `CMD ["bash"]` applied to its config.
+    pub async fn import_rootfs(
+        &self,
+        tar: Vec<u8>,
+        image: &str,
+        changes: Vec<String>,
+    ) -> Result<(), CheckerError> {
+        let (name, tag) = split_tag(image);
+        let options = CreateImageOptionsBuilder::default()
+            .from_src("-")
+            .repo(name)
+            .tag(tag)
+            .changes(changes)
+            .build();
+        let mut stream =
+            self.docker
+                .create_image(Some(options), Some(bollard::body_full(tar.into())), None);
+        while let Some(item) = stream.next().await {
+            item.map_err(CheckerError::engine(format!("importing {image}")))?;
+        }
+        Ok(())
+    }
+
+    /// Builds with BuildKit through a session, streaming each step to `progress`.
+    pub async fn build(
+        &self,
+        request: BuildRequest,
+        progress: &mut dyn BuildProgress,
+    ) -> Result<Result<BuildOutcome, BuildFailure>, CheckerError> {
+        // The Dockerfile's folder is the context's own: the engine asks for the Dockerfile
+        // (and `<Dockerfile>.dockerignore`) by their paths inside it.
+        let folders = BTreeMap::from([
+            ("context".to_string(), request.context.clone()),
+            ("dockerfile".to_string(), request.context.clone()),
+        ]);
+        let session =
+            crate::docker::session::open(&self.endpoint, folders, &shared_key(&request.context))
+                .await?;
+        let labels: HashMap<String, String> = request.labels.clone().into_iter().collect();
+        let build_args: HashMap<String, String> = request.build_args.clone().into_iter().collect();
+        let mut options = BuildImageOptionsBuilder::default()
+            .dockerfile(&request.dockerfile)
+            .t(&request.tag)
+            .labels(&labels)
+            .buildargs(&build_args)
+            .rm(true)
+            .forcerm(true)
+            .nocache(request.no_cache)
+            .remote("client-session")
+            .session(&session.id)
+            // See `with_buildkit_version`: bollard would open a session of its own for "2".
+            .version(BuilderVersion::BuilderV1);
+        if let Some(target) = &request.target {
+            options = options.target(target);
+        }
+        let started = Instant::now();
+        let docker = with_buildkit_version(self.docker.clone());
+        let mut stream = docker.build_image(
+            options.build(),
+            None,
+            Some(bollard::body_full(bytes::Bytes::new())),
+        );
+        let mut log = BuildLog::default();
+        let mut failure: Option<String> = None;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(BuildInfo {
+                    aux: Some(BuildInfoAux::BuildKit(status)),
+                    ..
+                }) => log.record(status, progress),
+                Ok(_) => {}
+                Err(bollard::errors::Error::DockerStreamError { error }) => failure = Some(error),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        Ok(log.finish(failure, seconds, session.offered()))
+    }
+
+    pub async fn inspect(&self, image: &str) -> Result<ImageFacts, CheckerError> {
+        let info = self.docker.inspect_image(image).await?;
+        let id = info.id.unwrap_or_default();
+        let diff_ids = info.root_fs.as_ref().and_then(|r| r.layers.clone());
+        let (size, compressed_size) = match self.image_store().await? {
+            ImageStore::Classic => (info.size.unwrap_or(0).max(0) as u64, None),
+            // There `.Size` is the compressed content: measure the layers instead.
+            ImageStore::Containerd => {
+                self.measured_sizes(image, &id, &diff_ids.unwrap_or_default())
+                    .await?
+            }
+        };
+        Ok(ImageFacts {
+            id,
+            size,
+            compressed_size,
+            user: info.config.and_then(|c| c.user).unwrap_or_default(),
+            layer_count: info
+                .root_fs
+                .and_then(|r| r.layers)
+                .map(|l| l.len())
+                .unwrap_or(0),
+        })
+    }
+
+    /// The image's layers with the instruction that made each, base first, empty
+    /// (metadata-only) history entries left out.
+    pub async fn layers(&self, image: &str) -> Result<Vec<Layer>, CheckerError> {
+        if self.image_store().await? == ImageStore::Containerd {
+            // History sizes there are snapshot disk usage; the layers are measured instead,
+            // each matched to the config history entry that made it (the ones not marked
+            // empty, in order: what `docker history` lists too).
+            let id = self
+                .image_id(image)
+                .await?
+                .ok_or_else(|| CheckerError::EngineReply(format!("no image {image}")))?;
+            let measured = self.measure_from_layers(image, &id).await?;
+            return Ok(measured
+                .layers
+                .iter()
+                .filter(|l| l.size > 0)
+                .enumerate()
+                .map(|(i, l)| Layer {
+                    position: i + 1,
+                    size: l.size,
+                    created_by: l.created_by.clone().unwrap_or_default(),
+                })
+                .collect());
+        }
+        let history = self.docker.image_history(image).await?;
+        Ok(history
+            .into_iter()
+            .rev()
+            .filter(|h| h.size > 0)
+            .enumerate()
+            .map(|(i, h)| Layer {
+                position: i + 1,
+                size: h.size as u64,
+                created_by: h.created_by,
+            })
+            .collect())
+    }
+
+    /// Reads the image's /etc/passwd and whether each path exists, without starting it: a
+    /// created (never started) container's filesystem is the image's.
+    pub async fn inspect_files(
+        &self,
+        image: &str,
+        labels: &BTreeMap<String, String>,
+        paths: &[String],
+    ) -> Result<(Option<String>, BTreeMap<String, bool>), CheckerError> {
+        // The command is never run; it only satisfies `create` for images with no CMD.
+        let id = self
+            .create(
+                image,
+                Some(vec!["/checker-never-runs".into()]),
+                labels,
+                None,
+            )
+            .await?;
+        let result = async {
+            let passwd = self.read_file(&id, "/etc/passwd").await?;
+            let mut found = BTreeMap::new();
+            for path in paths {
+                let options = ContainerArchiveInfoOptionsBuilder::default()
+                    .path(path)
+                    .build();
+                let exists = match self
+                    .docker
+                    .get_container_archive_info(&id, Some(options))
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    }) => false,
+                    Err(e) => return Err(e.into()),
+                };
+                found.insert(path.clone(), exists);
+            }
+            Ok((passwd, found))
+        }
+        .await;
+        self.remove_container(&id).await;
+        result
+    }
+
+    async fn read_file(&self, container: &str, path: &str) -> Result<Option<String>, CheckerError> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(container, Some(options));
+        let mut tar = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => tar.extend_from_slice(&bytes),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+            if tar.len() > 4 * 1024 * 1024 {
+                return Err(CheckerError::EngineReply(format!(
+                    "{path} in the image is larger than 4 MB"
+                )));
+            }
+        }
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let entries = archive.entries().map_err(CheckerError::EngineArchive)?;
+        for entry in entries {
+            let mut entry = entry.map_err(CheckerError::EngineArchive)?;
+            if entry.header().entry_type().is_file() {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut entry, &mut text)
+                    .map_err(CheckerError::EngineArchive)?;
+                return Ok(Some(text));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn create(
+        &self,
+        image: &str,
+        cmd: Option<Vec<String>>,
+        labels: &BTreeMap<String, String>,
+        publish: Option<u16>,
+    ) -> Result<String, CheckerError> {
+        let mut host_config = HostConfig {
+            // No privileges beyond Docker's defaults, bounded resources so a runaway app
+            // cannot take the machine (or a classroom's engine) down.
+            privileged: Some(false),
+            security_opt: Some(vec!["no-new-privileges".into()]),
+            memory: Some(1 << 30),
+            pids_limit: Some(512),
+            ..Default::default()
+        };
+        let mut exposed = None;
+        if let Some(port) = publish {
+            let key = format!("{port}/tcp");
+            host_config.port_bindings = Some(HashMap::from([(
+                key.clone(),
+                Some(vec![PortBinding {
+                    host_ip: Some(self.publish_ip()),
+                    host_port: Some(String::new()),
+                }]),
+            )]));
+            exposed = Some(vec![key]);
+        }
+        let config = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd,
+            labels: Some(labels.clone().into_iter().collect()),
+            exposed_ports: exposed,
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let name = format!("workbook-{}", uuid::Uuid::new_v4().simple());
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let created = self
+            .docker
+            .create_container(Some(options), config)
+            .await
+            .map_err(CheckerError::engine(format!(
+                "creating a container from {image}"
+            )))?;
+        Ok(created.id)
+    }
+
+    /// Removes a container, whatever state it is in. Failure to remove is a warning (see
+    /// `Warnings`) rather than hiding the check's own result.
+    pub async fn remove_container(&self, id: &str) {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        if let Err(e) = self.docker.remove_container(id, Some(options)).await {
+            let message = format!("warning: could not remove container {id}: {e}");
+            self.warnings.warn(&message);
+        }
+    }
+
+    /// Runs the image to its end (or the time limit) and collects its output.
+    pub async fn run_to_exit(
+        &self,
+        image: &str,
+        command: Option<Vec<String>>,
+        labels: &BTreeMap<String, String>,
+        timeout: Duration,
+    ) -> Result<AppOutcome, CheckerError> {
+        let id = self.create(image, command, labels, None).await?;
+        let result = async {
+            let started = Instant::now();
+            if let Err(e) = self.docker.start_container(&id, None).await {
+                return Ok(AppOutcome::FailedToStart {
+                    message: e.to_string(),
+                });
+            }
+            let mut wait = self.docker.wait_container(&id, None);
+            let finished = tokio::time::timeout(timeout, wait.next()).await;
+            let seconds = started.elapsed().as_secs_f64();
+            let (stdout, stderr) = self.output(&id).await;
+            match finished {
+                Err(_) => Ok(AppOutcome::TimedOut {
+                    after_seconds: timeout.as_secs(),
+                    stdout,
+                }),
+                Ok(_) => {
+                    let exit_code = self.exit_code(&id).await?;
+                    Ok(AppOutcome::Exited {
+                        exit_code,
+                        stdout,
+                        stderr,
+                        seconds,
+                    })
+                }
+            }
+        }
+        .await;
+        self.remove_container(&id).await;
+        result
+    }
+
+    /// Starts the image, then asks `GET path` on its published `port` until the expected
+    /// status comes back, the container exits, or time runs out.
+    pub async fn serve_and_get(
+        &self,
+        image: &str,
+        port: u16,
+        path: &str,
+        expected_status: u16,
+        labels: &BTreeMap<String, String>,
+        timeout: Duration,
+    ) -> Result<AppOutcome, CheckerError> {
+        let id = self.create(image, None, labels, Some(port)).await?;
+        let result = async {
+            let started = Instant::now();
+            if let Err(e) = self.docker.start_container(&id, None).await {
+                return Ok(AppOutcome::FailedToStart {
+                    message: e.to_string(),
+                });
+            }
+            let info = self.docker.inspect_container(&id, None).await?;
+            let host_port = info
+                .network_settings
+                .and_then(|n| n.ports)
+                .and_then(|p| p.get(&format!("{port}/tcp")).cloned().flatten())
+                .and_then(|b| b.into_iter().find_map(|b| b.host_port))
+                .and_then(|p| p.parse::<u16>().ok());
+            let Some(host_port) = host_port else {
+                let (out, err) = self.output(&id).await;
+                let exited_with = self.exit_code_if_stopped(&id).await;
+                return Ok(AppOutcome::NeverAnswered {
+                    after_seconds: 0.0,
+                    exited_with,
+                    logs: format!("{out}{err}"),
+                });
+            };
+            let url = format!("http://{}:{host_port}{path}", self.reach_host());
+            let mut last_answer = None;
+            while started.elapsed() < timeout {
+                if let Some(code) = self.exit_code_if_stopped(&id).await {
+                    let (out, err) = self.output(&id).await;
+                    return Ok(AppOutcome::NeverAnswered {
+                        after_seconds: started.elapsed().as_secs_f64(),
+                        exited_with: Some(code),
+                        logs: format!("{out}{err}"),
+                    });
+                }
+                if let Ok((status, body)) = http_get(&url).await {
+                    let answer = AppOutcome::Answered {
+                        status,
+                        body,
+                        seconds: started.elapsed().as_secs_f64(),
+                    };
+                    if status == expected_status {
+                        return Ok(answer);
+                    }
+                    last_answer = Some(answer);
+                }
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+            if let Some(answer) = last_answer {
+                return Ok(answer);
+            }
+            let (out, err) = self.output(&id).await;
+            Ok(AppOutcome::NeverAnswered {
+                after_seconds: started.elapsed().as_secs_f64(),
+                exited_with: None,
+                logs: format!("{out}{err}"),
+            })
+        }
+        .await;
+        self.remove_container(&id).await;
+        result
+    }
+
+    async fn output(&self, id: &str) -> (String, String) {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail("400")
+            .build();
+        let mut stream = self.docker.logs(id, Some(options));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        while let Some(Ok(chunk)) = stream.next().await {
+            match chunk {
+                bollard::container::LogOutput::StdErr { message } => {
+                    err.extend_from_slice(&message)
+                }
+                other => out.extend_from_slice(&other.into_bytes()),
+            }
+            if out.len() + err.len() > 4 * OUTPUT_CAP {
+                break;
+            }
+        }
+        (cap(&out), cap(&err))
+    }
+
+    async fn exit_code(&self, id: &str) -> Result<i64, CheckerError> {
+        let info = self.docker.inspect_container(id, None).await?;
+        Ok(info.state.and_then(|s| s.exit_code).unwrap_or(-1))
+    }
+
+    async fn exit_code_if_stopped(&self, id: &str) -> Option<i64> {
+        let info = self.docker.inspect_container(id, None).await.ok()?;
+        let state = info.state?;
+        if state.running == Some(true) {
+            None
+        } else {
+            state.exit_code
+        }
+    }
+
+    /// Where published ports are bound: loopback for a local engine, all interfaces for a
+    /// remote one (the checker reaches it over the network).
+    fn publish_ip(&self) -> String {
+        if self.remote_host().is_some() {
+            "0.0.0.0".into()
+        } else {
+            "127.0.0.1".into()
+        }
+    }
+
+    fn reach_host(&self) -> String {
+        self.remote_host().unwrap_or_else(|| "127.0.0.1".into())
+    }
+
+    fn remote_host(&self) -> Option<String> {
+        let rest = self
+            .host
+            .strip_prefix("tcp://")
+            .or_else(|| self.host.strip_prefix("http://"))?;
+        let host = rest
+            .split('/')
+            .next()?
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(rest);
+        Some(host.trim_matches(['[', ']']).to_string())
+    }
+
+    /// Writes `docker save IMAGE` into `file`, for reading the layers' contents.
+    pub async fn export_image(
+        &self,
+        image: &str,
+        file: &mut std::fs::File,
+    ) -> Result<(), CheckerError> {
+        let mut stream = self.docker.export_image(image);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(CheckerError::engine(format!("exporting {image}")))?;
+            std::io::Write::write_all(file, &chunk)
+                .map_err(CheckerError::archive(format!("exporting {image}")))?;
+        }
+        Ok(())
+    }
+
+    /// Writes one `docker save` archive of several images into `file`.
+    pub async fn save_images(
+        &self,
+        images: &[&str],
+        file: &mut std::fs::File,
+    ) -> Result<u64, CheckerError> {
+        let mut stream = self.docker.export_images(images);
+        let mut written = 0;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(CheckerError::engine("saving images"))?;
+            written += chunk.len() as u64;
+            std::io::Write::write_all(file, &chunk)
+                .map_err(CheckerError::archive("saving images"))?;
+        }
+        Ok(written)
+    }
+
+    /// Loads a `docker save` archive (what `docker load` does), streaming it from disk.
+    pub async fn load_images(&self, path: &std::path::Path) -> Result<Vec<String>, CheckerError> {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| CheckerError::io(path, e))?;
+        let chunks = tokio_util::io::ReaderStream::new(file);
+        let options = bollard::query_parameters::ImportImageOptionsBuilder::default().build();
+        let mut stream = self.docker.import_image_stream(options, chunks, None);
+        let mut loaded = Vec::new();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(CheckerError::engine(format!("loading {}", path.display())))?;
+            if let Some(line) = info.stream {
+                let line = line.trim().to_string();
+                if !line.is_empty() {
+                    loaded.push(line);
+                }
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Tags `image` as `repo:tag`.
+    pub async fn tag(&self, image: &str, target: &str) -> Result<(), CheckerError> {
+        let (repo, tag) = split_tag(target);
+        let options = bollard::query_parameters::TagImageOptionsBuilder::default()
+            .repo(repo)
+            .tag(tag)
+            .build();
+        self.docker
+            .tag_image(image, Some(options))
+            .await
+            .map_err(CheckerError::engine(format!("tagging {image} as {target}")))
+    }
+
+    /// Pushes `image` (already tagged with the registry's name), reporting progress lines.
+    pub async fn push(&self, image: &str, mut on_progress: impl FnMut(&str)) -> Result<(), String> {
+        let (name, tag) = split_tag(image);
+        let options = bollard::query_parameters::PushImageOptionsBuilder::default()
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.push_image(name, Some(options), None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| e.to_string())?;
+            if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                return Err(detail);
+            }
+            on_progress(&info.status.unwrap_or_default());
+        }
+        Ok(())
+    }
+
+    /// The id of the image a tag points at, if any.
+    pub async fn image_id(&self, image: &str) -> Result<Option<String>, CheckerError> {
+        match self.docker.inspect_image(image).await {
+            Ok(info) => Ok(info.id),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes an image the checker replaced, unless something still uses it (another tag,
+    /// a container): then it is not garbage, and the engine's refusal is the answer.
+    pub async fn remove_replaced_image(&self, id: &str) {
+        let options = RemoveImageOptionsBuilder::default().force(false).build();
+        match self.docker.remove_image(id, Some(options), None).await {
+            Ok(_)
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404 | 409,
+                ..
+            }) => {}
+            Err(e) => {
+                let message = format!("warning: could not remove the replaced image {id}: {e}");
+                self.warnings.warn(&message);
+            }
+        }
+    }
+
+    pub async fn remove_image(&self, image: &str) -> Result<(), CheckerError> {
+        let options = RemoveImageOptionsBuilder::default().force(false).build();
+        match self.docker.remove_image(image, Some(options), None).await {
+            Ok(_)
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes every untagged image of the checker's.
+    pub async fn prune_dangling(&self) -> Result<(), CheckerError> {
+        let filters = HashMap::from([
+            ("dangling", vec!["true".to_string()]),
+            ("label", vec![OWNER_LABEL.to_string()]),
+        ]);
+        let options = PruneImagesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        self.docker.prune_images(Some(options)).await?;
+        Ok(())
+    }
+
+    /// How many images the engine holds (any, not only the checker's).
+    pub async fn image_count(&self) -> Result<usize, CheckerError> {
+        let options = ListImagesOptionsBuilder::default().all(true).build();
+        Ok(self.docker.list_images(Some(options)).await?.len())
+    }
+
+    /// Ids of the checker's containers (any state) and tags/ids of its images.
+    pub async fn owned(&self) -> Result<(Vec<String>, Vec<String>), CheckerError> {
+        let filters = HashMap::from([("label", vec![OWNER_LABEL.to_string()])]);
+        let containers = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await?
+            .into_iter()
+            .filter_map(|c| c.id)
+            .collect();
+        let images = self
+            .docker
+            .list_images(Some(
+                ListImagesOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await?
+            .into_iter()
+            .map(|i| i.repo_tags.first().cloned().unwrap_or(i.id))
+            .collect();
+        Ok((containers, images))
+    }
+}
+
+/// A client whose build requests say `version=2` (BuildKit) where bollard wrote `1`.
+///
+/// bollard's BuildKit builds open a session of their own, which serves registry
+/// credentials but not files; the checker's session (see `session`) serves the context, so
+/// the build must name that one and bollard must not open another. bollard does that only
+/// for version 1, and this rewrites the version on the way out.
+/// What BuildKit reported of one build: each step (merged by digest, timed from the first
+/// start) and the tail of each step's output.
+#[derive(Default)]
+struct BuildLog {
+    steps: Vec<(String, BuildStep)>,
+    logs: HashMap<String, Vec<u8>>,
+    epoch: Option<f64>,
+}
+
+impl BuildLog {
+    fn record(
+        &mut self,
+        status: bollard::moby::buildkit::v1::StatusResponse,
+        progress: &mut dyn BuildProgress,
+    ) {
+        for v in status.vertexes {
+            let s = v
+                .started
+                .as_ref()
+                .map(|t| t.seconds as f64 + t.nanos as f64 / 1e9);
+            let c = v
+                .completed
+                .as_ref()
+                .map(|t| t.seconds as f64 + t.nanos as f64 / 1e9);
+            if self.epoch.is_none() {
+                self.epoch = s;
+            }
+            let epoch = self.epoch;
+            let rel = |x: Option<f64>| x.map(|x| x - epoch.unwrap_or(x));
+            let step = BuildStep {
+                name: v.name.clone(),
+                cached: v.cached,
+                started: rel(s),
+                completed: rel(c),
+                error: (!v.error.is_empty()).then(|| v.error.clone()),
+            };
+            progress.step(&step);
+            match self.steps.iter_mut().find(|(d, _)| *d == v.digest) {
+                Some((_, existing)) => {
+                    existing.cached |= step.cached;
+                    existing.started = existing.started.or(step.started);
+                    existing.completed = step.completed.or(existing.completed);
+                    existing.error = step.error.or(existing.error.take());
+                }
+                None => self.steps.push((v.digest.clone(), step)),
+            }
+        }
+        for log in status.logs {
+            let buf = self.logs.entry(log.vertex).or_default();
+            buf.extend_from_slice(&log.msg);
+            if buf.len() > OUTPUT_CAP {
+                buf.drain(..buf.len() - OUTPUT_CAP);
+            }
+        }
+    }
+
+    /// The build's outcome: its steps, or where and why it failed with the failing step's
+    /// last lines of output.
+    fn finish(
+        self,
+        failure: Option<String>,
+        seconds: f64,
+        context: crate::docker::context::Offered,
+    ) -> Result<BuildOutcome, BuildFailure> {
+        let failed_step = self.steps.iter().find(|(_, s)| s.error.is_some());
+        match (failure, failed_step) {
+            (None, None) => Ok(BuildOutcome {
+                steps: self.steps.into_iter().map(|(_, s)| s).collect(),
+                seconds,
+                context,
+            }),
+            (message, step) => {
+                let log_tail = step
+                    .and_then(|(digest, _)| self.logs.get(digest))
+                    .map(|b| tail_lines(&String::from_utf8_lossy(b), 20))
+                    .unwrap_or_default();
+                let message = message
+                    .or_else(|| step.and_then(|(_, s)| s.error.clone()))
+                    .unwrap_or_else(|| "the build failed".into());
+                Err(BuildFailure {
+                    step: step.map(|(_, s)| s.name.clone()),
+                    message,
+                    log_tail,
+                })
+            }
+        }
+    }
+}
+
+fn with_buildkit_version(docker: Docker) -> Docker {
+    docker.with_request_modifier(|mut request| {
+        if let (true, Some(query)) = (
+            request.uri().path().ends_with("/build"),
+            request.uri().query(),
+        ) {
+            let query: Vec<&str> = query
+                .split('&')
+                .map(|pair| {
+                    if pair == "version=1" {
+                        "version=2"
+                    } else {
+                        pair
+                    }
+                })
+                .collect();
+            // Only the query changes: for a unix socket the authority encodes its path.
+            let mut parts = request.uri().clone().into_parts();
+            let path_and_query = format!("{}?{}", request.uri().path(), query.join("&"));
+            if let Ok(path_and_query) = path_and_query.parse() {
+                parts.path_and_query = Some(path_and_query);
+                if let Ok(uri) = hyper::Uri::from_parts(parts) {
+                    *request.uri_mut() = uri;
+                }
+            }
+        }
+        request
+    })
+}
+
+/// The key under which the engine keeps a copy of the transferred folder to send only what
+/// changed next time. The same folder with an overlay gets its own key: the engine compares
+/// size and time, which an overlaid file need not change.
+fn shared_key(folder: &crate::docker::context::Folder) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    folder.root.hash(&mut hasher);
+    folder.overlay.hash(&mut hasher);
+    format!("workbook-{:016x}", hasher.finish())
+}
+
+/// A bollard client for the endpoint's scheme. TLS material comes from the endpoint (the
+/// context store or DOCKER_CERT_PATH), never from bollard's own reading of the environment,
+/// so a context's certificates are the ones used.
+fn client_for(endpoint: &Endpoint) -> Result<Docker, bollard::errors::Error> {
+    const TIMEOUT: u64 = 120;
+    let version = bollard::API_DEFAULT_VERSION;
+    let host = endpoint.host.as_str();
+    match &endpoint.tls {
+        Some(tls) => Docker::connect_with_ssl(host, &tls.key, &tls.cert, &tls.ca, TIMEOUT, version),
+        None if host.starts_with("unix://") => Docker::connect_with_unix(host, TIMEOUT, version),
+        None if host.starts_with("tcp://") || host.starts_with("http://") => {
+            Docker::connect_with_http(host, TIMEOUT, version)
+        }
+        None if host.starts_with("ssh://") => {
+            Docker::connect_with_ssh(host, TIMEOUT, version, None)
+        }
+        // Named pipes, and the schemes bollard refuses with a message naming them.
+        None => Docker::connect_with_host(host),
+    }
+}
+
+/// `debian:bookworm` → (`debian`, `bookworm`); a registry port is not a tag.
+fn split_tag(image: &str) -> (&str, &str) {
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, tag),
+        _ => (image, "latest"),
+    }
+}
+
+fn tail_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn cap(bytes: &[u8]) -> String {
+    let start = bytes.len().saturating_sub(OUTPUT_CAP);
+    String::from_utf8_lossy(&bytes[start..]).into_owned()
+}
+
+/// One plain HTTP/1.1 GET with a short timeout: (status, body up to 64 KiB).
+async fn http_get(url: &str) -> Result<(u16, String), String> {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("{e}"))?;
+    let response = tokio::time::timeout(Duration::from_secs(2), client.get(uri))
+        .await
+        .map_err(|_| "timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = tokio::time::timeout(Duration::from_secs(2), response.into_body().collect())
+        .await
+        .map_err(|_| "body timed out".to_string())?
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, cap(&body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_split_like_the_cli() {
+        assert_eq!(
+            split_tag("debian:bookworm-slim"),
+            ("debian", "bookworm-slim")
+        );
+        assert_eq!(split_tag("debian"), ("debian", "latest"));
+        assert_eq!(
+            split_tag("localhost:5000/debian"),
+            ("localhost:5000/debian", "latest")
+        );
+        assert_eq!(
+            split_tag("localhost:5000/debian:bookworm"),
+            ("localhost:5000/debian", "bookworm")
+        );
+    }
+
+    #[test]
+    fn log_tail_keeps_the_last_lines() {
+        assert_eq!(tail_lines("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(tail_lines("a", 5), "a");
+    }
+}

@@ -1,0 +1,14 @@
+//! Everything that talks to, or reads the formats of, Docker: the engine (`engine`, the only
+//! user of bollard), where it is (`endpoint`, `engine_info`), the build context served over a
+//! BuildKit session (`context`, `dockerignore`, `session`), Dockerfiles (`dockerfile`), and
+//! image archives (`oci`, `waste`).
+
+pub mod context;
+pub mod dockerfile;
+pub mod dockerignore;
+pub mod endpoint;
+pub mod engine;
+pub mod engine_info;
+pub mod oci;
+pub mod session;
+pub mod waste;

@@ -1,0 +1,146 @@
+//! What the checker measured about one built image: plain data, filled in by `check` from
+//! the engine and the Dockerfile (and by the goals' probes), judged by `goals`, printed by
+//! `report`. `user` resolves the image's uid.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub mod user;
+
+use user::ResolvedUser;
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Measurements {
+    /// Uncompressed file bytes of the layers: what the classic image store's
+    /// `docker image inspect .Size` and `docker images` report, measured the same way on the
+    /// containerd store (whose own figures are compressed content and disk usage).
+    pub image_size: u64,
+    /// What a pull transfers (the compressed layer blobs), where the engine keeps them (the
+    /// containerd store); null on the classic store.
+    pub compressed_size: Option<u64>,
+    /// The starter's image size, when a relative-size goal needs it.
+    pub starter_size: Option<u64>,
+    pub layer_count: usize,
+    pub stage_count: usize,
+    /// Stages the final stage depends on, directly or transitively.
+    pub final_depends_on: usize,
+    pub user: Option<ResolvedUser>,
+    /// USER instructions in stages that do not end up in the image: (stage, user, line).
+    pub users_outside_target: Vec<(String, String, usize)>,
+    /// Path → whether it exists in the final image.
+    pub paths: BTreeMap<String, bool>,
+    /// Goal id → how the app behaved.
+    pub apps: BTreeMap<String, AppOutcome>,
+    /// The largest layers with the instruction that made each, largest first.
+    pub largest_layers: Vec<Layer>,
+    /// Wall time of the build, seconds.
+    pub build_seconds: f64,
+    /// BuildKit steps that came from the cache / all steps.
+    pub cached_steps: usize,
+    pub total_steps: usize,
+    /// Bytes of file content in the build context sent to the engine.
+    pub context_bytes: u64,
+    /// Files in the build context.
+    pub context_files: usize,
+    /// Their paths; not in reports (a junk folder can hold thousands).
+    #[serde(skip)]
+    pub context_paths: std::collections::BTreeSet<String>,
+    /// Goal id → what the extra builds of a probing goal found.
+    pub probes: BTreeMap<String, ProbeOutcome>,
+}
+
+/// What the extra build(s) of a goal found.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "probe", rename_all = "kebab-case")]
+pub enum ProbeOutcome {
+    /// `parallel-stages`: the final stage's independent dependencies, and how long their
+    /// work overlapped in a build without cache (None: nothing ran to compare).
+    Parallel {
+        independent: Vec<String>,
+        overlap_seconds: Option<f64>,
+    },
+    /// `cache-reuse`: the steps matching the goal's pattern after a source file changed,
+    /// and whether each came from the cache.
+    CacheReuse { steps: Vec<(String, bool)> },
+    /// `test-stage`: whether the test target built on the context as it is, and whether
+    /// it failed with the exercise's fault swapped in (and the failing step).
+    TestStage {
+        clean_passed: bool,
+        clean_error: Option<String>,
+        fault_failed: bool,
+        fault_step: Option<String>,
+    },
+    /// `build-arg`: the ARG's default (None: not declared before FROM), whether the build
+    /// with the alternate value failed (and how), and how the app goals went on it.
+    BuildArg {
+        default: Option<String>,
+        build_error: Option<String>,
+        apps: BTreeMap<String, AppOutcome>,
+    },
+    /// `wasted-bytes`: dive's count, with the paths that waste most.
+    WastedBytes { bytes: u64, top: Vec<(String, u64)> },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Layer {
+    /// 1-based position in the image, base layers first.
+    pub position: usize,
+    pub size: u64,
+    pub created_by: String,
+}
+
+/// How a run or HTTP check went.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum AppOutcome {
+    /// The container ran to the end.
+    Exited {
+        exit_code: i64,
+        stdout: String,
+        stderr: String,
+        seconds: f64,
+    },
+    /// The container did not exit within the limit; it was killed and removed.
+    TimedOut { after_seconds: u64, stdout: String },
+    /// The server answered.
+    Answered {
+        status: u16,
+        body: String,
+        seconds: f64,
+    },
+    /// The server did not answer within the limit (or exited first).
+    NeverAnswered {
+        after_seconds: f64,
+        exited_with: Option<i64>,
+        logs: String,
+    },
+    /// The container could not be created or started.
+    FailedToStart { message: String },
+}
+
+/// Sizes as `docker images` prints them: decimal megabytes.
+pub fn format_mb(bytes: u64) -> String {
+    let mb = bytes as f64 / 1e6;
+    if mb < 10.0 {
+        format!("{mb:.2} MB")
+    } else {
+        format!("{mb:.1} MB")
+    }
+}
+
+pub fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_decimal_megabytes() {
+        assert_eq!(format_mb(646_200_000), "646.2 MB");
+        assert_eq!(format_mb(790_000), "0.79 MB");
+        assert_eq!(mb(1_500_000), 1.5);
+    }
+}

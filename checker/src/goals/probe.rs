@@ -1,0 +1,122 @@
+//! What the probes of goals work with: a `Plan` (the variation of the exercise's build a
+//! probe asks for), what was `Built`, the `Builder` that builds it (the build layer, which
+//! knows the exercise), and the `Probe` context with the main build and where notes go.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use std::path::Path;
+
+use super::Goal;
+use crate::docker::dockerfile::StageGraph;
+use crate::docker::engine::{BuildProgress, BuildStep, Engine};
+use crate::error::CheckerError;
+use crate::facts::ProbeOutcome;
+
+pub struct Built {
+    pub graph: StageGraph,
+    pub steps: Vec<BuildStep>,
+    pub seconds: f64,
+    pub context_bytes: u64,
+    /// Context-relative paths of everything sent as the build context.
+    pub context_files: Vec<String>,
+}
+
+/// What to build, beyond the exercise and variant: the probes of some goals build a
+/// variation (another target, a changed file, no cache) under a tag of their own.
+#[derive(Default)]
+pub struct Plan {
+    pub target: Option<String>,
+    pub replacements: BTreeMap<String, Vec<u8>>,
+    pub no_cache: bool,
+    /// Appended to the variant in the tag (`workbook/<exercise>:<variant>-<suffix>`).
+    pub tag_suffix: Option<String>,
+    /// Build arguments on top of the exercise's own.
+    pub build_args: BTreeMap<String, String>,
+}
+
+impl Plan {
+    /// The tag this plan builds under, given the exercise's own tag for the variant.
+    pub fn tag(&self, image: &str) -> String {
+        match &self.tag_suffix {
+            Some(suffix) => format!("{image}-{suffix}"),
+            None => image.to_string(),
+        }
+    }
+}
+
+/// Builds variations of one exercise's Dockerfile (the probes of some goals need them).
+pub trait Builder: Sync {
+    /// The tag `plan` builds under.
+    fn tag(&self, plan: &Plan) -> String;
+    /// Builds `plan` (quietly: the caller reports what it builds and why).
+    fn build<'a>(
+        &'a self,
+        plan: &'a Plan,
+    ) -> Pin<Box<dyn Future<Output = Result<Built, CheckerError>> + Send + 'a>>;
+}
+
+/// What a probe works with: the main build, a way to build variations of it, and where to
+/// say what it builds and why.
+pub struct Probe<'a> {
+    pub engine: &'a Engine,
+    /// The exercise's name, for the notes.
+    pub exercise: &'a str,
+    /// The exercise folder (the build context), whose files some goals name.
+    pub dir: &'a Path,
+    /// The main build's image and stage graph.
+    pub image: &'a str,
+    pub graph: &'a StageGraph,
+    pub labels: &'a BTreeMap<String, String>,
+    pub goals: &'a [Goal],
+    pub builder: &'a dyn Builder,
+    pub progress: &'a mut dyn BuildProgress,
+}
+
+impl Probe<'_> {
+    /// Says what the probe builds and why: `  <exercise>: <what> (<goal id>)`.
+    pub(super) fn note(&mut self, goal: &Goal, what: &str) {
+        let message = format!("  {}: {what} ({})", self.exercise, goal.id);
+        self.progress.note(&message);
+    }
+
+    /// Removes a probe's image; one left behind is worth a warning, not a failed check.
+    pub(super) async fn remove(&mut self, tag: &str) {
+        if let Err(e) = self.engine.remove_image(tag).await {
+            let message = format!("warning: could not remove the probe image {tag}: {e}");
+            self.progress.note(&message);
+        }
+    }
+
+    /// A file the goal names in the exercise folder, or the error naming the goal's key.
+    pub(super) fn read(&self, goal: &Goal, key: &str, file: &str) -> Result<Vec<u8>, CheckerError> {
+        let path = self.dir.join(file);
+        std::fs::read(&path).map_err(|e| CheckerError::InvalidExercise {
+            file: self.dir.join("exercise.toml"),
+            message: format!(
+                "key `goals` (id `{}`): `{key}` names {}, which cannot be read: {e}",
+                goal.id,
+                path.display()
+            ),
+        })
+    }
+}
+
+/// Runs the probe of every goal that has one.
+pub async fn probe_all(
+    probe: &mut Probe<'_>,
+) -> Result<BTreeMap<String, ProbeOutcome>, CheckerError> {
+    let mut outcomes = BTreeMap::new();
+    for goal in probe.goals {
+        if let Some(outcome) = goal.kind.probe(goal, probe).await? {
+            outcomes.insert(goal.id.clone(), outcome);
+        }
+    }
+    Ok(outcomes)
+}
+
+/// The first line of an error, as a verdict's detail quotes it.
+pub(super) fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}

@@ -1,0 +1,176 @@
+//! `run`: run the image (with `command`, or its own ENTRYPOINT/CMD) and expect an exit code
+//! and a stdout pattern within the time limit.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::settings::check_timeout;
+use super::verdict::quote_tail;
+use super::{Goal, Kind, Pattern, Verdict};
+use crate::docker::engine::Engine;
+use crate::error::CheckerError;
+use crate::facts::{AppOutcome, Measurements};
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    #[serde(default)]
+    pub exit_code: i64,
+    #[serde(default)]
+    pub stdout: Option<Pattern>,
+    #[serde(default = "default_run_timeout")]
+    pub timeout_s: u64,
+}
+
+fn default_run_timeout() -> u64 {
+    10
+}
+
+impl Kind for Run {
+    fn validate(&self, at: &str) -> Result<(), String> {
+        if let Some(pattern) = &self.stdout {
+            pattern.check(at, "stdout")?;
+        }
+        check_timeout(at, self.timeout_s)
+    }
+    fn target(&self) -> String {
+        let (exit_code, timeout_s) = (self.exit_code, self.timeout_s);
+        match &self.stdout {
+            Some(p) => format!("exit {exit_code}, stdout matches /{p}/, within {timeout_s} s"),
+            None => format!("exit {exit_code} within {timeout_s} s"),
+        }
+    }
+    fn threshold(&self) -> Option<String> {
+        Some(format!("{} s", self.timeout_s))
+    }
+    async fn app(
+        &self,
+        engine: &Engine,
+        image: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Option<AppOutcome>, CheckerError> {
+        let timeout = Duration::from_secs(self.timeout_s);
+        let outcome = engine
+            .run_to_exit(image, self.command.clone(), labels, timeout)
+            .await?;
+        Ok(Some(outcome))
+    }
+    fn judge(&self, goal: &Goal, _: &[Goal], m: &Measurements) -> Verdict {
+        let target = self.target();
+        match m.apps.get(&goal.id) {
+            Some(AppOutcome::Exited {
+                exit_code: code,
+                stdout: out,
+                stderr,
+                seconds,
+            }) => {
+                let code_ok = *code == self.exit_code;
+                let out_ok = self.stdout.as_ref().is_none_or(|p| p.is_match(out));
+                let v = Verdict::new(
+                    goal,
+                    code_ok && out_ok,
+                    format!(
+                        "exit {code} after {seconds:.2} s, stdout {}",
+                        quote_tail(out)
+                    ),
+                    target,
+                );
+                if code_ok && out_ok {
+                    v
+                } else if !stderr.trim().is_empty() {
+                    v.detail(format!("stderr: {}", quote_tail(stderr)))
+                } else {
+                    v
+                }
+            }
+            Some(AppOutcome::TimedOut {
+                after_seconds,
+                stdout: out,
+            }) => Verdict::new(
+                goal,
+                false,
+                format!(
+                    "still running after {after_seconds} s (killed), stdout {}",
+                    quote_tail(out)
+                ),
+                target,
+            ),
+            Some(AppOutcome::FailedToStart { message }) => {
+                Verdict::new(goal, false, "did not start".into(), target).detail(message.clone())
+            }
+            _ => Verdict::new(goal, false, "not measured".into(), target),
+        }
+    }
+}
+
+#[cfg(test)]
+mod judging {
+    use crate::facts::AppOutcome;
+    use crate::goals::verdict::testing::{goal, evaluate_goal, measured};
+    use crate::goals::{GoalKind};
+
+    #[test]
+    fn run_checks_exit_code_and_stdout() {
+        let g = goal(
+            "runs",
+            GoalKind::Run(crate::goals::run::Run {
+                command: None,
+                exit_code: 0,
+                stdout: Some("^Hello, class".into()),
+                timeout_s: 10,
+            }),
+        );
+        let mut m = measured();
+        assert!(!evaluate_goal(&g, &m).met);
+        m.apps.insert(
+            "runs".into(),
+            AppOutcome::Exited {
+                exit_code: 0,
+                stdout: "Hello, class\n".into(),
+                stderr: String::new(),
+                seconds: 0.3,
+            },
+        );
+        assert!(evaluate_goal(&g, &m).met);
+        m.apps.insert(
+            "runs".into(),
+            AppOutcome::Exited {
+                exit_code: 0,
+                stdout: "Bye".into(),
+                stderr: String::new(),
+                seconds: 0.3,
+            },
+        );
+        assert!(!evaluate_goal(&g, &m).met);
+        m.apps.insert(
+            "runs".into(),
+            AppOutcome::Exited {
+                exit_code: 127,
+                stdout: String::new(),
+                stderr: "exec /hello: no such file".into(),
+                seconds: 0.1,
+            },
+        );
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert!(v.detail.unwrap().contains("no such file"));
+        m.apps.insert(
+            "runs".into(),
+            AppOutcome::TimedOut {
+                after_seconds: 10,
+                stdout: "x".repeat(5000),
+            },
+        );
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert!(
+            v.measured.len() < 400,
+            "a flood of output is cut: {}",
+            v.measured.len()
+        );
+    }
+}

@@ -1,0 +1,189 @@
+//! A verdict: one goal judged, what was measured against what, and why it was missed; with
+//! the wording helpers the kinds share, and (`testing`) what the kinds' judging tests share.
+
+use serde::Serialize;
+
+use super::Goal;
+use crate::facts::{format_mb, Measurements};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Verdict {
+    pub id: String,
+    pub kind: &'static str,
+    pub met: bool,
+    /// What was measured, for people ("412.3 MB", "uid 10001").
+    pub measured: String,
+    /// What the goal asks, for people ("≤ 40 MB").
+    pub target: String,
+    /// Numbers for machines, where the goal is numeric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_value: Option<f64>,
+    /// Why it failed, or what else is worth knowing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Verdict {
+    pub fn new(goal: &Goal, met: bool, measured: String, target: String) -> Verdict {
+        Verdict {
+            id: goal.id.clone(),
+            kind: goal.kind.name(),
+            met,
+            measured,
+            target,
+            measured_value: None,
+            target_value: None,
+            detail: None,
+        }
+    }
+    pub fn values(mut self, measured: f64, target: f64) -> Verdict {
+        self.measured_value = Some(measured);
+        self.target_value = Some(target);
+        self
+    }
+    pub fn detail(mut self, detail: impl Into<String>) -> Verdict {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// The last 200 characters, quoted on one line, so a flood of output stays readable.
+pub fn quote_tail(s: &str) -> String {
+    let trimmed = s.trim();
+    let chars: Vec<char> = trimmed.chars().collect();
+    let tail: String = if chars.len() > 200 {
+        format!("…{}", chars[chars.len() - 200..].iter().collect::<String>())
+    } else {
+        trimmed.to_string()
+    };
+    format!("{:?}", tail)
+}
+
+pub fn biggest_layer_hint(m: &Measurements) -> String {
+    match m.largest_layers.first() {
+        Some(l) => format!(
+            "{} of it is layer {}: {}",
+            format_mb(l.size),
+            l.position,
+            shorten(&l.created_by, 100)
+        ),
+        None => String::new(),
+    }
+}
+
+/// A layer's `created_by` as the Dockerfile line it came from: BuildKit writes
+/// `RUN /bin/sh -c make # buildkit`, the classic builder `/bin/sh -c #(nop)  CMD …`; an
+/// imported base image has none.
+pub fn shorten(s: &str, max: usize) -> String {
+    let s = s.trim();
+    if s.is_empty() {
+        return "(base image)".into();
+    }
+    let s = s.strip_suffix("# buildkit").unwrap_or(s).trim_end();
+    let owned;
+    let s = match s.strip_prefix("RUN /bin/sh -c ") {
+        Some(rest) => {
+            owned = format!("RUN {rest}");
+            owned.as_str()
+        }
+        None => s,
+    };
+    let s = s.strip_prefix("/bin/sh -c ").unwrap_or(s);
+    let s = s.strip_prefix("#(nop) ").unwrap_or(s).trim();
+    if s.chars().count() > max {
+        format!("{}…", s.chars().take(max).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+/// What the judging tests of every kind share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::goals::{judge, GoalKind};
+
+    pub fn goal(id: &str, kind: GoalKind) -> Goal {
+        Goal {
+            id: id.into(),
+            advice: None,
+            kind,
+        }
+    }
+
+    pub fn evaluate_goal(g: &Goal, m: &Measurements) -> Verdict {
+        judge(g, std::slice::from_ref(g), m)
+    }
+
+    pub fn measured() -> Measurements {
+        Measurements {
+            image_size: 412_300_000,
+            stage_count: 1,
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::goals::verdict::testing::{goal, measured};
+    use crate::goals::{evaluate, target_text, GoalKind};
+
+    #[test]
+    fn an_exercises_own_advice_replaces_the_generic_one_on_a_miss() {
+        let mut g = goal(
+            "no-recommends",
+            GoalKind::PathsAbsent(crate::goals::paths_absent::PathsAbsent {
+                paths: vec!["/usr/bin/openssl".into()],
+            }),
+        );
+        g.advice = Some("install with --no-install-recommends".into());
+        let mut m = measured();
+        m.paths.insert("/usr/bin/openssl".into(), true);
+        assert_eq!(
+            evaluate(std::slice::from_ref(&g), &m)[0].detail.as_deref(),
+            Some("install with --no-install-recommends")
+        );
+        m.paths.insert("/usr/bin/openssl".into(), false);
+        assert_eq!(evaluate(std::slice::from_ref(&g), &m)[0].detail, None);
+    }
+
+    #[test]
+    fn targets_read_the_same_in_reports_and_the_book() {
+        assert_eq!(
+            target_text(&GoalKind::ImageSize(crate::goals::image_size::ImageSize {
+                max_mb: 2.0
+            })),
+            "≤ 2 MB"
+        );
+        assert_eq!(
+            target_text(&GoalKind::NonRoot(crate::goals::non_root::NonRoot {})),
+            "uid ≠ 0"
+        );
+        assert_eq!(
+            target_text(&GoalKind::Stages(crate::goals::stages::Stages {
+                min_stages: Some(2),
+                min_final_depends_on: Some(1)
+            })),
+            "≥ 2 stages, final stage depends on ≥ 1"
+        );
+    }
+
+    #[test]
+    fn evaluate_keeps_goal_order() {
+        let goals = vec![
+            goal("b", GoalKind::NonRoot(crate::goals::non_root::NonRoot {})),
+            goal(
+                "a",
+                GoalKind::ImageSize(crate::goals::image_size::ImageSize { max_mb: 1000.0 }),
+            ),
+        ];
+        let ids: Vec<String> = evaluate(&goals, &measured())
+            .into_iter()
+            .map(|v| v.id)
+            .collect();
+        assert_eq!(ids, vec!["b", "a"]);
+    }
+}

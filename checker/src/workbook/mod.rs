@@ -1,0 +1,122 @@
+//! The workbook on disk: the folder that holds `exercises/`, each exercise's
+//! `exercise.toml` (`exercise`), the learner's progress (`progress`), restoring a starter
+//! (`reset`), and the one rule for which exercise comes next.
+
+pub mod exercise;
+pub mod progress;
+pub mod reset;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::CheckerError;
+use exercise::Exercise;
+use progress::ProgressFile;
+
+/// The workbook: the folder that holds `exercises/`.
+#[derive(Debug, Clone)]
+pub struct Workbook {
+    pub root: PathBuf,
+}
+
+impl Workbook {
+    /// Finds the workbook from `start` upwards (like git finds its repository), so the checker
+    /// works from any folder inside it.
+    pub fn discover(start: &Path) -> Result<Workbook, CheckerError> {
+        let start = start.canonicalize().unwrap_or_else(|_| start.to_path_buf());
+        for dir in start.ancestors() {
+            if dir.join("exercises").is_dir() {
+                return Ok(Workbook {
+                    root: dir.to_path_buf(),
+                });
+            }
+        }
+        Err(CheckerError::NoWorkbook { start })
+    }
+
+    pub fn exercises_dir(&self) -> PathBuf {
+        self.root.join("exercises")
+    }
+
+    /// The exercise folders in order (their names start with a number).
+    pub fn exercise_dirs(&self) -> Result<Vec<PathBuf>, CheckerError> {
+        let dir = self.exercises_dir();
+        let entries = std::fs::read_dir(&dir).map_err(|e| CheckerError::Io {
+            path: dir.clone(),
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        })?;
+        let mut dirs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.join("exercise.toml").is_file())
+            .collect();
+        dirs.sort();
+        Ok(dirs)
+    }
+
+    pub fn exercise_names(&self) -> Result<Vec<String>, CheckerError> {
+        Ok(self
+            .exercise_dirs()?
+            .iter()
+            .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_string))
+            .collect())
+    }
+
+    /// Loads every exercise; the first invalid one is an error naming its file and key.
+    pub fn exercises(&self) -> Result<Vec<Exercise>, CheckerError> {
+        self.exercise_dirs()?
+            .iter()
+            .map(|d| Exercise::load(d))
+            .collect()
+    }
+
+    /// Loads every exercise, in order, each on its own: a broken `exercise.toml` is an
+    /// error in its place that spoils none of the others.
+    pub fn each_exercise(&self) -> Result<Vec<Result<Exercise, CheckerError>>, CheckerError> {
+        Ok(self
+            .exercise_dirs()?
+            .iter()
+            .map(|d| Exercise::load(d))
+            .collect())
+    }
+
+    /// Loads the named exercise, or says which names exist.
+    pub fn exercise(&self, name: &str) -> Result<Exercise, CheckerError> {
+        let names = self.exercise_names()?;
+        // Accept the number alone (`01`, `1`) as a shorthand for the full name.
+        let found = names.iter().find(|n| *n == name).or_else(|| {
+            let number = name.trim_start_matches('0');
+            names.iter().find(|n| {
+                n.split('-').next().map(|p| p.trim_start_matches('0')) == Some(number)
+                    && !number.is_empty()
+            })
+        });
+        match found {
+            Some(n) => Exercise::load(&self.exercises_dir().join(n)),
+            None => Err(CheckerError::UnknownExercise {
+                name: name.to_string(),
+                known: names,
+            }),
+        }
+    }
+}
+
+/// The one rule for "the next exercise": the first of `names`, in order, that is not done.
+pub fn first_pending<'a>(
+    progress: &ProgressFile,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    names.into_iter().find(|n| !progress.is_done(n))
+}
+
+impl Workbook {
+    /// The exercise `check` and `watch` take when none is named: the first pending one, or
+    /// the last when every one is done; None when the workbook has no exercises.
+    pub fn next_exercise(&self) -> Result<Option<String>, CheckerError> {
+        let progress = ProgressFile::load(&self.root)?;
+        let names = self.exercise_names()?;
+        let next = first_pending(&progress, names.iter().map(String::as_str))
+            .or(names.last().map(String::as_str));
+        Ok(next.map(str::to_string))
+    }
+}
