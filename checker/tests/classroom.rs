@@ -48,9 +48,16 @@ fn junit_and_markdown_reports() {
     );
     let out = run(dir.path(), &["check", "01", "--format", "junit"]);
     let xml = text(&out.stdout);
+    // 326.0 MB on Docker 20.10's classic store; every engine's figure is within 2 % of it.
+    let measured: f64 = xml
+        .split("<failure message=\"measured ")
+        .nth(1)
+        .and_then(|rest| rest.split(" MB").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a miss carries measured vs target: {xml}"));
     assert!(
-        xml.contains("<failure message=\"measured 326"),
-        "a miss carries measured vs target: {xml}"
+        (measured - 326.0).abs() <= 0.02 * 326.0,
+        "measured {measured} MB: {xml}"
     );
     let out = run(dir.path(), &["check", "01", "--format", "markdown"]);
     let md = text(&out.stdout);
