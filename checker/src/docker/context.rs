@@ -356,8 +356,9 @@ fn refuse_special(path: &Path) -> Result<(), CheckerError> {
     })
 }
 
-/// `path.Clean` relative to the root: no leading '/', no `.` parts, `..` resolved.
-fn clean(path: &str) -> String {
+/// `path.Clean` relative to the root: no leading '/', no `.` parts, `..` resolved (above
+/// the root stays at the root).
+pub(crate) fn clean(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {

@@ -583,24 +583,11 @@ pub fn find_image(files: &mut dyn ArchiveFiles, platform: &Platform) -> io::Resu
 
 /// Resolves `..` and `.` in a symlink target relative to the link's folder.
 fn resolve_link(link: &str, target: &str) -> String {
-    let mut parts: Vec<&str> = if target.starts_with('/') {
-        Vec::new()
-    } else {
-        link.split('/').collect()
-    };
-    if !target.starts_with('/') {
-        parts.pop();
+    if target.starts_with('/') {
+        return super::context::clean(target);
     }
-    for part in target.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
+    let folder = link.rsplit_once('/').map_or("", |(folder, _)| folder);
+    super::context::clean(&format!("{folder}/{target}"))
 }
 
 fn entry_path(entry: &tar::Entry<impl Read>) -> io::Result<String> {
