@@ -36,7 +36,6 @@ const OUTPUT_CAP: usize = 64 * 1024;
 
 pub struct Engine {
     docker: Docker,
-    host: String,
     endpoint: Endpoint,
     /// Read on first use and kept: one `GET /version` and `GET /info` per run.
     info: tokio::sync::OnceCell<EngineInfo>,
@@ -154,7 +153,6 @@ impl Engine {
         let docker = docker.with_timeout(Duration::from_secs(3600));
         Ok(Engine {
             docker,
-            host: endpoint.host.clone(),
             endpoint,
             info: tokio::sync::OnceCell::new(),
             size_cache: None,
@@ -729,10 +727,10 @@ impl Engine {
     }
 
     fn remote_host(&self) -> Option<String> {
-        let rest = self
-            .host
+        let host = &self.endpoint.host;
+        let rest = host
             .strip_prefix("tcp://")
-            .or_else(|| self.host.strip_prefix("http://"))?;
+            .or_else(|| host.strip_prefix("http://"))?;
         let host = rest
             .split('/')
             .next()?
