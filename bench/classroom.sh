@@ -60,7 +60,14 @@ for jobs in 1 2; do
   kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
   peak=$(sort -n "$out/disk-$jobs" | tail -1); peak=${peak:-$before}
   left_containers=$($docker_cli ps -aq --filter label=org.workbook.checker | wc -l)
-  left_images=$($docker_cli images -q --filter 'reference=workbook/grade-*' | wc -l)
+  # Each learner folder's images carry its scope: the first ten hex digits of the SHA-256 of
+  # the folder's real path (checker/src/workbook/exercise.rs, checkout_scope).
+  left_images=0
+  for learner_dir in "$class"/*/; do
+    scope=$(printf '%s' "$(realpath "$learner_dir")" | sha256sum | cut -c1-10)
+    n=$($docker_cli images -q --filter "label=org.workbook.scope=$scope" | wc -l)
+    left_images=$(( left_images + n ))
+  done
   summary=$(tail -1 "$out/out-$jobs")
   awk -v j="$jobs" -v s="$start" -v e="$end" -v b="$before" -v p="$peak" -v c="$left_containers" -v i="$left_images" -v sum="$summary" \
     'BEGIN { printf "--jobs %s: %.1f s wall; engine disk %.0f MB before, peak %.0f MB (+%.0f MB); left: %d containers, %d images\n  %s\n", j, e - s, b / 1e6, p / 1e6, (p - b) / 1e6, c, i, sum }'

@@ -16,6 +16,7 @@ pub use crate::goals::probe::{Builder, Built, Plan};
 pub fn labels(exercise: &Exercise, variant: Variant) -> BTreeMap<String, String> {
     BTreeMap::from([
         (engine::OWNER_LABEL.to_string(), "true".to_string()),
+        (engine::SCOPE_LABEL.to_string(), exercise.scope.clone()),
         (engine::EXERCISE_LABEL.to_string(), exercise.name.clone()),
         (
             engine::VARIANT_LABEL.to_string(),
@@ -25,7 +26,7 @@ pub fn labels(exercise: &Exercise, variant: Variant) -> BTreeMap<String, String>
 }
 
 /// Parses the Dockerfile, makes sure its base images exist, packs the context and builds
-/// `workbook/<exercise>:<variant>`.
+/// `workbook-<scope>/<exercise>:<variant>`.
 pub async fn build(
     engine: &Engine,
     exercise: &Exercise,

@@ -68,7 +68,7 @@ pub async fn check(
     measurements.probes = probe_all(&mut Probe {
         engine,
         exercise: &exercise.name,
-        dir: &exercise.dir,
+        dir: &exercise.reference_dir,
         image: &tag,
         graph: &build.graph,
         labels: &labels,
@@ -165,14 +165,19 @@ fn is_dockerfile_step(step: &BuildStep) -> bool {
     step.name.starts_with('[') && !step.name.starts_with("[internal]")
 }
 
-/// The starter's image size, for relative-size goals: builds the pristine starter (the
-/// build cache makes this quick after the first time).
+/// The starter's image size, for relative-size goals: builds the workbook's own pristine
+/// starter, never a learner's copy of it (the build cache makes this quick after the first
+/// time).
 async fn starter_size(engine: &Engine, exercise: &Exercise) -> Result<u64, CheckerError> {
-    build(engine, exercise, Variant::Starter, &mut crate::ui::Silent).await?;
-    Ok(engine
-        .inspect(&exercise.image_tag(Variant::Starter))
-        .await?
-        .size)
+    let tag = build_starter(engine, exercise).await?;
+    Ok(engine.inspect(&tag).await?.size)
+}
+
+/// Builds the workbook's own starter of `exercise`; its tag.
+pub async fn build_starter(engine: &Engine, exercise: &Exercise) -> Result<String, CheckerError> {
+    let reference = exercise.reference();
+    build(engine, &reference, Variant::Starter, &mut crate::ui::Silent).await?;
+    Ok(reference.image_tag(Variant::Starter))
 }
 
 /// The outcome of `checker verify` for one exercise.

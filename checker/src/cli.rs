@@ -83,8 +83,16 @@ pub enum Command {
         #[arg(long)]
         target: Option<String>,
     },
-    /// Remove every image and container the checker made.
-    Clean,
+    /// Remove the images and containers the checker made for this checkout of the workbook.
+    Clean {
+        /// Every checkout's: everything the checker made on this engine (grading runs kept
+        /// with --keep-images included).
+        #[arg(long)]
+        all: bool,
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Build every exercise's starter and solution and record the numbers the book prints.
     Measure {
         /// Write them here (the book reads src/measurements.json); without it, print them.

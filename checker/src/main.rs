@@ -90,7 +90,10 @@ async fn in_workbook(command: Command, workbook: &Workbook) -> Outcome {
             list,
             from,
         } => commands::images::images_command(workbook, offline, list, from).await,
-        Command::Clean => commands::clean::clean().await,
+        Command::Clean { all, dry_run } => {
+            let scope = (!all).then(|| workbook.scope());
+            commands::clean::clean(scope.as_deref(), dry_run).await
+        }
         Command::Measure { write, compare } => {
             dev::measure::measure(workbook, write, compare).await
         }

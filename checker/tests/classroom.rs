@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use checker::docker::engine::{EXERCISE_LABEL, IMAGE_REPOSITORY_PREFIX};
+use checker::docker::engine::SCOPE_LABEL;
 use common::*;
 
 #[test]
@@ -158,32 +158,148 @@ fn grading_a_class_survives_broken_submissions_and_leaves_nothing_behind() {
     assert!(std::fs::read_to_string(out_dir.join("scoreboard.md"))
         .unwrap()
         .contains("| ada | ✔ 6/6 | 1 |"));
-    let leftovers = std::process::Command::new("docker")
-        .args([
-            "images",
-            "-q",
-            "--filter",
-            &format!("reference={IMAGE_REPOSITORY_PREFIX}/grade-*"),
-        ])
+    for who in ["ada", "bob", "cy", "dee"] {
+        assert_eq!(
+            left_behind(&class.path().join(who)),
+            "",
+            "grading removes {who}'s images and leaves nothing running"
+        );
+    }
+}
+
+/// Images and containers (ids, one a line) of the checkout whose exercises are in `folder`.
+fn left_behind(folder: &Path) -> String {
+    let scope = checker::workbook::exercise::folder_scope(folder);
+    let label = format!("label={SCOPE_LABEL}={scope}");
+    let images = std::process::Command::new("docker")
+        .args(["images", "-q", "--filter", &label])
         .output()
         .unwrap();
-    assert!(
-        text(&leftovers.stdout).trim().is_empty(),
-        "grading removes its images"
-    );
     let containers = std::process::Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label={EXERCISE_LABEL}=grade-dee-01-static-binary"),
-        ])
+        .args(["ps", "-aq", "--filter", &label])
         .output()
         .unwrap();
-    assert!(
-        text(&containers.stdout).trim().is_empty(),
-        "nothing left running"
+    text(&images.stdout) + &text(&containers.stdout)
+}
+
+/// Learners whose folder names differ only in case or in what an image name cannot hold
+/// ("Bob" and "bob", "Ana María" and "ana_mar_a") each get their own images: graded two at a
+/// time, nobody gets another's result. And the baseline of relative-size is the workbook's
+/// starter: a learner's broken (or bloated) copy of starter/Dockerfile changes nothing.
+#[test]
+fn grading_keeps_learners_apart_whatever_their_names() {
+    require_engine();
+    let class = tempfile::tempdir().unwrap();
+    let exercise = workbook_root().join("exercises/01-static-binary");
+    let solution = std::fs::read_to_string(exercise.join("solution/Dockerfile")).unwrap();
+    for (name, passes) in [
+        ("Bob", true),
+        ("bob", false),
+        ("Ana María", true),
+        ("ana_mar_a", false),
+    ] {
+        let dir = class.path().join(name).join("01-static-binary");
+        copy_tree(&exercise, &dir);
+        if passes {
+            std::fs::write(dir.join("Dockerfile"), &solution).unwrap();
+        }
+    }
+    std::fs::write(
+        class
+            .path()
+            .join("Ana María/01-static-binary/starter/Dockerfile"),
+        "FROM debian:bookworm-slim\nRUN false\n",
+    )
+    .unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = checker()
+        .arg("--root")
+        .arg(workbook_root())
+        .args(["grade"])
+        .arg(class.path())
+        .args(["01", "--jobs", "2", "--out"])
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
     );
+    let grades: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.path().join("grades.json")).unwrap())
+            .unwrap();
+    let statuses: Vec<(String, String)> = grades["grades"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["learner"].as_str().unwrap().into(),
+                g["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("Ana María", "passed"),
+        ("Bob", "passed"),
+        ("ana_mar_a", "failed"),
+        ("bob", "failed"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(statuses, expected, "{grades}");
+}
+
+/// Two checkouts of the workbook on one engine (two people on a classroom engine): each
+/// check tags images of its own checkout, and `clean` removes only its own.
+#[test]
+fn two_checkouts_on_one_engine_keep_their_own_images() {
+    require_engine();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut images = Vec::new();
+    for checkout in [&a, &b] {
+        copy_tree(
+            &workbook_root().join("exercises/01-static-binary"),
+            &checkout.path().join("exercises/01-static-binary"),
+        );
+        let out = run(checkout.path(), &["check", "01", "--format", "json"]);
+        let report = json(&out);
+        images.push(
+            report["results"][0]["image"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{report}"))
+                .to_string(),
+        );
+    }
+    assert_ne!(images[0], images[1], "one tag per checkout");
+    let exists = |image: &str| {
+        std::process::Command::new("docker")
+            .args(["image", "inspect", image])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(exists(&images[0]) && exists(&images[1]), "{images:?}");
+    let dry = run(a.path(), &["clean", "--dry-run"]);
+    let listed = text(&dry.stdout);
+    assert!(
+        listed.contains(&format!("would remove image {}", images[0])),
+        "{listed}"
+    );
+    assert!(!listed.contains(&images[1]), "{listed}");
+    assert!(exists(&images[0]), "--dry-run removes nothing");
+    let cleaned = run(a.path(), &["clean"]);
+    assert_eq!(cleaned.status.code(), Some(0), "{}", text(&cleaned.stderr));
+    assert!(!exists(&images[0]), "clean removes its checkout's image");
+    assert!(exists(&images[1]), "and leaves the other checkout's");
+    assert_eq!(left_behind(&a.path().join("exercises")), "");
+    run(b.path(), &["clean"]);
+    assert_eq!(left_behind(&b.path().join("exercises")), "");
 }
 
 /// A TCP endpoint on loopback in front of the engine's socket: the checker, given

@@ -72,7 +72,10 @@ forbidden = [".env", "drop.log"]
     let context = verdict(&report, "context");
     // Six files went in the image; the same six were measured.
     assert!(
-        context["measured"].as_str().unwrap().ends_with(" in 6 files"),
+        context["measured"]
+            .as_str()
+            .unwrap()
+            .ends_with(" in 6 files"),
         "{context}"
     );
 }
@@ -98,7 +101,10 @@ forbidden = [".env", "node_modules"]
     assert_eq!(code, Some(0), "{report}\n{stderr}");
     let context = verdict(&report, "context");
     assert!(
-        context["measured"].as_str().unwrap().ends_with(" in 1 files"),
+        context["measured"]
+            .as_str()
+            .unwrap()
+            .ends_with(" in 1 files"),
         "no .dockerignore, yet only keep.txt was sent: {context}"
     );
 }
@@ -106,7 +112,10 @@ forbidden = [".env", "node_modules"]
 #[test]
 fn a_named_pipe_in_the_context_is_named_and_nothing_hangs() {
     let dir = workbook(
-        &[("Dockerfile", "FROM scratch\nCOPY . /ctx/\n"), ("a.txt", "a")],
+        &[
+            ("Dockerfile", "FROM scratch\nCOPY . /ctx/\n"),
+            ("a.txt", "a"),
+        ],
         "[[goals]]\nid = \"context\"\nkind = \"context-size\"\nmax_mb = 1\n",
     );
     let fifo = dir.path().join("exercises/01-context/pipe");
@@ -122,5 +131,9 @@ fn a_named_pipe_in_the_context_is_named_and_nothing_hangs() {
         stderr.contains("pipe") && stderr.contains("named pipe"),
         "{stderr}"
     );
-    assert!(started.elapsed().as_secs() < 120, "it took {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 120,
+        "it took {:?}",
+        started.elapsed()
+    );
 }

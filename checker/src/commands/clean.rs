@@ -1,20 +1,32 @@
-//! `checker clean`: remove every image and container the checker made.
+//! `checker clean`: remove the images and containers the checker made for this checkout
+//! (`--all`: for every checkout on the engine), or list them (`--dry-run`).
 
 use std::process::ExitCode;
 
 use super::Outcome;
 
-pub async fn clean() -> Outcome {
+/// `scope`: only this checkout's; `None`: everything the checker made.
+pub async fn clean(scope: Option<&str>, dry_run: bool) -> Outcome {
     let engine = crate::commands::connect().await?;
-    let (containers, images) = engine.owned().await?;
+    let (containers, images) = engine.owned(scope).await?;
+    let verb = if dry_run { "would remove" } else { "removed" };
     for id in &containers {
-        engine.remove_container(id).await;
-        println!("removed container {id}");
+        if !dry_run {
+            engine.remove_container(id).await;
+        }
+        println!("{verb} container {id}");
     }
     for image in &images {
-        engine.remove_image(image).await?;
-        println!("removed image {image}");
+        if !dry_run {
+            engine.remove_image(image).await?;
+        }
+        println!("{verb} image {image}");
     }
-    engine.prune_dangling().await?;
+    if !dry_run {
+        engine.prune_dangling(scope).await?;
+    }
+    if containers.is_empty() && images.is_empty() {
+        println!("nothing to remove");
+    }
     Ok(ExitCode::SUCCESS)
 }

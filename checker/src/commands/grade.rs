@@ -87,16 +87,6 @@ pub fn learners(dir: &Path) -> Result<Vec<(String, PathBuf)>, CheckerError> {
     Ok(out)
 }
 
-/// An image-name-safe form of a learner's folder name.
-fn slug(name: &str) -> String {
-    let s: String = name
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    s.trim_matches('-').to_string()
-}
-
 /// Builds and judges one submission within `timeout`, removes its images unless `keep`,
 /// and says how it went on stderr.
 async fn grade_one(
@@ -111,9 +101,9 @@ async fn grade_one(
     let outcome = tokio::time::timeout(timeout, judge(engine, exercise)).await;
     let seconds = started.elapsed().as_secs_f64();
     if !keep {
-        for variant in [Variant::Learner, Variant::Starter] {
-            let _ = engine.remove_image(&exercise.image_tag(variant)).await;
-        }
+        let _ = engine
+            .remove_image(&exercise.image_tag(Variant::Learner))
+            .await;
     }
     let total = exercise.file.goals.len();
     let mut grade = Grade {
@@ -174,17 +164,28 @@ pub async fn grade(
             .collect::<Result<Vec<_>, _>>()?
     };
     let learners = learners(dir)?;
+    // Relative-size goals compare with the workbook's own starter: built here once, before
+    // the learners' builds (which then find it built), not by each of them at once.
+    let mut starters = Vec::new();
+    for exercise in &exercises {
+        if exercise
+            .file
+            .goals
+            .iter()
+            .any(|g| g.kind.needs_starter_size())
+        {
+            check::build_starter(&engine, exercise).await?;
+            starters.push(exercise.image_tag(Variant::Starter));
+        }
+    }
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for (learner, folder) in &learners {
         for reference in &exercises {
             let submission = folder.join(&reference.name);
-            // The workbook's goals, the learner's files, a tag of the learner's own.
-            let exercise = Exercise {
-                name: format!("grade-{}-{}", slug(learner), reference.name),
-                dir: submission,
-                file: reference.file.clone(),
-            };
+            // The workbook's goals, starter and files; the learner's Dockerfile and context;
+            // tags of the learner's folder's own.
+            let exercise = reference.submitted_in(&submission);
             let (engine, permits) = (engine.clone(), permits.clone());
             let (learner, name, timeout, keep) = (
                 learner.clone(),
@@ -206,6 +207,11 @@ pub async fn grade(
         })?);
     }
     grades.sort_by(|a, b| (&a.learner, &a.exercise).cmp(&(&b.learner, &b.exercise)));
+    if !options.keep_images {
+        for starter in starters {
+            let _ = engine.remove_image(&starter).await;
+        }
+    }
     Ok(grades)
 }
 
@@ -372,11 +378,5 @@ mod tests {
             ),
             "{csv}"
         );
-    }
-
-    #[test]
-    fn learner_names_become_image_safe() {
-        assert_eq!(slug("Ana María_2"), "ana-mar-a-2");
-        assert_eq!(slug("--x--"), "x");
     }
 }

@@ -102,8 +102,9 @@ async fn build_snippet(
         &dir,
         BTreeMap::from([(dockerfile.to_string(), snippet.text.clone().into_bytes())]),
     );
+    let scope = workbook.scope();
     let tag = format!(
-        "{}/doctest:{n}",
+        "{}-{scope}/doctest:{n}",
         crate::docker::engine::IMAGE_REPOSITORY_PREFIX
     );
     let request = crate::docker::engine::BuildRequest {
@@ -119,6 +120,7 @@ async fn build_snippet(
                 crate::docker::engine::EXERCISE_LABEL.to_string(),
                 "doctest".to_string(),
             ),
+            (crate::docker::engine::SCOPE_LABEL.to_string(), scope),
         ]),
         build_args: BTreeMap::new(),
         target: None,

@@ -66,14 +66,17 @@ pub struct VariantNumbers {
     pub wasted_bytes: Option<u64>,
 }
 
+/// Seconds from starting the container until the first app answered or exited, if one did.
+pub fn start_seconds(apps: &BTreeMap<String, AppOutcome>) -> Option<f64> {
+    apps.values().find_map(|a| match a {
+        AppOutcome::Exited { seconds, .. } | AppOutcome::Answered { seconds, .. } => Some(*seconds),
+        _ => None,
+    })
+}
+
 impl VariantNumbers {
     pub fn from_check(result: &CheckResult, files: usize, layer_sizes: Vec<u64>) -> VariantNumbers {
-        let start_seconds = result.measurements.apps.values().find_map(|a| match a {
-            AppOutcome::Exited { seconds, .. } | AppOutcome::Answered { seconds, .. } => {
-                Some(*seconds)
-            }
-            _ => None,
-        });
+        let start_seconds = start_seconds(&result.measurements.apps);
         VariantNumbers {
             size: result.measurements.image_size,
             layers: result.measurements.layer_count,

@@ -23,12 +23,16 @@ use crate::facts::{AppOutcome, Layer};
 mod sizes;
 use crate::docker::engine_info::ImageStore;
 
-/// Images are tagged `workbook/<exercise>:<variant>`.
+/// Images are tagged `workbook-<scope>/<exercise>:<variant>`, the scope being the checkout's
+/// (`workbook::exercise::checkout_scope`).
 pub const IMAGE_REPOSITORY_PREFIX: &str = "workbook";
 /// Every image and container the checker creates carries this label (value `true`), so it
 /// can find and remove what it owns and nothing else.
 pub const OWNER_LABEL: &str = "org.workbook.checker";
 pub const EXERCISE_LABEL: &str = "org.workbook.exercise";
+/// The checkout an image or container belongs to (its tag's scope): `clean` removes only its
+/// own checkout's.
+pub const SCOPE_LABEL: &str = "org.workbook.scope";
 pub const VARIANT_LABEL: &str = "org.workbook.variant";
 
 /// Output of an app kept for reports; more is cut, so a flooding app cannot exhaust memory.
@@ -862,12 +866,11 @@ impl Engine {
         }
     }
 
-    /// Removes every untagged image of the checker's.
-    pub async fn prune_dangling(&self) -> Result<(), CheckerError> {
-        let filters = HashMap::from([
-            ("dangling", vec!["true".to_string()]),
-            ("label", vec![OWNER_LABEL.to_string()]),
-        ]);
+    /// Removes every untagged image of the checker's, of one checkout's (`scope`) or all.
+    pub async fn prune_dangling(&self, scope: Option<&str>) -> Result<(), CheckerError> {
+        let mut labels = vec![OWNER_LABEL.to_string()];
+        labels.extend(scope.map(|s| format!("{SCOPE_LABEL}={s}")));
+        let filters = HashMap::from([("dangling", vec!["true".to_string()]), ("label", labels)]);
         let options = PruneImagesOptionsBuilder::default()
             .filters(&filters)
             .build();
@@ -881,9 +884,15 @@ impl Engine {
         Ok(self.docker.list_images(Some(options)).await?.len())
     }
 
-    /// Ids of the checker's containers (any state) and tags/ids of its images.
-    pub async fn owned(&self) -> Result<(Vec<String>, Vec<String>), CheckerError> {
-        let filters = HashMap::from([("label", vec![OWNER_LABEL.to_string()])]);
+    /// Ids of the checker's containers (any state) and tags/ids of its images: of one
+    /// checkout's (`scope`), or of every checkout's.
+    pub async fn owned(
+        &self,
+        scope: Option<&str>,
+    ) -> Result<(Vec<String>, Vec<String>), CheckerError> {
+        let mut labels = vec![OWNER_LABEL.to_string()];
+        labels.extend(scope.map(|s| format!("{SCOPE_LABEL}={s}")));
+        let filters = HashMap::from([("label", labels)]);
         let containers = self
             .docker
             .list_containers(Some(

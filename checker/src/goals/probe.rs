@@ -30,7 +30,7 @@ pub struct Plan {
     pub target: Option<String>,
     pub replacements: BTreeMap<String, Vec<u8>>,
     pub no_cache: bool,
-    /// Appended to the variant in the tag (`workbook/<exercise>:<variant>-<suffix>`).
+    /// Appended to the variant in the tag (`workbook-<scope>/<exercise>:<variant>-<suffix>`).
     pub tag_suffix: Option<String>,
     /// Build arguments on top of the exercise's own.
     pub build_args: BTreeMap<String, String>,
@@ -63,7 +63,8 @@ pub struct Probe<'a> {
     pub engine: &'a Engine,
     /// The exercise's name, for the notes.
     pub exercise: &'a str,
-    /// The exercise folder (the build context), whose files some goals name.
+    /// The workbook's own exercise folder, whose files some goals name (never a learner's
+    /// copy of them when grading).
     pub dir: &'a Path,
     /// The main build's image and stage graph.
     pub image: &'a str,

@@ -68,8 +68,17 @@ impl Variant {
 pub struct Exercise {
     /// The folder name, e.g. `01-static-binary`; also the image repository suffix.
     pub name: String,
+    /// The folder the learner's Dockerfile is in, and the build context of every variant.
     pub dir: PathBuf,
+    /// The workbook's own copy of the exercise: the pristine starter relative-size goals
+    /// compare with and the files goals name (test faults, edits). The same as `dir` in a
+    /// learner's checkout; when grading, the workbook's folder, never the learner's copy.
+    pub reference_dir: PathBuf,
     pub file: ExerciseFile,
+    /// Whose images these are: a short hash of the checkout's real path, so that two
+    /// checkouts (two learners grading on one engine, or two people on one classroom engine)
+    /// never share a tag. See [`checkout_scope`].
+    pub scope: String,
 }
 
 impl Exercise {
@@ -96,8 +105,32 @@ impl Exercise {
         Ok(Exercise {
             name,
             dir: dir.to_path_buf(),
+            reference_dir: dir.to_path_buf(),
             file,
+            scope: checkout_scope(dir),
         })
+    }
+
+    /// The exercise as a learner handed it in: their Dockerfile and context in `submission`
+    /// (a folder of the learner's copy of the workbook), judged by this exercise's own
+    /// goals, starter and files, under tags of that copy's own.
+    pub fn submitted_in(&self, submission: &Path) -> Exercise {
+        Exercise {
+            name: self.name.clone(),
+            dir: submission.to_path_buf(),
+            reference_dir: self.reference_dir.clone(),
+            file: self.file.clone(),
+            scope: checkout_scope(submission),
+        }
+    }
+
+    /// The workbook's own exercise (its pristine starter and solution), under its own tags.
+    pub fn reference(&self) -> Exercise {
+        Exercise {
+            dir: self.reference_dir.clone(),
+            scope: checkout_scope(&self.reference_dir),
+            ..self.clone()
+        }
     }
 
     pub fn title(&self) -> &str {
@@ -108,11 +141,14 @@ impl Exercise {
         self.dir.join(variant.dockerfile())
     }
 
-    /// The tag every image of this exercise gets, e.g. `workbook/01-static-binary:solution`.
+    /// The tag every image of this exercise gets, e.g.
+    /// `workbook-3f9a0c21d4/01-static-binary:solution`: the checkout's scope in the
+    /// repository, so that no other checkout's check moves it.
     pub fn image_tag(&self, variant: Variant) -> String {
         format!(
-            "{}/{}:{}",
+            "{}-{}/{}:{}",
             crate::docker::engine::IMAGE_REPOSITORY_PREFIX,
+            self.scope,
             self.name,
             variant.as_str()
         )
@@ -121,6 +157,24 @@ impl Exercise {
     pub fn lesson(&self) -> BTreeSet<String> {
         self.file.exercise.lesson.iter().cloned().collect()
     }
+}
+
+/// The scope of the checkout an exercise folder belongs to: the first ten hex digits of the
+/// SHA-256 of its parent folder's real path (`…/exercises`, or a learner's hand-in folder).
+/// Folder names are not used as they are: "Bob" and "bob", or "Ana María" and "ana_mar_a",
+/// would share a tag once made image-name-safe.
+pub fn checkout_scope(exercise_dir: &Path) -> String {
+    folder_scope(exercise_dir.parent().unwrap_or(exercise_dir))
+}
+
+/// The scope of the exercises in `folder` (see [`checkout_scope`]).
+pub fn folder_scope(parent: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let real = parent
+        .canonicalize()
+        .unwrap_or_else(|_| std::path::absolute(parent).unwrap_or(parent.to_path_buf()));
+    let digest = Sha256::digest(real.as_os_str().as_encoded_bytes());
+    digest[..5].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Parses and validates the text of an `exercise.toml`; the error names the key at fault.
@@ -158,6 +212,26 @@ fn validate(file: &ExerciseFile) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folders_whose_names_fold_alike_get_scopes_of_their_own() {
+        let class = tempfile::tempdir().unwrap();
+        let scopes: BTreeSet<String> = ["Bob", "bob", "Ana María", "ana_mar_a", "ana-mar-a"]
+            .iter()
+            .map(|name| {
+                let dir = class.path().join(name).join("01-static-binary");
+                std::fs::create_dir_all(&dir).unwrap();
+                checkout_scope(&dir)
+            })
+            .collect();
+        assert_eq!(scopes.len(), 5, "{scopes:?}");
+        let dir = class.path().join("Bob/01-static-binary");
+        assert_eq!(
+            checkout_scope(&dir),
+            folder_scope(&class.path().join("Bob"))
+        );
+        assert_eq!(checkout_scope(&dir).len(), 10);
+    }
 
     const VALID: &str = r#"
 [exercise]

@@ -37,6 +37,11 @@ impl Workbook {
         self.root.join("exercises")
     }
 
+    /// The scope in this checkout's image tags and labels (see `exercise::checkout_scope`).
+    pub fn scope(&self) -> String {
+        exercise::folder_scope(&self.exercises_dir())
+    }
+
     /// The exercise folders in order (their names start with a number).
     pub fn exercise_dirs(&self) -> Result<Vec<PathBuf>, CheckerError> {
         let dir = self.exercises_dir();
