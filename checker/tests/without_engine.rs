@@ -139,6 +139,72 @@ fn list_shows_order_and_the_next_exercise() {
     assert!(first < second, "{listing}");
 }
 
+/// `list` shows the latest result: an exercise done once but missing goals now, or reset to
+/// its starter since, is not "done" (and is the next one), and the listing says when it was.
+#[test]
+fn list_shows_the_latest_result_after_a_regression_and_a_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["01-static-binary", "02-go-api", "03-jdk-to-jre"] {
+        copy_tree(
+            &workbook_root().join("exercises").join(name),
+            &dir.path().join("exercises").join(name),
+        );
+    }
+    let entry = |met: usize, checked: &str| {
+        serde_json::json!({
+            "done": true,
+            "met_at": "2025-11-29T14:00:00Z",
+            "last_checked": checked,
+            "goals_met": met,
+            "goals_total": 6,
+        })
+    };
+    let progress = serde_json::json!({
+        "schema": "workbook-progress/v1",
+        "exercises": {
+            "01-static-binary": entry(6, "2025-11-29T14:05:00Z"),
+            "02-go-api": entry(4, "2025-11-29T14:10:00Z"),
+            "03-jdk-to-jre": entry(6, "2025-11-29T14:20:00Z"),
+        }
+    });
+    std::fs::write(
+        dir.path().join(".workbook-progress.json"),
+        progress.to_string(),
+    )
+    .unwrap();
+    let ex03 = dir.path().join("exercises/03-jdk-to-jre");
+    std::fs::copy(ex03.join("solution/Dockerfile"), ex03.join("Dockerfile")).unwrap();
+    let reset = run(dir.path(), &["reset", "03"]);
+    assert!(reset.status.success(), "{}", text(&reset.stderr));
+    let out = run(dir.path(), &["list"]);
+    let listing = text(&out.stdout);
+    let line = |name: &str| {
+        listing
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} in {listing}"))
+            .to_string()
+    };
+    assert!(line("01-static-binary").starts_with("done"), "{listing}");
+    assert!(
+        line("01-static-binary").contains("6/6 goals; first done"),
+        "{listing}"
+    );
+    assert!(
+        line("02-go-api").starts_with("next →"),
+        "a regression is not done: {listing}"
+    );
+    assert!(
+        line("02-go-api").contains("4/6 goals now; done on"),
+        "{listing}"
+    );
+    assert!(line("03-jdk-to-jre").starts_with("pending"), "{listing}");
+    assert!(
+        line("03-jdk-to-jre").contains("reset to the starter; done on"),
+        "{listing}"
+    );
+}
+
 #[test]
 fn readme_starts_with_the_two_commands_ci_runs() {
     let readme = std::fs::read_to_string(workbook_root().join("README.md")).unwrap();

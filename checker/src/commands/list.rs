@@ -1,10 +1,11 @@
-//! `checker list`: the exercises in order, each done, next or pending, with its goals met.
+//! `checker list`: the exercises in order, each done (its latest check met every goal), next
+//! or pending, with the goals its latest check met and when it was first done.
 
 use std::process::ExitCode;
 
 use super::Outcome;
 use crate::error::CheckerError;
-use crate::workbook::progress::ProgressFile;
+use crate::workbook::progress::{ExerciseProgress, ExerciseState, ProgressFile};
 use crate::workbook::{first_pending, Workbook};
 
 pub fn list(workbook: &Workbook) -> Outcome {
@@ -27,23 +28,20 @@ pub fn list(workbook: &Workbook) -> Outcome {
                 continue;
             }
         };
-        let done = progress.is_done(&exercise.name);
-        let marker = if done {
+        let p = progress.progress.exercises.get(&exercise.name);
+        let state = progress.state(&exercise.name);
+        let marker = if state == ExerciseState::Passing {
             "done   "
         } else if next.as_deref() == Some(exercise.name.as_str()) {
             "next → "
         } else {
             "pending"
         };
-        let p = progress.progress.exercises.get(&exercise.name);
-        let goals = p
-            .filter(|p| p.goals_total > 0)
-            .map(|p| format!("  ({}/{} goals)", p.goals_met, p.goals_total))
-            .unwrap_or_default();
         println!(
-            "{marker}  {:<24} {}{goals}",
+            "{marker}  {:<24} {}{}",
             exercise.name,
-            exercise.title()
+            exercise.title(),
+            p.map(|p| how_it_stands(p, state)).unwrap_or_default()
         );
     }
     for e in &broken {
@@ -54,4 +52,26 @@ pub fn list(workbook: &Workbook) -> Outcome {
     } else {
         ExitCode::from(2)
     })
+}
+
+/// `  (3/5 goals; done on 30 Nov 14:02 before)`: the latest check's goals, and when every
+/// goal was first met if that is not what the latest check says.
+fn how_it_stands(p: &ExerciseProgress, state: ExerciseState) -> String {
+    let first_done = p.met_at.map(|at| {
+        at.with_timezone(&chrono::Local)
+            .format("%-d %b %H:%M")
+            .to_string()
+    });
+    let goals = format!("{}/{} goals", p.goals_met, p.goals_total);
+    match (state, first_done) {
+        (ExerciseState::Unchecked, _) => String::new(),
+        (ExerciseState::Passing, Some(at)) => format!("  ({goals}; first done {at})"),
+        (ExerciseState::Passing, None) => format!("  ({goals})"),
+        (ExerciseState::Missing, Some(at)) => format!("  ({goals} now; done on {at} before)"),
+        (ExerciseState::Missing, None) => format!("  ({goals})"),
+        (ExerciseState::Reset, Some(at)) => {
+            format!("  (reset to the starter; done on {at} before)")
+        }
+        (ExerciseState::Reset, None) => "  (reset to the starter)".to_string(),
+    }
 }

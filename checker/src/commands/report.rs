@@ -29,6 +29,7 @@ pub fn report(workbook: &Workbook, output: Option<PathBuf>, name: Option<String>
                 "title": e.title(),
                 "done": p.done,
                 "met_at": p.met_at,
+                "state": p.state(),
                 "last_checked": p.last_checked,
                 "goals_met": p.goals_met,
                 "goals_total": if p.goals_total > 0 { p.goals_total } else { e.file.goals.len() },

@@ -28,7 +28,9 @@ pub fn reset_command(workbook: &Workbook, name: &str) -> Outcome {
         }
     }
     let mut file = ProgressFile::load(&workbook.root)?;
-    file.entry(&exercise.name).hints_shown = 0;
+    let entry = file.entry(&exercise.name);
+    entry.hints_shown = 0;
+    entry.reset_at = Some(chrono::Utc::now());
     file.save()?;
     println!("{} is the starter again.", learner.display());
     Ok(ExitCode::SUCCESS)

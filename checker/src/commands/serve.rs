@@ -12,7 +12,7 @@ use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
 
 use crate::error::CheckerError;
-use crate::workbook::progress::ProgressFile;
+use crate::workbook::progress::{ExerciseState, ProgressFile};
 use crate::workbook::Workbook;
 
 pub const LIVE_META: &str = "<meta name=\"workbook-live\" content=\"/workbook-status.json\">";
@@ -235,7 +235,8 @@ fn status_json(workbook: &Workbook) -> Result<String, CheckerError> {
         exercises.insert(
             exercise.name.clone(),
             serde_json::json!({
-                "done": p.done,
+                "done": p.state() == ExerciseState::Passing,
+                "done_before": p.done,
                 "goals_met": p.goals_met,
                 "goals_total": if p.goals_total > 0 { p.goals_total } else { exercise.file.goals.len() },
                 "checked": p.last_checked.is_some(),

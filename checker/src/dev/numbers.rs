@@ -54,8 +54,10 @@ pub struct VariantNumbers {
     /// its layers (`checker pulls`); kept when `checker measure` rewrites the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_seconds: Option<f64>,
-    /// Bytes of every layer, base first, as `docker history` lists the non-empty ones (the
-    /// checker's "layer N" counts the same way).
+    /// Bytes of every layer with content, base first, as `docker history` lists the
+    /// non-empty ones. The book's `<!-- measure … layer N -->` is the Nth of these, which is
+    /// not always the checker's "layer N" (that counts zero-byte layers too, as
+    /// `docker inspect` does).
     #[serde(default)]
     pub layer_sizes: Vec<u64>,
     /// Bytes of the build context after `.dockerignore`.

@@ -399,8 +399,8 @@ impl Engine {
             return Ok(measured
                 .layers
                 .iter()
-                .filter(|l| l.size > 0)
                 .enumerate()
+                .filter(|(_, l)| l.size > 0)
                 .map(|(i, l)| Layer {
                     position: i + 1,
                     size: l.size,
@@ -409,17 +409,12 @@ impl Engine {
                 .collect());
         }
         let history = self.docker.image_history(image).await?;
-        Ok(history
-            .into_iter()
-            .rev()
-            .filter(|h| h.size > 0)
-            .enumerate()
-            .map(|(i, h)| Layer {
-                position: i + 1,
-                size: h.size as u64,
-                created_by: h.created_by,
-            })
-            .collect())
+        Ok(number_layers(
+            history
+                .into_iter()
+                .rev()
+                .map(|h| (h.size.max(0) as u64, h.created_by)),
+        ))
     }
 
     /// Reads the image's /etc/passwd and whether each path exists, without starting it: a
@@ -920,6 +915,40 @@ impl Engine {
     }
 }
 
+/// The layers of an image with content, from its history (oldest first), numbered as the
+/// image's filesystem layers count (`docker inspect`'s RootFS): a step that changed no
+/// bytes (`WORKDIR /app`, a `RUN` that only makes a folder) is still a layer, while `CMD`,
+/// `ENV`, `USER` and the like are history entries with no layer. The classic store's history
+/// does not say which entries are layers, so the instruction tells.
+fn number_layers(history: impl Iterator<Item = (u64, String)>) -> Vec<Layer> {
+    history
+        .filter(|(size, created_by)| *size > 0 || makes_a_layer(created_by))
+        .enumerate()
+        .filter(|(_, (size, _))| *size > 0)
+        .map(|(i, (size, created_by))| Layer {
+            position: i + 1,
+            size,
+            created_by,
+        })
+        .collect()
+}
+
+/// Whether a history entry's instruction writes a filesystem layer: BuildKit's `RUN …`,
+/// `COPY …`, `ADD …`, `WORKDIR …`; the classic builder's `/bin/sh -c <command>` (a RUN)
+/// and `/bin/sh -c #(nop) COPY|ADD|WORKDIR …`; a base image's import (no instruction).
+fn makes_a_layer(created_by: &str) -> bool {
+    let step = created_by.trim();
+    let step = match step.strip_prefix("/bin/sh -c ") {
+        Some(rest) => match rest.trim_start().strip_prefix("#(nop)") {
+            Some(instruction) => instruction.trim_start(),
+            None => return true,
+        },
+        None => step,
+    };
+    let instruction = step.split_whitespace().next().unwrap_or("");
+    step.is_empty() || ["RUN", "COPY", "ADD", "WORKDIR"].contains(&instruction)
+}
+
 /// Whether a build's progress stream broke off (the connection, or its framing) rather than
 /// the engine answering with an error.
 fn is_broken_stream(error: &bollard::errors::Error) -> bool {
@@ -1127,6 +1156,38 @@ async fn http_get(url: &str) -> Result<(u16, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layers_are_numbered_as_the_filesystem_counts_them() {
+        // Exercise 04's solution as Docker 20.10's classic store lists it: 5 layers, the
+        // zero-byte `RUN install -d` among them, the metadata entries not.
+        let history = [
+            (74_800_000, ""),
+            (
+                15_300_000,
+                "RUN /bin/sh -c apt-get update && apt-get install -y nginx # buildkit",
+            ),
+            (1_690, "COPY nginx.conf /etc/nginx/site.conf # buildkit"),
+            (
+                0,
+                "RUN /bin/sh -c install -d -o 10001 -g 10001 /run/nginx # buildkit",
+            ),
+            (3_280, "COPY /srv/www/ /srv/www/ # buildkit"),
+            (0, "USER 10001:10001"),
+            (0, "EXPOSE map[8080/tcp:{}]"),
+            (0, "CMD [\"nginx\"]"),
+        ];
+        let layers = number_layers(history.iter().map(|(s, c)| (*s, c.to_string())));
+        let positions: Vec<usize> = layers.iter().map(|l| l.position).collect();
+        assert_eq!(positions, [1, 2, 3, 5]);
+        // The classic builder's forms.
+        assert!(makes_a_layer("/bin/sh -c apt-get update"));
+        assert!(makes_a_layer("/bin/sh -c #(nop) WORKDIR /app"));
+        assert!(makes_a_layer("/bin/sh -c #(nop) COPY file:ab12 in /app "));
+        assert!(!makes_a_layer("/bin/sh -c #(nop)  CMD [\"node\"]"));
+        assert!(!makes_a_layer("ENV PATH=/usr/bin"));
+        assert!(makes_a_layer("WORKDIR /app"));
+    }
 
     #[test]
     fn tags_split_like_the_cli() {

@@ -95,12 +95,11 @@ impl Kind for Http {
                 seconds,
             }) => {
                 let ok = *got == self.status && self.body.as_ref().is_none_or(|p| p.is_match(text));
-                Verdict::new(
-                    goal,
-                    ok,
-                    format!("{got} after {seconds:.2} s, body {}", quote_tail(text)),
-                    target,
-                )
+                let quoted = match &self.body {
+                    Some(pattern) => quote_where_pattern_looks(pattern, text),
+                    None => quote_tail(text),
+                };
+                Verdict::new(goal, ok, format!("{got} after {seconds:.2} s, body {quoted}"), target)
             }
             Some(AppOutcome::NeverAnswered {
                 after_seconds,
@@ -123,6 +122,92 @@ impl Kind for Http {
             }
             _ => Verdict::new(goal, false, "not measured".into(), target),
         }
+    }
+}
+
+/// The part of a page a body pattern is about, quoted: where it matched; else where the
+/// longest start of the text it looks for is (`href="/assets/site.` of
+/// `href="/assets/site\.[0-9a-f]{8}\.css"`), so the learner sees what the page has in its
+/// place; else the page's start. Not its end: a page's end (`</body></html>`) says nothing.
+fn quote_where_pattern_looks(pattern: &Pattern, body: &str) -> String {
+    const AROUND: usize = 80;
+    let found = pattern
+        .regex()
+        .and_then(|r| r.find(body))
+        .map(|m| m.start())
+        .or_else(|| {
+            literal_prefixes(pattern.as_str())
+                .iter()
+                .filter_map(|literal| longest_start_found(literal, body))
+                .max_by_key(|(len, _)| *len)
+                .map(|(_, at)| at)
+        });
+    let chars: Vec<(usize, char)> = body.char_indices().collect();
+    let start_char = match found {
+        Some(at) => chars.partition_point(|(i, _)| *i < at).saturating_sub(AROUND / 2),
+        None => 0,
+    };
+    let excerpt: String = chars[start_char..]
+        .iter()
+        .take(2 * AROUND)
+        .map(|(_, c)| c)
+        .collect();
+    let before = if start_char > 0 { "…" } else { "" };
+    let after = if start_char + 2 * AROUND < chars.len() { "…" } else { "" };
+    format!("{:?}", format!("{before}{}{after}", excerpt.trim()))
+}
+
+/// The literal texts a match of `pattern` starts with (none when it starts with a class or
+/// can start anywhere).
+fn literal_prefixes(pattern: &str) -> Vec<String> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let Ok(hir) = regex_syntax::parse(pattern) else {
+        return Vec::new();
+    };
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix);
+    extractor
+        .extract(&hir)
+        .literals()
+        .unwrap_or_default()
+        .iter()
+        .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The longest start of `literal` (at least 4 characters) found in `body`: its length and
+/// where it is.
+fn longest_start_found(literal: &str, body: &str) -> Option<(usize, usize)> {
+    let ends: Vec<usize> = literal
+        .char_indices()
+        .map(|(i, c)| i + c.len_utf8())
+        .collect();
+    ends.iter()
+        .rev()
+        .filter(|end| literal[..**end].chars().count() >= 4)
+        .find_map(|end| body.find(&literal[..*end]).map(|at| (*end, at)))
+}
+
+#[cfg(test)]
+mod quoting {
+    use super::*;
+
+    #[test]
+    fn a_missed_pattern_quotes_where_the_page_differs() {
+        let pattern = Pattern::new(r#"href="/assets/site\.[0-9a-f]{8}\.css""#);
+        let page = format!(
+            "<!doctype html><html><head><title>Site</title>{}<link rel=\"stylesheet\" href=\"/assets/site.css\"></head><body>{}</body></html>",
+            " ".repeat(300),
+            "text ".repeat(200)
+        );
+        let quoted = quote_where_pattern_looks(&pattern, &page);
+        assert!(quoted.contains(r#"href=\"/assets/site.css\""#), "{quoted}");
+        assert!(!quoted.contains("</html>"), "{quoted}");
+        let good = page.replace("site.css", "site.0123abcd.css");
+        assert!(quote_where_pattern_looks(&pattern, &good).contains("site.0123abcd.css"));
+        let other = Pattern::new("[0-9]+ items");
+        assert!(quote_where_pattern_looks(&other, &page).starts_with("\"<!doctype html>"));
     }
 }
 

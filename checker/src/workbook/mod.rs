@@ -111,7 +111,7 @@ pub fn first_pending<'a>(
     progress: &ProgressFile,
     names: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    names.into_iter().find(|n| !progress.is_done(n))
+    names.into_iter().find(|n| !progress.is_passing(n))
 }
 
 impl Workbook {

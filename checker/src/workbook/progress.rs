@@ -25,11 +25,16 @@ pub struct Progress {
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct ExerciseProgress {
-    /// Every goal met at least once (by the learner's Dockerfile).
+    /// Every goal met at least once (by the learner's Dockerfile). Whether they are met now
+    /// is [`ExerciseProgress::state`].
     pub done: bool,
     /// When every goal was first met.
     pub met_at: Option<DateTime<Utc>>,
     pub last_checked: Option<DateTime<Utc>>,
+    /// When `checker reset` last put the starter back: a result older than that is not the
+    /// Dockerfile's any more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_at: Option<DateTime<Utc>>,
     pub goals_met: usize,
     pub goals_total: usize,
     /// How many hints `checker hint` has shown.
@@ -45,6 +50,33 @@ pub struct ExerciseProgress {
     pub engine: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_info: Option<crate::docker::engine_info::EngineInfo>,
+}
+
+/// Where an exercise stands, by its latest check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExerciseState {
+    /// Never checked.
+    Unchecked,
+    /// The latest check met every goal.
+    Passing,
+    /// The latest check missed a goal (after having met them all before, if `done`).
+    Missing,
+    /// Reset to the starter since the latest check.
+    Reset,
+}
+
+impl ExerciseProgress {
+    pub fn state(&self) -> ExerciseState {
+        match (self.last_checked, self.reset_at) {
+            (None, _) => ExerciseState::Unchecked,
+            (Some(checked), Some(reset)) if reset >= checked => ExerciseState::Reset,
+            _ if self.goals_total > 0 && self.goals_met == self.goals_total => {
+                ExerciseState::Passing
+            }
+            _ => ExerciseState::Missing,
+        }
+    }
 }
 
 /// A damaged progress file that was moved aside.
@@ -153,11 +185,16 @@ impl ProgressFile {
             .or_default()
     }
 
-    pub fn is_done(&self, exercise: &str) -> bool {
+    /// Whether the latest check of `exercise` met every goal (and no reset came since).
+    pub fn is_passing(&self, exercise: &str) -> bool {
+        self.state(exercise) == ExerciseState::Passing
+    }
+
+    pub fn state(&self, exercise: &str) -> ExerciseState {
         self.progress
             .exercises
             .get(exercise)
-            .is_some_and(|e| e.done)
+            .map_or(ExerciseState::Unchecked, ExerciseProgress::state)
     }
 
     /// Records a check of the learner's Dockerfile.
@@ -207,6 +244,34 @@ impl ProgressFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_state_is_the_latest_checks_and_a_reset_outdates_it() {
+        let at = |minute: u32| {
+            DateTime::parse_from_rfc3339(&format!("2026-11-30T14:{minute:02}:00Z"))
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let mut p = ExerciseProgress::default();
+        assert_eq!(p.state(), ExerciseState::Unchecked);
+        (p.last_checked, p.goals_met, p.goals_total, p.done) = (Some(at(1)), 5, 5, true);
+        assert_eq!(p.state(), ExerciseState::Passing);
+        (p.last_checked, p.goals_met) = (Some(at(2)), 3);
+        assert_eq!(
+            p.state(),
+            ExerciseState::Missing,
+            "a regression: done before, not now"
+        );
+        (p.last_checked, p.goals_met) = (Some(at(3)), 5);
+        p.reset_at = Some(at(4));
+        assert_eq!(p.state(), ExerciseState::Reset);
+        p.last_checked = Some(at(5));
+        assert_eq!(
+            p.state(),
+            ExerciseState::Passing,
+            "checked again after the reset"
+        );
+    }
 
     #[test]
     fn a_damaged_file_is_moved_aside_and_a_good_one_is_left_alone() {
