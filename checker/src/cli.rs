@@ -74,7 +74,7 @@ pub enum Command {
     /// Print a Dockerfile's stage graph.
     Graph {
         file: PathBuf,
-        #[arg(long, value_enum, default_value = "mermaid")]
+        #[arg(long, value_enum, default_value = "text")]
         format: GraphFormat,
         /// Build arguments (NAME=VALUE) used to expand ARGs in FROM.
         #[arg(long = "build-arg")]

@@ -95,6 +95,42 @@ fn exercise_readmes_type_only_numbers_tied_to_the_checkers_figures() {
     );
 }
 
+/// What the book shows `checker graph` printing is what it prints: every `$ checker graph …`
+/// line of a console block, run from the workbook root, and the lines under it compared.
+#[test]
+fn the_graphs_the_book_prints_are_what_checker_graph_prints() {
+    let mut compared = 0;
+    for file in chapters() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for block in text.split("```console\n").skip(1) {
+            let block = block.split("```").next().unwrap_or_default();
+            let mut lines = block.lines().peekable();
+            while let Some(line) = lines.next() {
+                let Some(args) = line.strip_prefix("$ checker graph ") else {
+                    continue;
+                };
+                let mut shown = String::new();
+                while let Some(next) = lines.next_if(|l| !l.starts_with('$')) {
+                    shown.push_str(next);
+                    shown.push('\n');
+                }
+                if shown.is_empty() {
+                    continue;
+                }
+                let out = checker()
+                    .current_dir(workbook_root())
+                    .arg("graph")
+                    .args(args.split_whitespace())
+                    .output()
+                    .unwrap();
+                assert_eq!(text(&out.stdout), shown, "{}: {line}", file.display());
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 2, "the book shows checker graph's output");
+}
+
 #[test]
 fn every_diagram_has_a_title_and_description_for_screen_readers() {
     let mut missing = Vec::new();

@@ -63,10 +63,22 @@ fn a_dockerfile_that_does_not_parse_is_refused_before_any_build() {
 }
 
 #[test]
-fn graph_prints_mermaid_and_json() {
+fn graph_prints_text_mermaid_and_json() {
     let file = workbook_root().join("exercises/01-static-binary/solution/Dockerfile");
     let out = checker().arg("graph").arg(&file).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = text(&out.stdout);
+    assert!(
+        lines.contains("1 stage-1  FROM scratch, COPY --from build")
+            && lines.contains("◀ the image"),
+        "{lines}"
+    );
+    let out = checker()
+        .arg("graph")
+        .arg(&file)
+        .args(["--format", "mermaid"])
+        .output()
+        .unwrap();
     let mermaid = text(&out.stdout);
     assert!(mermaid.contains("s0 -->|COPY --from| s1"), "{mermaid}");
     let out = checker()

@@ -1,4 +1,4 @@
-//! `checker graph`: a Dockerfile's stage graph as Mermaid or JSON.
+//! `checker graph`: a Dockerfile's stage graph as text (a stage a line), Mermaid or JSON.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -9,6 +9,9 @@ use crate::error::CheckerError;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum GraphFormat {
+    /// A stage a line, for the terminal.
+    Text,
+    /// Mermaid flowchart source, for the book and Markdown.
     Mermaid,
     Json,
 }
@@ -29,6 +32,7 @@ pub fn graph(
     }
     let graph = dockerfile::parse_stage_graph(file, &text, &args, target)?;
     match format {
+        GraphFormat::Text => print!("{}", graph.to_text()),
         GraphFormat::Mermaid => print!("{}", graph.to_mermaid()),
         GraphFormat::Json => println!(
             "{}",

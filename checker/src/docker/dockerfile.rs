@@ -603,6 +603,55 @@ impl StageGraph {
 }
 
 impl StageGraph {
+    /// The graph as a terminal shows it, a stage a line, what it is built from and copies
+    /// from, the final image marked and stages it does not need (which BuildKit skips) said:
+    ///
+    /// ```text
+    ///   0 build    FROM golang:1.22                    line 1
+    ///   1 test     FROM build                          line 9   (not built for the image)
+    ///   2 runtime  FROM scratch, COPY --from build     line 14  ◀ the image
+    /// ```
+    pub fn to_text(&self) -> String {
+        let needed = self.dependencies(self.target);
+        let name_of = |source: &Source| match source {
+            Source::Stage(i) => self.stages[*i].label(),
+            Source::Image(image) => image.clone(),
+            Source::Scratch => "scratch".to_string(),
+        };
+        let rows: Vec<(String, String, usize, &str)> = self
+            .stages
+            .iter()
+            .map(|stage| {
+                let mut inputs: Vec<String> = Vec::new();
+                for edge in self.edges.iter().filter(|e| e.to == stage.index) {
+                    let input = format!("{} {}", edge.kind.label(), name_of(&edge.from));
+                    if !inputs.contains(&input) {
+                        inputs.push(input);
+                    }
+                }
+                let note = if stage.index == self.target {
+                    "◀ the image"
+                } else if needed.contains(&stage.index) {
+                    ""
+                } else {
+                    "(not built for the image)"
+                };
+                (stage.label(), inputs.join(", "), stage.line, note)
+            })
+            .collect();
+        let name_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+        let input_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+        let mut out = String::new();
+        for (index, (name, inputs, line, note)) in rows.iter().enumerate() {
+            let row = format!(
+                "  {index} {name:name_width$}  {inputs:input_width$}  line {line:<4} {note}"
+            );
+            out.push_str(row.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
     /// The Dockerfile line of a BuildKit step name such as `[builder 2/4] RUN make` or
     /// `[3/5] COPY . .` (step 1 is the FROM), so a failure can point at the line.
     pub fn locate_step(&self, step_name: &str) -> Option<usize> {
@@ -689,6 +738,21 @@ mod tests {
         assert_eq!(
             (copy_from_image.kind, copy_from_image.line),
             (EdgeKind::CopyFrom, 7)
+        );
+    }
+
+    #[test]
+    fn the_text_graph_has_a_stage_a_line_and_marks_the_image_and_skipped_stages() {
+        let g = graph(
+            "FROM debian:bookworm AS build\nRUN make\n\
+             FROM build AS debug\n\
+             FROM scratch\nCOPY --from=build /a /a\nCOPY --from=build /b /b\n",
+        );
+        assert_eq!(
+            g.to_text(),
+            "  0 build    FROM debian:bookworm             line 1\n\
+             \x20 1 debug    FROM build                       line 3    (not built for the image)\n\
+             \x20 2 stage-2  FROM scratch, COPY --from build  line 4    ◀ the image\n"
         );
     }
 

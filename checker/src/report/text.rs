@@ -115,5 +115,5 @@ fn write_result(out: &mut String, r: &CheckResult) {
             );
         }
     }
-    let _ = writeln!(out, "\nStage graph:\n```mermaid\n{}```", r.mermaid);
+    let _ = write!(out, "\nStages:\n{}", r.stage_graph.to_text());
 }
