@@ -101,8 +101,8 @@ fn exercise_readmes_type_only_numbers_tied_to_the_checkers_figures() {
 fn the_graphs_the_book_prints_are_what_checker_graph_prints() {
     let mut compared = 0;
     for file in chapters() {
-        let text = std::fs::read_to_string(&file).unwrap();
-        for block in text.split("```console\n").skip(1) {
+        let chapter = std::fs::read_to_string(&file).unwrap();
+        for block in chapter.split("```console\n").skip(1) {
             let block = block.split("```").next().unwrap_or_default();
             let mut lines = block.lines().peekable();
             while let Some(line) = lines.next() {
