@@ -58,8 +58,10 @@ pub async fn check(
     let tag = exercise.image_tag(variant);
     let labels = labels(exercise, variant);
     let goals = &exercise.file.goals;
-    let (mut measurements, image_id) =
+    let (mut measurements, image_id, layers) =
         measure(engine, exercise, variant, &tag, &labels, &build).await?;
+    let mut stage_graph = build.graph.clone();
+    stage_graph.attribute_copied_bytes(&layers);
     let builder = ExerciseBuilder {
         engine,
         exercise,
@@ -88,14 +90,15 @@ pub async fn check(
         checked_at: Utc::now(),
         verdicts,
         measurements,
-        mermaid: build.graph.to_mermaid(),
-        stage_graph: build.graph,
+        mermaid: stage_graph.to_mermaid(),
+        stage_graph,
         build_steps: build.steps,
     })
 }
 
-/// The facts about the built image that every goal may judge (all but the probes'), and
-/// the image's id.
+/// The facts about the built image that every goal may judge (all but the probes'), the
+/// image's id, and its layers with content (size, history entry), oldest first.
+#[allow(clippy::type_complexity)]
 async fn measure(
     engine: &Engine,
     exercise: &Exercise,
@@ -103,7 +106,7 @@ async fn measure(
     tag: &str,
     labels: &BTreeMap<String, String>,
     build: &Built,
-) -> Result<(Measurements, String), CheckerError> {
+) -> Result<(Measurements, String, Vec<(u64, String)>), CheckerError> {
     let goals = &exercise.file.goals;
     let paths: Vec<String> = goals
         .iter()
@@ -120,6 +123,10 @@ async fn measure(
         run_apps(engine, goals, tag, labels),
     )?;
     let layer_count = layers.len();
+    let history = layers
+        .iter()
+        .map(|l| (l.size, l.created_by.clone()))
+        .collect();
     layers.sort_by_key(|l| std::cmp::Reverse(l.size));
     layers.truncate(5);
 
@@ -156,7 +163,7 @@ async fn measure(
         context_paths: build.context_files.iter().cloned().collect(),
         probes: BTreeMap::new(),
     };
-    Ok((measurements, facts.id))
+    Ok((measurements, facts.id, history))
 }
 
 /// BuildKit steps that stand for Dockerfile instructions (`[2/3] RUN …`), not its internal

@@ -343,4 +343,13 @@ fn the_engine_is_reached_over_tcp_with_docker_host() {
         true,
         "an HTTP check through a TCP engine"
     );
+    // The JSON's stage graph says what each COPY --from brought into the image: the server
+    // binary, megabytes.
+    let copied: Vec<u64> = report["results"][0]["stage_graph"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["bytes"].as_u64())
+        .collect();
+    assert!(copied.iter().any(|b| *b > 1_000_000), "{copied:?}");
 }

@@ -77,7 +77,9 @@ fn a_learners_check_reports_measured_against_target_and_the_biggest_layer() {
     assert!(report.contains("✘ size"), "{report}");
     assert!(report.contains("of it is layer 2: RUN apt-get"), "{report}");
     assert!(
-        report.contains("Stages:\n  0 stage-0  FROM debian:bookworm  line 6    ◀ the image"),
+        report.contains(
+            "Stages:\n┏━ 0 stage-0 · the image ━━━━━━┓\n┃ FROM debian:bookworm  line 6 ┃"
+        ),
         "the stage graph as terminal text, not Mermaid source: {report}"
     );
     let listing = text(&run(dir.path(), &["list"]).stdout);

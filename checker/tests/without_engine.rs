@@ -69,8 +69,7 @@ fn graph_prints_text_mermaid_and_json() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = text(&out.stdout);
     assert!(
-        lines.contains("1 stage-1  FROM scratch, COPY --from build")
-            && lines.contains("◀ the image"),
+        lines.contains("   │ COPY --from build\n   ▼\n┏━ 1 stage-1 · the image"),
         "{lines}"
     );
     let out = checker()

@@ -9,7 +9,7 @@ use crate::error::CheckerError;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum GraphFormat {
-    /// A stage a line, for the terminal.
+    /// Boxes and arrows, for the terminal.
     Text,
     /// Mermaid flowchart source, for the book and Markdown.
     Mermaid,
@@ -32,7 +32,7 @@ pub fn graph(
     }
     let graph = dockerfile::parse_stage_graph(file, &text, &args, target)?;
     match format {
-        GraphFormat::Text => print!("{}", graph.to_text()),
+        GraphFormat::Text => print!("{}", crate::report::stage_graph::draw(&graph)),
         GraphFormat::Mermaid => print!("{}", graph.to_mermaid()),
         GraphFormat::Json => println!(
             "{}",

@@ -62,7 +62,7 @@ pub enum EdgeKind {
 }
 
 impl EdgeKind {
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             EdgeKind::From => "FROM",
             EdgeKind::CopyFrom => "COPY --from",
@@ -85,6 +85,13 @@ pub struct Edge {
     pub to: usize,
     pub kind: EdgeKind,
     pub line: usize,
+    /// What a `COPY --from` copies, its flags left out: `/app/dist/ dist/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copies: Option<String>,
+    /// The bytes a `COPY --from` into the image's stage brought into the image (the size of
+    /// the layer it made), once the image is measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -197,6 +204,8 @@ pub fn parse_stage_graph(
             to: index,
             kind: EdgeKind::From,
             line: from_line,
+            copies: None,
+            bytes: None,
         });
         let (user, steps) = read_steps(&at, &stages, index, stage.instructions, &mut edges)?;
         stages.push(Stage {
@@ -286,29 +295,41 @@ fn read_steps<'a, 'b: 'a>(
             keyword: keyword.to_string(),
             line,
         });
-        let mut edge = |reference: &str, kind: EdgeKind| -> Result<(), CheckerError> {
-            let from =
-                resolve_reference(stages, index, reference).map_err(|m| at.fail(offset, m))?;
-            edges.push(Edge {
-                from,
-                to: index,
-                kind,
-                line,
-            });
-            Ok(())
-        };
+        let mut edge =
+            |reference: &str, kind: EdgeKind, copies: Option<String>| -> Result<(), CheckerError> {
+                let from =
+                    resolve_reference(stages, index, reference).map_err(|m| at.fail(offset, m))?;
+                edges.push(Edge {
+                    from,
+                    to: index,
+                    kind,
+                    line,
+                    copies,
+                    bytes: None,
+                });
+                Ok(())
+            };
         match instruction {
             Instruction::User(u) => user = Some((u.arguments.value.trim().to_string(), line)),
             Instruction::Copy(copy) => {
                 if let Some(reference) = flag_value(&copy.options, "from") {
-                    edge(reference, EdgeKind::CopyFrom)?;
+                    let mut copies: Vec<&str> = copy
+                        .src
+                        .iter()
+                        .filter_map(|source| match source {
+                            parse_dockerfile::Source::Path(path) => Some(path.value.as_ref()),
+                            _ => None,
+                        })
+                        .collect();
+                    copies.push(copy.dest.value.as_ref());
+                    edge(reference, EdgeKind::CopyFrom, Some(copies.join(" ")))?;
                 }
             }
             Instruction::Run(run) => {
                 for mount in run.options.iter().filter(|f| f.name.value == "mount") {
                     let Some(value) = &mount.value else { continue };
                     if let Some(reference) = mount_from(&value.value) {
-                        edge(&reference, EdgeKind::MountFrom)?;
+                        edge(&reference, EdgeKind::MountFrom, None)?;
                     }
                 }
             }
@@ -603,53 +624,32 @@ impl StageGraph {
 }
 
 impl StageGraph {
-    /// The graph as a terminal shows it, a stage a line, what it is built from and copies
-    /// from, the final image marked and stages it does not need (which BuildKit skips) said:
-    ///
-    /// ```text
-    ///   0 build    FROM golang:1.22                    line 1
-    ///   1 test     FROM build                          line 9   (not built for the image)
-    ///   2 runtime  FROM scratch, COPY --from build     line 14  ◀ the image
-    /// ```
-    pub fn to_text(&self) -> String {
-        let needed = self.dependencies(self.target);
-        let name_of = |source: &Source| match source {
-            Source::Stage(i) => self.stages[*i].label(),
-            Source::Image(image) => image.clone(),
-            Source::Scratch => "scratch".to_string(),
-        };
-        let rows: Vec<(String, String, usize, &str)> = self
-            .stages
-            .iter()
-            .map(|stage| {
-                let mut inputs: Vec<String> = Vec::new();
-                for edge in self.edges.iter().filter(|e| e.to == stage.index) {
-                    let input = format!("{} {}", edge.kind.label(), name_of(&edge.from));
-                    if !inputs.contains(&input) {
-                        inputs.push(input);
-                    }
-                }
-                let note = if stage.index == self.target {
-                    "◀ the image"
-                } else if needed.contains(&stage.index) {
-                    ""
-                } else {
-                    "(not built for the image)"
-                };
-                (stage.label(), inputs.join(", "), stage.line, note)
-            })
-            .collect();
-        let name_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
-        let input_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
-        let mut out = String::new();
-        for (index, (name, inputs, line, note)) in rows.iter().enumerate() {
-            let row = format!(
-                "  {index} {name:name_width$}  {inputs:input_width$}  line {line:<4} {note}"
-            );
-            out.push_str(row.trim_end());
-            out.push('\n');
+    /// Puts on each `COPY --from` into the image's stage the bytes it brought into the
+    /// image: the size of the layer it made, found by its history entry (`COPY <what>`,
+    /// BuildKit leaves the flags out). `layers`: the image's layers with content, oldest
+    /// first; a copy with no such layer brought nothing (0 bytes).
+    pub fn attribute_copied_bytes(&mut self, layers: &[(u64, String)]) {
+        let mut unused: Vec<&(u64, String)> = layers.iter().collect();
+        let target = self.target;
+        for edge in self.edges.iter_mut().rev() {
+            let (EdgeKind::CopyFrom, true, Some(copies)) =
+                (edge.kind, edge.to == target, &edge.copies)
+            else {
+                continue;
+            };
+            let wanted = without_flags(copies);
+            // The image's last matching layer is this stage's (an earlier one with the same
+            // text would be a base stage's).
+            let found = unused.iter().rposition(|(_, created_by)| {
+                let step = created_by.trim().trim_end_matches("# buildkit").trim();
+                step.strip_prefix("COPY ")
+                    .is_some_and(|rest| without_flags(rest) == wanted)
+            });
+            edge.bytes = Some(match found {
+                Some(i) => unused.remove(i).0,
+                None => 0,
+            });
         }
-        out
     }
 
     /// The Dockerfile line of a BuildKit step name such as `[builder 2/4] RUN make` or
@@ -682,6 +682,13 @@ impl StageGraph {
             .nth(n - first_instruction)
             .map(|s| s.line)
     }
+}
+
+/// The words of an instruction's arguments that are not `--flags`.
+fn without_flags(args: &str) -> Vec<&str> {
+    args.split_whitespace()
+        .filter(|word| !word.starts_with("--"))
+        .collect()
 }
 
 fn mermaid_text(s: &str) -> String {
@@ -742,17 +749,32 @@ mod tests {
     }
 
     #[test]
-    fn the_text_graph_has_a_stage_a_line_and_marks_the_image_and_skipped_stages() {
-        let g = graph(
-            "FROM debian:bookworm AS build\nRUN make\n\
-             FROM build AS debug\n\
-             FROM scratch\nCOPY --from=build /a /a\nCOPY --from=build /b /b\n",
+    fn copies_into_the_image_get_the_bytes_of_the_layers_they_made() {
+        let mut g = graph(
+            "FROM debian:bookworm AS build\nRUN make\nCOPY --from=debian:bookworm /etc/os-release /x\n\
+             FROM scratch\nCOPY --from=build /app/dist/ dist/\n\
+             COPY --from=build --chown=10001:10001 /hello /hello\nCOPY --from=build /empty /empty\n",
         );
+        g.attribute_copied_bytes(&[
+            (74_800_000, String::new()),
+            (2_320, "COPY /app/dist/ dist/ # buildkit".into()),
+            (
+                812_000,
+                "COPY --chown=10001:10001 /hello /hello # buildkit".into(),
+            ),
+        ]);
+        let bytes: Vec<(usize, Option<u64>)> = g.edges.iter().map(|e| (e.line, e.bytes)).collect();
         assert_eq!(
-            g.to_text(),
-            "  0 build    FROM debian:bookworm             line 1\n\
-             \x20 1 debug    FROM build                       line 3    (not built for the image)\n\
-             \x20 2 stage-2  FROM scratch, COPY --from build  line 4    ◀ the image\n"
+            bytes,
+            [
+                (1, None),
+                (3, None),
+                (4, None),
+                (5, Some(2_320)),
+                (6, Some(812_000)),
+                (7, Some(0))
+            ],
+            "only copies into the image's stage; one that made no layer brought 0 bytes"
         );
     }
 

@@ -4,6 +4,7 @@
 mod json;
 mod junit;
 mod markdown;
+pub mod stage_graph;
 mod text;
 
 use serde::Serialize;

@@ -115,5 +115,9 @@ fn write_result(out: &mut String, r: &CheckResult) {
             );
         }
     }
-    let _ = write!(out, "\nStages:\n{}", r.stage_graph.to_text());
+    let _ = write!(
+        out,
+        "\nStages:\n{}",
+        super::stage_graph::draw(&r.stage_graph)
+    );
 }
