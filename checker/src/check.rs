@@ -16,9 +16,10 @@ use crate::facts::user::resolve_user;
 use crate::facts::Measurements;
 use crate::goals::{evaluate, probe_all, run_apps, Probe, Verdict};
 use crate::workbook::exercise::{Exercise, Variant};
+use crate::workbook::result_cache::{self, KeyInputs, ResultCache};
 
 /// Everything one check found, as reports print it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct CheckResult {
     pub exercise: String,
     pub title: String,
@@ -32,6 +33,10 @@ pub struct CheckResult {
     pub stage_graph: StageGraph,
     pub mermaid: String,
     pub build_steps: Vec<BuildStep>,
+    /// The result came from the result cache: nothing it depends on changed since the
+    /// check at `checked_at`.
+    #[serde(default)]
+    pub from_cache: bool,
 }
 
 impl CheckResult {
@@ -93,7 +98,77 @@ pub async fn check(
         mermaid: stage_graph.to_mermaid(),
         stage_graph,
         build_steps: build.steps,
+        from_cache: false,
     })
+}
+
+/// [`check`], unless the result cache holds the result of a check with the same inputs
+/// (`workbook::result_cache`) whose image is still on the engine: then that result, at once.
+/// A result checked afresh is stored.
+pub async fn check_cached(
+    engine: &Engine,
+    exercise: &Exercise,
+    variant: Variant,
+    progress: &mut dyn BuildProgress,
+    cache: &ResultCache,
+) -> Result<CheckResult, CheckerError> {
+    let key = match result_key(engine, exercise, variant).await {
+        Ok(key) => key,
+        // The check itself will say what is wrong (a Dockerfile that does not parse…).
+        Err(_) => return check(engine, exercise, variant, progress).await,
+    };
+    if let Some(mut stored) = cache.get(&key) {
+        let image_id = engine.image_id(&stored.image).await?;
+        if image_id.as_deref() == Some(stored.image_id.as_str()) {
+            for verdict in &mut stored.verdicts {
+                if let Some(goal) = exercise.file.goals.iter().find(|g| g.id == verdict.id) {
+                    verdict.kind = goal.kind.name();
+                }
+            }
+            stored.from_cache = true;
+            return Ok(stored);
+        }
+    }
+    let result = check(engine, exercise, variant, progress).await?;
+    if let Err(e) = cache.put(&key, &result) {
+        progress.note(&format!("warning: the result could not be cached: {e}"));
+    }
+    Ok(result)
+}
+
+/// The result cache's key for checking `variant` of `exercise` now.
+async fn result_key(
+    engine: &Engine,
+    exercise: &Exercise,
+    variant: Variant,
+) -> Result<String, CheckerError> {
+    let file = exercise.dockerfile_path(variant);
+    let text = crate::docker::dockerfile::read_dockerfile(&file)?;
+    let graph = crate::docker::dockerfile::parse_stage_graph(
+        &file,
+        &text,
+        &exercise.file.exercise.build_args,
+        None,
+    )?;
+    let mut base_images = Vec::new();
+    for (image, _) in graph.external_images() {
+        let id = engine.image_id(&image).await?;
+        base_images.push((image, id));
+    }
+    let mut folders = vec![exercise.dir.as_path()];
+    if exercise.reference_dir != exercise.dir {
+        folders.push(exercise.reference_dir.as_path());
+    }
+    let inputs = KeyInputs {
+        checker: result_cache::checker_identity(),
+        engine: serde_json::to_string(engine.info().await?).expect("engine facts serialize"),
+        variant: variant.as_str(),
+        exercise: serde_json::to_string(&exercise.file).expect("exercise.toml serializes"),
+        base_images,
+        folders,
+    };
+    // Hashing reads every file of the exercise: off the async runtime's workers.
+    tokio::task::block_in_place(|| inputs.key())
 }
 
 /// The facts about the built image that every goal may judge (all but the probes'), the

@@ -35,6 +35,10 @@ pub enum Command {
         solution: bool,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Build and judge again even when nothing changed since the last check (which
+        /// otherwise returns its stored result at once).
+        #[arg(long)]
+        fresh: bool,
     },
     /// Authors' self-check: every starter misses exactly its lesson, every solution meets all goals.
     Verify {
@@ -56,6 +60,9 @@ pub enum Command {
         /// Poll the files instead of waiting for file-system events (for file systems where events don't arrive).
         #[arg(long)]
         poll: bool,
+        /// Build and judge every time, never the stored result of an unchanged exercise.
+        #[arg(long)]
+        fresh: bool,
     },
     /// Make sure every base image the exercises use exists on the engine.
     Images {

@@ -66,19 +66,20 @@ async fn in_workbook(command: Command, workbook: &Workbook) -> Outcome {
             names,
             solution,
             format,
+            fresh,
         } => {
             let variant = if solution {
                 Variant::Solution
             } else {
                 Variant::Learner
             };
-            commands::check::check(workbook, &names, variant, format).await
+            commands::check::check(workbook, &names, variant, format, fresh).await
         }
         Command::Verify { names, format } => dev::verify::verify(workbook, &names, format).await,
         Command::Hint { name, all } => commands::hint::hint(workbook, &name, all),
         Command::Reset { name } => commands::reset::reset_command(workbook, &name),
-        Command::Watch { name, poll } => {
-            commands::watch::watch(workbook, name.as_deref(), poll).await
+        Command::Watch { name, poll, fresh } => {
+            commands::watch::watch(workbook, name.as_deref(), poll, fresh).await
         }
         Command::Images {
             action: Some(action),

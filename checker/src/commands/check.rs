@@ -10,6 +10,7 @@ use crate::report::{exporter, Format, RunInfo};
 use crate::ui::TerminalProgress;
 use crate::workbook::exercise::{Exercise, Variant};
 use crate::workbook::progress::ProgressFile;
+use crate::workbook::result_cache::ResultCache;
 use crate::workbook::Workbook;
 
 /// The named exercises, or the next pending one. Only the exercises chosen are loaded, so
@@ -30,11 +31,51 @@ pub async fn run_info(engine: &Engine) -> RunInfo {
     }
 }
 
+/// Checks one exercise (through the result cache unless `fresh`) and records a check of the
+/// learner's Dockerfile in the progress file.
+pub async fn check_and_record(
+    workbook: &Workbook,
+    engine: &Engine,
+    exercise: &Exercise,
+    variant: Variant,
+    fresh: bool,
+    progress: &mut dyn crate::docker::engine::BuildProgress,
+) -> Result<crate::check::CheckResult, CheckerError> {
+    let result = if fresh {
+        crate::check::check(engine, exercise, variant, progress).await?
+    } else {
+        let cache = ResultCache::in_workbook(&workbook.root);
+        crate::check::check_cached(engine, exercise, variant, progress, &cache).await?
+    };
+    if variant == Variant::Learner {
+        let (mut file, aside) = ProgressFile::load_or_set_aside(&workbook.root)?;
+        if let Some(aside) = aside {
+            progress.note(&format!("warning: {aside}"));
+        }
+        // A stored result is the Dockerfile's result now: recorded as checked now.
+        let checked_at = if result.from_cache {
+            chrono::Utc::now()
+        } else {
+            result.checked_at
+        };
+        file.record(
+            &result.exercise,
+            checked_at,
+            &result.verdicts,
+            &result.measurements,
+        );
+        file.record_engine(&result.exercise, engine.info().await.ok());
+        file.save()?;
+    }
+    Ok(result)
+}
+
 pub async fn check(
     workbook: &Workbook,
     names: &[String],
     variant: Variant,
     format: Format,
+    fresh: bool,
 ) -> Outcome {
     if variant == Variant::Learner {
         // Before building: a damaged progress file would otherwise cost the result.
@@ -50,22 +91,9 @@ pub async fn check(
     for exercise in &exercises {
         let mut progress =
             TerminalProgress::new(&format!("{} ({})", exercise.name, variant.as_str()));
-        let result = crate::check::check(&engine, exercise, variant, &mut progress).await?;
+        let result =
+            check_and_record(workbook, &engine, exercise, variant, fresh, &mut progress).await?;
         drop(progress);
-        if variant == Variant::Learner {
-            let (mut file, aside) = ProgressFile::load_or_set_aside(&workbook.root)?;
-            if let Some(aside) = aside {
-                eprintln!("warning: {aside}");
-            }
-            file.record(
-                &result.exercise,
-                result.checked_at,
-                &result.verdicts,
-                &result.measurements,
-            );
-            file.record_engine(&result.exercise, engine.info().await.ok());
-            file.save()?;
-        }
         results.push(result);
     }
     print!(

@@ -7,15 +7,27 @@ use crate::workbook::progress::ProgressFile;
 use crate::workbook::Workbook;
 
 pub fn hint(workbook: &Workbook, name: &str, all: bool) -> Outcome {
+    for line in hint_lines(workbook, name, all)? {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The next hint of `name` (or all of them), as lines to show; remembers what was shown.
+pub fn hint_lines(
+    workbook: &Workbook,
+    name: &str,
+    all: bool,
+) -> Result<Vec<String>, crate::error::CheckerError> {
     let exercise = workbook.exercise(name)?;
     let hints = &exercise.file.exercise.hints;
     if hints.is_empty() {
-        println!(
+        return Ok(vec![format!(
             "{} has no hints; its README.md says what to aim for.",
             exercise.name
-        );
-        return Ok(ExitCode::SUCCESS);
+        )]);
     }
+    let mut lines = Vec::new();
     let mut file = ProgressFile::load(&workbook.root)?;
     let shown = file.entry(&exercise.name).hints_shown;
     let upto = if all {
@@ -29,12 +41,12 @@ pub fn hint(workbook: &Workbook, name: &str, all: bool) -> Outcome {
         .take(upto)
         .skip(if all { 0 } else { upto - 1 })
     {
-        println!("Hint {} of {}: {h}", i + 1, hints.len());
+        lines.push(format!("Hint {} of {}: {h}", i + 1, hints.len()));
     }
     if upto < hints.len() {
-        println!("(run it again for a stronger hint)");
+        lines.push("(ask again for a stronger hint)".to_string());
     }
     file.entry(&exercise.name).hints_shown = shown.max(upto);
     file.save()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(lines)
 }

@@ -9,6 +9,23 @@ use crate::workbook::progress::{ExerciseProgress, ExerciseState, ProgressFile};
 use crate::workbook::{first_pending, Workbook};
 
 pub fn list(workbook: &Workbook) -> Outcome {
+    let (lines, broken) = listing(workbook)?;
+    for line in lines {
+        println!("{line}");
+    }
+    for e in &broken {
+        eprintln!("error: {e}");
+    }
+    Ok(if broken.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+/// A line an exercise, in order, and the errors of those whose exercise.toml does not load.
+pub fn listing(workbook: &Workbook) -> Result<(Vec<String>, Vec<CheckerError>), CheckerError> {
+    let mut lines = Vec::new();
     let progress = ProgressFile::load(&workbook.root)?;
     let exercises = workbook.each_exercise()?;
     let loaded = exercises.iter().filter_map(|e| e.as_ref().ok());
@@ -22,7 +39,9 @@ pub fn list(workbook: &Workbook) -> Outcome {
                 if let CheckerError::InvalidExercise { file, .. } = &e {
                     let name = file.parent().and_then(|d| d.file_name());
                     let name = name.map(|n| n.to_string_lossy()).unwrap_or_default();
-                    println!("broken   {name:<24} (its exercise.toml does not load; see below)");
+                    lines.push(format!(
+                        "broken   {name:<24} (its exercise.toml does not load; see below)"
+                    ));
                 }
                 broken.push(e);
                 continue;
@@ -37,21 +56,14 @@ pub fn list(workbook: &Workbook) -> Outcome {
         } else {
             "pending"
         };
-        println!(
+        lines.push(format!(
             "{marker}  {:<24} {}{}",
             exercise.name,
             exercise.title(),
             p.map(|p| how_it_stands(p, state)).unwrap_or_default()
-        );
+        ));
     }
-    for e in &broken {
-        eprintln!("error: {e}");
-    }
-    Ok(if broken.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok((lines, broken))
 }
 
 /// `  (3/5 goals; done on 30 Nov 14:02 before)`: the latest check's goals, and when every

@@ -10,20 +10,31 @@ use crate::workbook::reset::{self, Reset};
 use crate::workbook::Workbook;
 
 pub fn reset_command(workbook: &Workbook, name: &str) -> Outcome {
+    for line in reset_lines(workbook, name)? {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Puts the starter back as the learner's Dockerfile; what happened, as lines to show.
+pub fn reset_lines(
+    workbook: &Workbook,
+    name: &str,
+) -> Result<Vec<String>, crate::error::CheckerError> {
     let exercise = workbook.exercise(name)?;
     let learner = exercise.dockerfile_path(Variant::Learner);
     let starter = exercise.dockerfile_path(Variant::Starter);
+    let mut lines = Vec::new();
     match reset::reset(&learner, &starter)? {
         Reset::AlreadyStarter => {
-            println!(
+            return Ok(vec![format!(
                 "{} is already the starter; nothing to reset.",
                 learner.display()
-            );
-            return Ok(ExitCode::SUCCESS);
+            )]);
         }
         Reset::Restored { backup } => {
             if let Some(backup) = backup {
-                println!("Your Dockerfile is kept as {}", backup.display());
+                lines.push(format!("Your Dockerfile is kept as {}", backup.display()));
             }
         }
     }
@@ -32,6 +43,6 @@ pub fn reset_command(workbook: &Workbook, name: &str) -> Outcome {
     entry.hints_shown = 0;
     entry.reset_at = Some(chrono::Utc::now());
     file.save()?;
-    println!("{} is the starter again.", learner.display());
-    Ok(ExitCode::SUCCESS)
+    lines.push(format!("{} is the starter again.", learner.display()));
+    Ok(lines)
 }

@@ -86,9 +86,11 @@ pub async fn serve_command(
         server.await??;
         return Ok(std::process::ExitCode::SUCCESS);
     }
+    // The server prints its address; watch's reports go below it, plainly.
+    let first = workbook.next_exercise()?.ok_or(CheckerError::NoExercises)?;
     tokio::select! {
         served = server => served?.map(|_| std::process::ExitCode::SUCCESS),
-        watched = super::watch::watch(workbook, None, poll) => watched,
+        watched = super::watch::plain(workbook, first, poll, false) => watched,
     }
 }
 

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use parse_dockerfile::{Instruction, UnescapedString};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::CheckerError;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Base {
     /// `FROM scratch`: an empty filesystem.
@@ -21,7 +21,7 @@ pub enum Base {
     Stage(usize),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stage {
     pub index: usize,
     /// The lower-cased `AS` name, as BuildKit compares names case-insensitively.
@@ -37,7 +37,7 @@ pub struct Stage {
     pub steps: Vec<Step>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
     pub keyword: String,
     pub line: usize,
@@ -53,7 +53,7 @@ impl Stage {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EdgeKind {
     From,
@@ -71,7 +71,7 @@ impl EdgeKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Source {
     Stage(usize),
@@ -79,7 +79,7 @@ pub enum Source {
     Scratch,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Edge {
     pub from: Source,
     pub to: usize,
@@ -94,7 +94,7 @@ pub struct Edge {
     pub bytes: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageGraph {
     pub stages: Vec<Stage>,
     pub edges: Vec<Edge>,

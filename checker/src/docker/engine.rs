@@ -75,7 +75,7 @@ pub struct BuildRequest {
 }
 
 /// One BuildKit vertex (a step, or an internal operation such as loading the context).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BuildStep {
     pub name: String,
     pub cached: bool,

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub mod user;
 
 use user::ResolvedUser;
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Measurements {
     /// Uncompressed file bytes of the layers: what the classic image store's
     /// `docker image inspect .Size` and `docker images` report, measured the same way on the
@@ -51,7 +51,7 @@ pub struct Measurements {
 }
 
 /// What the extra build(s) of a goal found.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "probe", rename_all = "kebab-case")]
 pub enum ProbeOutcome {
     /// `parallel-stages`: the final stage's independent dependencies, and how long their
@@ -82,7 +82,7 @@ pub enum ProbeOutcome {
     WastedBytes { bytes: u64, top: Vec<(String, u64)> },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Layer {
     /// 1-based position in the image, base layers first.
     pub position: usize,
@@ -91,7 +91,7 @@ pub struct Layer {
 }
 
 /// How a run or HTTP check went.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum AppOutcome {
     /// The container ran to the end.

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// The outcome of resolving an image's user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum ResolvedUser {
     /// A uid other than 0: the goal is met.

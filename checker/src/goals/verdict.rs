@@ -1,14 +1,16 @@
 //! A verdict: one goal judged, what was measured against what, and why it was missed; with
 //! the wording helpers the kinds share, and (`testing`) what the kinds' judging tests share.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Goal;
 use crate::facts::{format_mb, Measurements};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Verdict {
     pub id: String,
+    /// The goal's kind; a verdict read back from the result cache gets it from its goal.
+    #[serde(skip_deserializing)]
     pub kind: &'static str,
     pub met: bool,
     /// What was measured, for people ("412.3 MB", "uid 10001").

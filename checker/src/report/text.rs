@@ -72,6 +72,15 @@ fn write_result(out: &mut String, r: &CheckResult) {
         r.title,
         r.dockerfile.display()
     );
+    if r.from_cache {
+        let _ = writeln!(
+            out,
+            "unchanged since the check of {}: its result (`checker check --fresh` builds and judges again)",
+            r.checked_at
+                .with_timezone(&chrono::Local)
+                .format("%-d %b %H:%M:%S")
+        );
+    }
     let _ = writeln!(
         out,
         "image {}: {}, {} layers; built in {:.1} s, {} of {} steps cached; context {}",

@@ -35,7 +35,7 @@ pub struct ExerciseMeta {
 }
 
 /// Which Dockerfile of an exercise is meant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Variant {
     /// `Dockerfile`, the file the learner edits.

@@ -5,6 +5,7 @@
 pub mod exercise;
 pub mod progress;
 pub mod reset;
+pub mod result_cache;
 
 use std::path::{Path, PathBuf};
 

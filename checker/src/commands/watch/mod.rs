@@ -1,6 +1,13 @@
 //! `checker watch`: re-checks an exercise whenever a file in its folder is saved. File-system
 //! events where the platform delivers them; polling where it does not (network shares, some
-//! container and VM mounts), on request or when the event watcher cannot start.
+//! container and VM mounts), on request or when the event watcher cannot start. In a
+//! terminal it is an app with keys (`app`); without one (a pipe, CI, `NO_COLOR`, `serve`),
+//! it prints one report after another.
+
+mod app;
+mod changes;
+
+use std::io::IsTerminal;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,20 +29,43 @@ pub async fn watch(
     workbook: &Workbook,
     name: Option<&str>,
     poll: bool,
+    fresh: bool,
 ) -> Result<ExitCode, CheckerError> {
-    let (tx, rx) = mpsc::channel::<notify::Result<Event>>();
-    let dir = workbook.exercises_dir();
-    let _watcher = start_watcher(&dir, tx, poll)?;
-
     let first = match name {
         Some(n) => workbook.exercise(n)?.name,
         None => next_pending(workbook)?,
     };
+    if in_a_terminal() {
+        return app::run(workbook, first, poll, fresh).await;
+    }
+    plain(workbook, first, poll, fresh).await
+}
+
+/// Whether the app can take the terminal: stdin and stdout are one, and the learner did
+/// not ask for plain output (`NO_COLOR`, `TERM=dumb`).
+fn in_a_terminal() -> bool {
+    std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+/// Watches and prints one report after another, for pipes, logs and `serve`.
+pub async fn plain(
+    workbook: &Workbook,
+    first: String,
+    poll: bool,
+    fresh: bool,
+) -> Result<ExitCode, CheckerError> {
+    let (tx, rx) = mpsc::channel::<notify::Result<Event>>();
+    let dir = workbook.exercises_dir();
+    let _watcher = start_watcher(&dir, tx, poll, &mut |line| eprintln!("{line}"))?;
+
     eprintln!(
         "watching {} (Ctrl-C to stop); checking {first}",
         dir.display()
     );
-    recheck(workbook, &first).await;
+    recheck(workbook, &first, fresh).await;
 
     loop {
         let first =
@@ -47,16 +77,17 @@ pub async fn watch(
         }
         let Some(exercise) = changed else { continue };
         eprintln!("\n── change in {exercise}: checking ──");
-        recheck(workbook, &exercise).await;
+        recheck(workbook, &exercise, fresh).await;
     }
 }
 
-async fn recheck(workbook: &Workbook, exercise: &str) {
+async fn recheck(workbook: &Workbook, exercise: &str, fresh: bool) {
     let outcome = super::check::check(
         workbook,
         &[exercise.to_string()],
         Variant::Learner,
         Format::Text,
+        fresh,
     )
     .await;
     // In watch mode a failed check is something to fix and save again, not a reason to stop.
@@ -69,7 +100,8 @@ fn start_watcher(
     dir: &Path,
     tx: mpsc::Sender<notify::Result<Event>>,
     poll: bool,
-) -> Result<Box<dyn Watcher>, CheckerError> {
+    say: &mut dyn FnMut(String),
+) -> Result<Box<dyn Watcher + Send>, CheckerError> {
     let fail = |e: notify::Error| CheckerError::Io {
         path: dir.to_path_buf(),
         message: format!("cannot watch: {e}"),
@@ -80,10 +112,10 @@ fn start_watcher(
             .and_then(|mut w| w.watch(dir, RecursiveMode::Recursive).map(|_| w));
         match native {
             Ok(w) => return Ok(Box::new(w)),
-            Err(e) => eprintln!(
+            Err(e) => say(format!(
                 "file-system events are unavailable ({e}); polling every {} s instead",
                 POLL_INTERVAL.as_secs()
-            ),
+            )),
         }
     }
     let mut poller = PollWatcher::new(

@@ -1,0 +1,559 @@
+//! `checker watch` as a terminal app (when stdout and stdin are a terminal and `NO_COLOR` is
+//! not set): one screen, redrawn on each result, with the workbook's progress, what changed
+//! since the previous attempt and the latest report, and keys for the learner's loop, as
+//! rustlings' watch mode has them. The terminal is put back as it was when the app ends,
+//! however it ends (`q`, Ctrl-C, an error, a panic).
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::{cursor, execute, queue, terminal};
+use tokio::sync::mpsc;
+
+use super::changes::since_previous;
+use crate::check::CheckResult;
+use crate::docker::engine::{BuildProgress, BuildStep, Engine};
+use crate::error::CheckerError;
+use crate::report::{exporter, Format};
+use crate::workbook::exercise::Variant;
+use crate::workbook::progress::{ExerciseState, ProgressFile};
+use crate::workbook::Workbook;
+
+const KEYS: &str = "h hint · l list · r reset · n next · c check again · q quit · ? keys";
+const KEY_HELP: [&str; 7] = [
+    "h  the next hint for this exercise (again for a stronger one)",
+    "l  the list of exercises, done, next and pending",
+    "r  reset this exercise's Dockerfile to its starter (yours is kept as a backup)",
+    "n  go on to the next exercise",
+    "c  check again, building afresh (not the stored result)",
+    "q  quit (Ctrl-C too)",
+    "Esc  hide this text",
+];
+
+/// What the screen shows.
+struct Screen {
+    exercise: String,
+    title: String,
+    status: String,
+    /// Hint, list, reset or key text; shown above the report until Esc or the next check.
+    message: Vec<String>,
+    changes: Vec<String>,
+    report: Vec<String>,
+    done: bool,
+    next: Option<String>,
+    /// `exercises ███░░░░░░░ 3/13 done · goals ████░░ 4/6 met`
+    bars: String,
+}
+
+/// Puts the terminal back (main screen, cursor, cooked mode) when dropped.
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter() -> Result<TerminalGuard, CheckerError> {
+        terminal::enable_raw_mode().map_err(terminal_error)?;
+        let guard = TerminalGuard;
+        execute!(
+            std::io::stdout(),
+            terminal::EnterAlternateScreen,
+            cursor::Hide
+        )
+        .map_err(terminal_error)?;
+        Ok(guard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = execute!(
+            std::io::stdout(),
+            cursor::Show,
+            terminal::LeaveAlternateScreen
+        );
+        let _ = terminal::disable_raw_mode();
+    }
+}
+
+fn terminal_error(e: std::io::Error) -> CheckerError {
+    CheckerError::Io {
+        path: "the terminal".into(),
+        message: e.to_string(),
+        source: Some(Box::new(e)),
+    }
+}
+
+/// The engine's warnings and the probes' notes, kept for the screen instead of printed
+/// over it.
+#[derive(Clone, Default)]
+struct Notes(Arc<Mutex<Vec<String>>>);
+
+impl crate::docker::engine::Warnings for Notes {
+    fn warn(&self, message: &str) {
+        self.0.lock().expect("notes lock").push(message.to_string());
+    }
+}
+
+/// Build progress as the status line: the step running now.
+struct StatusProgress<'a> {
+    screen: &'a mut Screen,
+    notes: Notes,
+}
+
+impl BuildProgress for StatusProgress<'_> {
+    fn step(&mut self, step: &BuildStep) {
+        if step.completed.is_none() {
+            self.screen.status = format!("checking {}: {}", self.screen.exercise, step.name);
+            let _ = draw(self.screen);
+        }
+    }
+    fn note(&mut self, message: &str) {
+        self.notes
+            .0
+            .lock()
+            .expect("notes lock")
+            .push(message.trim().to_string());
+    }
+}
+
+pub async fn run(
+    workbook: &Workbook,
+    first: String,
+    poll: bool,
+    fresh: bool,
+) -> Result<std::process::ExitCode, CheckerError> {
+    let notes = Notes::default();
+    let engine = Engine::connect()
+        .await?
+        .with_warnings(Arc::new(notes.clone()))
+        .with_size_cache(&workbook.root);
+    let changed = watch_files(&workbook.exercises_dir(), poll)?;
+    let keys = read_keys();
+    let _terminal = TerminalGuard::enter()?;
+    App {
+        workbook,
+        engine,
+        notes,
+        fresh,
+        keys,
+        changed,
+        previous: None,
+    }
+    .run(first)
+    .await
+}
+
+struct App<'a> {
+    workbook: &'a Workbook,
+    engine: Engine,
+    notes: Notes,
+    fresh: bool,
+    keys: mpsc::UnboundedReceiver<KeyEvent>,
+    changed: mpsc::UnboundedReceiver<String>,
+    /// The latest result of the exercise on screen, to say what the next attempt changed.
+    previous: Option<CheckResult>,
+}
+
+enum Step {
+    Check { fresh: bool },
+    Redraw,
+    Quit,
+}
+
+impl App<'_> {
+    async fn run(mut self, first: String) -> Result<std::process::ExitCode, CheckerError> {
+        let mut screen = self.screen_for(&first)?;
+        let mut step = Step::Check { fresh: self.fresh };
+        loop {
+            match step {
+                Step::Quit => return Ok(std::process::ExitCode::SUCCESS),
+                Step::Check { fresh } => {
+                    if !self.check(&mut screen, fresh).await {
+                        return Ok(std::process::ExitCode::SUCCESS);
+                    }
+                }
+                Step::Redraw => {}
+            }
+            draw(&screen).map_err(terminal_error)?;
+            step = tokio::select! {
+                key = self.keys.recv() => match key {
+                    Some(key) => self.on_key(key, &mut screen)?,
+                    None => Step::Quit,
+                },
+                exercise = self.changed.recv() => match exercise {
+                    Some(e) if e == screen.exercise => Step::Check { fresh: self.fresh },
+                    Some(_) => Step::Redraw,
+                    None => return Err(CheckerError::WatcherStopped),
+                },
+            };
+        }
+    }
+
+    fn screen_for(&self, name: &str) -> Result<Screen, CheckerError> {
+        let exercise = self.workbook.exercise(name)?;
+        Ok(Screen {
+            exercise: exercise.name.clone(),
+            title: exercise.title().to_string(),
+            status: String::new(),
+            message: Vec::new(),
+            changes: Vec::new(),
+            report: Vec::new(),
+            done: false,
+            next: None,
+            bars: self.bars(name, None),
+        })
+    }
+
+    /// The progress bars: exercises whose latest check met every goal, and the goals the
+    /// latest check of this one met.
+    fn bars(&self, name: &str, result: Option<&CheckResult>) -> String {
+        let names = self.workbook.exercise_names().unwrap_or_default();
+        let done = ProgressFile::load(&self.workbook.root)
+            .map(|p| names.iter().filter(|n| p.is_passing(n)).count())
+            .unwrap_or(0);
+        let mut line = format!(
+            "exercises {} {done}/{} done",
+            bar(done, names.len()),
+            names.len()
+        );
+        let goals = match result {
+            Some(r) => Some((
+                r.verdicts.iter().filter(|v| v.met).count(),
+                r.verdicts.len(),
+            )),
+            None => self
+                .workbook
+                .exercise(name)
+                .ok()
+                .map(|e| (0, e.file.goals.len())),
+        };
+        if let (Some((met, total)), Some(_)) = (goals, result) {
+            line.push_str(&format!(" · goals {} {met}/{total} met", bar(met, total)));
+        } else if let Some((_, total)) = goals {
+            line.push_str(&format!(" · {total} goals"));
+        }
+        line
+    }
+
+    /// Checks the exercise on screen; false when the learner quit while it ran.
+    async fn check(&mut self, screen: &mut Screen, fresh: bool) -> bool {
+        screen.status = format!("checking {}…", screen.exercise);
+        screen.message.clear();
+        let _ = draw(screen);
+        let workbook = self.workbook;
+        let name = screen.exercise.clone();
+        let notes = self.notes.clone();
+        let engine = &self.engine;
+        let outcome = {
+            let mut progress = StatusProgress {
+                screen: &mut *screen,
+                notes,
+            };
+            let checking = async {
+                let exercise = workbook.exercise(&name)?;
+                super::super::check::check_and_record(
+                    workbook,
+                    engine,
+                    &exercise,
+                    Variant::Learner,
+                    fresh,
+                    &mut progress,
+                )
+                .await
+            };
+            tokio::pin!(checking);
+            loop {
+                tokio::select! {
+                    outcome = &mut checking => break Some(outcome),
+                    key = self.keys.recv() => {
+                        if key.is_none_or(is_quit) {
+                            break None;
+                        }
+                    }
+                }
+            }
+        };
+        let Some(outcome) = outcome else {
+            return false;
+        };
+        let notes: Vec<String> = std::mem::take(&mut *self.notes.0.lock().expect("notes lock"));
+        match outcome {
+            Ok(result) => {
+                screen.changes = match &self.previous {
+                    Some(previous) if previous.exercise == result.exercise => {
+                        since_previous(previous, &result)
+                    }
+                    _ => Vec::new(),
+                };
+                let info = super::super::check::run_info(&self.engine).await;
+                screen.report = exporter(Format::Text)
+                    .check(&info, std::slice::from_ref(&result))
+                    .lines()
+                    .map(str::to_string)
+                    .collect();
+                screen.report.extend(notes);
+                screen.done = result.all_met();
+                screen.next = self.next_after(&screen.exercise);
+                screen.bars = self.bars(&screen.exercise, Some(&result));
+                screen.status = if screen.done {
+                    match &screen.next {
+                        Some(next) => format!(
+                            "All {} goals met. Press n for the next exercise, {next}.",
+                            result.verdicts.len()
+                        ),
+                        None => format!(
+                            "All {} goals met, and every exercise is done.",
+                            result.verdicts.len()
+                        ),
+                    }
+                } else {
+                    format!(
+                        "{} of {} goals met. Edit and save to check again.",
+                        result.verdicts.iter().filter(|v| v.met).count(),
+                        result.verdicts.len()
+                    )
+                };
+                self.previous = Some(result);
+            }
+            Err(e) => {
+                screen.changes.clear();
+                screen.report = e.to_string().lines().map(str::to_string).collect();
+                screen.report.extend(notes);
+                screen.done = false;
+                screen.status = "Could not check. Fix what it says and save.".to_string();
+            }
+        }
+        true
+    }
+
+    /// The first exercise after `current` whose latest check did not meet every goal, or
+    /// the first such one before it.
+    fn next_after(&self, current: &str) -> Option<String> {
+        let progress = ProgressFile::load(&self.workbook.root).ok()?;
+        let names = self.workbook.exercise_names().ok()?;
+        let at = names.iter().position(|n| n == current).unwrap_or(0);
+        names
+            .iter()
+            .skip(at + 1)
+            .chain(names.iter().take(at))
+            .find(|n| progress.state(n) != ExerciseState::Passing)
+            .cloned()
+    }
+
+    fn on_key(&mut self, key: KeyEvent, screen: &mut Screen) -> Result<Step, CheckerError> {
+        if is_quit(key) {
+            return Ok(Step::Quit);
+        }
+        let text = |lines: Result<Vec<String>, CheckerError>| match lines {
+            Ok(lines) => lines,
+            Err(e) => vec![format!("error: {e}")],
+        };
+        Ok(match key.code {
+            KeyCode::Char('h') => {
+                screen.message = text(super::super::hint::hint_lines(
+                    self.workbook,
+                    &screen.exercise,
+                    false,
+                ));
+                Step::Redraw
+            }
+            KeyCode::Char('l') => {
+                screen.message = text(super::super::list::listing(self.workbook).map(
+                    |(lines, broken)| {
+                        lines
+                            .into_iter()
+                            .chain(broken.iter().map(|e| format!("error: {e}")))
+                            .collect()
+                    },
+                ));
+                Step::Redraw
+            }
+            KeyCode::Char('r') => {
+                screen.message = text(super::super::reset::reset_lines(
+                    self.workbook,
+                    &screen.exercise,
+                ));
+                // The saved starter is a change the file watcher reports, which checks it.
+                Step::Redraw
+            }
+            KeyCode::Char('n') => match self.next_after(&screen.exercise) {
+                Some(next) => {
+                    *screen = self.screen_for(&next)?;
+                    Step::Check { fresh: self.fresh }
+                }
+                None => {
+                    screen.message = vec!["Every exercise is done.".to_string()];
+                    Step::Redraw
+                }
+            },
+            KeyCode::Char('c') => Step::Check { fresh: true },
+            KeyCode::Char('?') => {
+                screen.message = KEY_HELP.iter().map(|s| s.to_string()).collect();
+                Step::Redraw
+            }
+            KeyCode::Esc => {
+                screen.message.clear();
+                Step::Redraw
+            }
+            _ => Step::Redraw,
+        })
+    }
+}
+
+fn is_quit(key: KeyEvent) -> bool {
+    key.code == KeyCode::Char('q')
+        || (key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL))
+}
+
+/// Keys, read on a thread of their own (crossterm's reading blocks).
+fn read_keys() -> mpsc::UnboundedReceiver<KeyEvent> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::spawn(move || loop {
+        match crossterm::event::read() {
+            Ok(Event::Key(key)) if key.kind == KeyEventKind::Press => {
+                if tx.send(key).is_err() {
+                    break;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    });
+    rx
+}
+
+/// The exercises whose files change, a name per burst of saves.
+fn watch_files(dir: &Path, poll: bool) -> Result<mpsc::UnboundedReceiver<String>, CheckerError> {
+    let (events_tx, events) = std::sync::mpsc::channel();
+    let watcher = super::start_watcher(dir, events_tx, poll, &mut |_| {})?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        let _watcher = watcher;
+        while let Ok(first) = events.recv() {
+            let mut changed = super::exercise_of(&dir, first);
+            while let Ok(more) = events.recv_timeout(super::SETTLE) {
+                changed = super::exercise_of(&dir, more).or(changed);
+            }
+            if let Some(exercise) = changed {
+                if tx.send(exercise).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    Ok(rx)
+}
+
+/// Draws the whole screen: the header with the progress bars, the status, what changed,
+/// the message (hint, list, keys) and as much of the report as fits, and the keys.
+fn draw(screen: &Screen) -> std::io::Result<()> {
+    let (width, height) = terminal::size().unwrap_or((80, 24));
+    let (width, height) = (width as usize, height as usize);
+    let mut lines: Vec<String> = Vec::new();
+    lines.push(format!(
+        "checker watch · {} · {}",
+        screen.exercise, screen.title
+    ));
+    lines.push(screen.bars.clone());
+    lines.push(String::new());
+    lines.push(screen.status.clone());
+    for change in &screen.changes {
+        lines.push(format!("  since the attempt before: {change}"));
+    }
+    if !screen.message.is_empty() {
+        lines.push(String::new());
+        lines.extend(screen.message.iter().cloned());
+    }
+    lines.push(String::new());
+    let footer = KEYS.to_string();
+    let mut lines: Vec<String> = lines.iter().flat_map(|l| wrap(l, width)).collect();
+    let room = height.saturating_sub(lines.len() + 3);
+    let report: Vec<String> = screen.report.iter().flat_map(|l| wrap(l, width)).collect();
+    let report_lines = report.len();
+    lines.extend(report.into_iter().take(room));
+    if report_lines > room {
+        lines.push(format!(
+            "… {} more lines: `checker check` prints them all",
+            report_lines - room
+        ));
+    }
+    let mut out = std::io::stdout();
+    queue!(
+        out,
+        cursor::MoveTo(0, 0),
+        terminal::Clear(terminal::ClearType::All)
+    )?;
+    for (row, line) in lines.iter().take(height.saturating_sub(1)).enumerate() {
+        queue!(out, cursor::MoveTo(0, row as u16))?;
+        write!(out, "{}", cut(line, width))?;
+    }
+    queue!(out, cursor::MoveTo(0, height.saturating_sub(1) as u16))?;
+    write!(out, "{}", cut(&footer, width))?;
+    out.flush()
+}
+
+/// `███░░░░░░░`: `done` of `total` in ten cells.
+fn bar(done: usize, total: usize) -> String {
+    let filled = (done * 10 + total / 2).checked_div(total).unwrap_or(0);
+    format!(
+        "{}{}",
+        "█".repeat(filled.min(10)),
+        "░".repeat(10 - filled.min(10))
+    )
+}
+
+/// `line` in lines of at most `width` characters, broken at spaces where it can be, the
+/// continuation lines indented like the first.
+fn wrap(line: &str, width: usize) -> Vec<String> {
+    if line.chars().count() <= width || width < 20 {
+        return vec![line.to_string()];
+    }
+    let indent: String = line.chars().take_while(|c| *c == ' ').collect();
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in line.trim_start().split(' ') {
+        let longer = indent.chars().count()
+            + current.chars().count()
+            + usize::from(!current.is_empty())
+            + word.chars().count();
+        if !current.is_empty() && longer > width {
+            lines.push(format!("{indent}{current}"));
+            current.clear();
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    lines.push(format!("{indent}{current}"));
+    lines.into_iter().map(|l| cut(&l, width)).collect()
+}
+
+fn cut(line: &str, width: usize) -> String {
+    line.chars().take(width).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_wrap_at_spaces_keeping_their_indent() {
+        assert_eq!(
+            wrap(
+                "  Hint 1 of 3: the program needs gcc to be built, not to run",
+                30
+            ),
+            [
+                "  Hint 1 of 3: the program",
+                "  needs gcc to be built, not",
+                "  to run"
+            ]
+        );
+        assert_eq!(wrap("short", 30), ["short"]);
+        assert_eq!(bar(3, 13), "██░░░░░░░░");
+        assert_eq!(bar(0, 0), "░░░░░░░░░░");
+        assert_eq!(bar(6, 6), "██████████");
+    }
+}
