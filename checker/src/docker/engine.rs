@@ -42,6 +42,14 @@ pub const APP_MEMORY_LIMIT: i64 = 1 << 30;
 /// Processes an app container may have at once: a fork bomb stops here.
 pub const APP_PIDS_LIMIT: i64 = 512;
 
+/// The request `serve_and_get` asks of an app until it answers with `expected_status`.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpRequest<'a> {
+    pub port: u16,
+    pub path: &'a str,
+    pub expected_status: u16,
+}
+
 /// What an app container may do beyond running its image: by default nothing (no
 /// capability, a read-only root filesystem with a scratch `/tmp`). Its network is not a
 /// setting: an app served over HTTP has the default bridge for its published port, any
@@ -644,13 +652,16 @@ impl Engine {
     pub async fn serve_and_get(
         &self,
         image: &str,
-        port: u16,
-        path: &str,
-        expected_status: u16,
+        request: &HttpRequest<'_>,
         labels: &BTreeMap<String, String>,
         sandbox: &Sandbox,
         timeout: Duration,
     ) -> Result<AppOutcome, CheckerError> {
+        let HttpRequest {
+            port,
+            path,
+            expected_status,
+        } = *request;
         let id = self
             .create(image, None, labels, Some(port), sandbox)
             .await?;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::settings::{check_capabilities, check_timeout, sandbox};
 use super::verdict::quote_tail;
 use super::{Goal, Kind, Pattern, Verdict};
-use crate::docker::engine::Engine;
+use crate::docker::engine::{Engine, HttpRequest};
 use crate::error::CheckerError;
 use crate::facts::{AppOutcome, Measurements};
 
@@ -91,9 +91,11 @@ impl Kind for Http {
         let outcome = engine
             .serve_and_get(
                 image,
-                self.port,
-                &self.path,
-                self.status,
+                &HttpRequest {
+                    port: self.port,
+                    path: &self.path,
+                    expected_status: self.status,
+                },
                 labels,
                 &sandbox(self.writable, &self.capabilities),
                 timeout,
