@@ -329,9 +329,18 @@ fn compile(pattern: &str) -> Result<(Matcher, Vec<Token>), String> {
                     return Err("trailing backslash escapes nothing".into());
                 };
                 i += 1;
-                push_literal(&mut re, next);
+                // moby writes `\` and the next character into its Go regex as they are:
+                // before an ASCII letter or digit, or a non-ASCII character, that is a regex
+                // escape (`\d` a digit, not `d`; `\x` without hex digits no regex at all,
+                // which fails the build); before anything else, the character itself.
+                if next.is_ascii_alphanumeric() || !next.is_ascii() {
+                    re.push_str(&go_regex_escape(next));
+                    tokens.push(Token::Complex);
+                } else {
+                    push_literal(&mut re, next);
+                    tokens.push(Token::Lit(next));
+                }
                 kind = Kind::Regex;
-                tokens.push(Token::Lit(next));
             }
             '[' => {
                 i = push_class(&mut re, &chars, i)?;
@@ -363,6 +372,23 @@ fn matcher(kind: Kind, pattern: &str, mut re: String) -> Result<Matcher, String>
             Matcher::Regex(Regex::new(&re).map_err(|e| e.to_string())?)
         }
     })
+}
+
+/// Go's regex escape `\c` in the regex crate's syntax. The Perl classes are ASCII-only in
+/// Go and Unicode-aware here, so they are spelt out; every other escape means the same in
+/// both (or is refused by both, like `\x` with no hex digits).
+fn go_regex_escape(c: char) -> String {
+    match c {
+        'd' => "[0-9]".into(),
+        'D' => "[^0-9]".into(),
+        'w' => "[0-9A-Za-z_]".into(),
+        'W' => "[^0-9A-Za-z_]".into(),
+        's' => r"[\t\n\f\r ]".into(),
+        'S' => r"[^\t\n\f\r ]".into(),
+        'b' => r"(?-u:\b)".into(),
+        'B' => r"(?-u:\B)".into(),
+        c => format!("\\{c}"),
+    }
 }
 
 fn push_literal(re: &mut String, c: char) {
@@ -734,13 +760,23 @@ mod tests {
 
     #[test]
     fn backslash_escapes_the_next_character() {
-        let d = di("\\*.txt\n\\[x\\]\na\\?b\nq\\d\n");
+        let d = di("\\*.txt\n\\[x\\]\na\\?b\n");
+        assert_excluded(&d, &["*.txt", "[x]", "a?b"], &["a.txt", "x", "axb"]);
+        assert!(di("a\\\\\n").excludes("a\\"));
+    }
+
+    /// Before a letter or digit, moby's backslash is a Go regex escape, as a build on the
+    /// engine shows (tests/dockerignore_engine.rs): `q\d` leaves out `q1` and sends `qd`.
+    #[test]
+    fn backslash_before_a_letter_is_a_regex_escape() {
+        let d = di("q\\d\nw\\w\nt\\x41b\ns\\sp\n");
         assert_excluded(
             &d,
-            &["*.txt", "[x]", "a?b", "qd"],
-            &["a.txt", "x", "axb", "q1"],
+            &["q1", "wa", "w_", "tAb", "s p"],
+            &["qd", "q٣", "w-", "wé", "tx41b", "ssp", "s\u{a0}p"],
         );
-        assert!(di("a\\\\\n").excludes("a\\"));
+        let error = DockerIgnore::parse("keep\n**\\x\n").unwrap_err();
+        assert_eq!(error.line, 2, "{}", error.message);
     }
 
     #[test]

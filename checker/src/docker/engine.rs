@@ -37,6 +37,30 @@ pub const VARIANT_LABEL: &str = "org.workbook.variant";
 
 /// Output of an app kept for reports; more is cut, so a flooding app cannot exhaust memory.
 const OUTPUT_CAP: usize = 64 * 1024;
+/// Memory an app container may use (no swap beyond it): a runaway allocation is killed.
+pub const APP_MEMORY_LIMIT: i64 = 1 << 30;
+/// Processes an app container may have at once: a fork bomb stops here.
+pub const APP_PIDS_LIMIT: i64 = 512;
+
+/// The request `serve_and_get` asks of an app until it answers with `expected_status`.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpRequest<'a> {
+    pub port: u16,
+    pub path: &'a str,
+    pub expected_status: u16,
+}
+
+/// What an app container may do beyond running its image: by default nothing (no
+/// capability, a read-only root filesystem with a scratch `/tmp`). Its network is not a
+/// setting: an app served over HTTP has the default bridge for its published port, any
+/// other container none.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sandbox {
+    /// The image's root filesystem is writable (an app that writes its data beside it).
+    pub writable: bool,
+    /// Linux capabilities added back after dropping them all (`CHOWN`, `SETUID`, …).
+    pub capabilities: Vec<String>,
+}
 
 pub struct Engine {
     docker: Docker,
@@ -432,6 +456,7 @@ impl Engine {
                 Some(vec!["/checker-never-runs".into()]),
                 labels,
                 None,
+                &Sandbox::default(),
             )
             .await?;
         let result = async {
@@ -504,14 +529,30 @@ impl Engine {
         cmd: Option<Vec<String>>,
         labels: &BTreeMap<String, String>,
         publish: Option<u16>,
+        sandbox: &Sandbox,
     ) -> Result<String, CheckerError> {
+        let read_only = !sandbox.writable;
         let mut host_config = HostConfig {
-            // No privileges beyond Docker's defaults, bounded resources so a runaway app
+            // Nothing the exercises' apps do not use: no capability unless the goal names
+            // it, no gaining one through setuid binaries, bounded resources so a runaway app
             // cannot take the machine (or a classroom's engine) down.
             privileged: Some(false),
+            cap_drop: Some(vec!["ALL".into()]),
+            cap_add: Some(sandbox.capabilities.clone()),
             security_opt: Some(vec!["no-new-privileges".into()]),
-            memory: Some(1 << 30),
-            pids_limit: Some(512),
+            memory: Some(APP_MEMORY_LIMIT),
+            // The same as the memory: no swap on top of it, so a runaway allocation is killed
+            // rather than slowing the engine's machine down.
+            memory_swap: Some(APP_MEMORY_LIMIT),
+            pids_limit: Some(APP_PIDS_LIMIT),
+            readonly_rootfs: Some(read_only),
+            // A read-only image still gets a scratch /tmp (the JVM keeps its perf data there).
+            tmpfs: read_only.then(|| {
+                HashMap::from([("/tmp".to_string(), "rw,nosuid,nodev,size=64m".to_string())])
+            }),
+            // "none": a loopback interface only. An app reached over HTTP keeps the default
+            // bridge, which its published port needs.
+            network_mode: publish.is_none().then(|| "none".to_string()),
             ..Default::default()
         };
         let mut exposed = None;
@@ -565,9 +606,10 @@ impl Engine {
         image: &str,
         command: Option<Vec<String>>,
         labels: &BTreeMap<String, String>,
+        sandbox: &Sandbox,
         timeout: Duration,
     ) -> Result<AppOutcome, CheckerError> {
-        let id = self.create(image, command, labels, None).await?;
+        let id = self.create(image, command, labels, None, sandbox).await?;
         let result = async {
             let started = Instant::now();
             if let Err(e) = self.docker.start_container(&id, None).await {
@@ -605,13 +647,19 @@ impl Engine {
     pub async fn serve_and_get(
         &self,
         image: &str,
-        port: u16,
-        path: &str,
-        expected_status: u16,
+        request: &HttpRequest<'_>,
         labels: &BTreeMap<String, String>,
+        sandbox: &Sandbox,
         timeout: Duration,
     ) -> Result<AppOutcome, CheckerError> {
-        let id = self.create(image, None, labels, Some(port)).await?;
+        let HttpRequest {
+            port,
+            path,
+            expected_status,
+        } = *request;
+        let id = self
+            .create(image, None, labels, Some(port), sandbox)
+            .await?;
         let result = async {
             let started = Instant::now();
             if let Err(e) = self.docker.start_container(&id, None).await {

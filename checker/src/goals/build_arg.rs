@@ -165,6 +165,8 @@ mod judging {
                 exit_code: 0,
                 stdout: Some("^ok".into()),
                 timeout_s: 10,
+                writable: false,
+                capabilities: vec![],
             }),
         );
         let goals = vec![arg.clone(), runs];

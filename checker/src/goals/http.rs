@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::settings::check_timeout;
+use super::settings::{check_capabilities, check_timeout, sandbox};
 use super::verdict::quote_tail;
 use super::{Goal, Kind, Pattern, Verdict};
-use crate::docker::engine::Engine;
+use crate::docker::engine::{Engine, HttpRequest};
 use crate::error::CheckerError;
 use crate::facts::{AppOutcome, Measurements};
 
@@ -24,6 +24,12 @@ pub struct Http {
     pub body: Option<Pattern>,
     #[serde(default = "default_http_timeout")]
     pub timeout_s: u64,
+    /// The app writes beside its image; its root filesystem is read-only otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub writable: bool,
+    /// Linux capabilities the app needs (`CHOWN`, …); every one is dropped otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
 }
 
 fn default_http_timeout() -> u64 {
@@ -54,6 +60,7 @@ impl Kind for Http {
         if !self.path.starts_with('/') {
             return Err(format!("{at}: `path` must start with `/`"));
         }
+        check_capabilities(at, &self.capabilities)?;
         check_timeout(at, self.timeout_s)
     }
     fn target(&self) -> String {
@@ -82,7 +89,17 @@ impl Kind for Http {
     ) -> Result<Option<AppOutcome>, CheckerError> {
         let timeout = Duration::from_secs(self.timeout_s);
         let outcome = engine
-            .serve_and_get(image, self.port, &self.path, self.status, labels, timeout)
+            .serve_and_get(
+                image,
+                &HttpRequest {
+                    port: self.port,
+                    path: &self.path,
+                    expected_status: self.status,
+                },
+                labels,
+                &sandbox(self.writable, &self.capabilities),
+                timeout,
+            )
             .await?;
         Ok(Some(outcome))
     }
@@ -227,6 +244,8 @@ mod judging {
                 status: 200,
                 body: Some("ok".into()),
                 timeout_s: 20,
+                writable: false,
+                capabilities: vec![],
             }),
         );
         let mut m = measured();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::settings::check_timeout;
+use super::settings::{check_capabilities, check_timeout, sandbox};
 use super::verdict::quote_tail;
 use super::{Goal, Kind, Pattern, Verdict};
 use crate::docker::engine::Engine;
@@ -24,6 +24,12 @@ pub struct Run {
     pub stdout: Option<Pattern>,
     #[serde(default = "default_run_timeout")]
     pub timeout_s: u64,
+    /// The app writes beside its image; its root filesystem is read-only otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub writable: bool,
+    /// Linux capabilities the app needs (`CHOWN`, …); every one is dropped otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
 }
 
 fn default_run_timeout() -> u64 {
@@ -35,6 +41,7 @@ impl Kind for Run {
         if let Some(pattern) = &self.stdout {
             pattern.check(at, "stdout")?;
         }
+        check_capabilities(at, &self.capabilities)?;
         check_timeout(at, self.timeout_s)
     }
     fn target(&self) -> String {
@@ -55,7 +62,13 @@ impl Kind for Run {
     ) -> Result<Option<AppOutcome>, CheckerError> {
         let timeout = Duration::from_secs(self.timeout_s);
         let outcome = engine
-            .run_to_exit(image, self.command.clone(), labels, timeout)
+            .run_to_exit(
+                image,
+                self.command.clone(),
+                labels,
+                &sandbox(self.writable, &self.capabilities),
+                timeout,
+            )
             .await?;
         Ok(Some(outcome))
     }
@@ -122,6 +135,8 @@ mod judging {
                 exit_code: 0,
                 stdout: Some("^Hello, class".into()),
                 timeout_s: 10,
+                writable: false,
+                capabilities: vec![],
             }),
         );
         let mut m = measured();

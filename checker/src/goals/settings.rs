@@ -94,3 +94,87 @@ pub fn check_timeout(at: &str, timeout_s: u64) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The Linux capabilities an app goal may add back (`capabilities = ["CHOWN"]`), as Docker's
+/// `--cap-add` names them; every other one is dropped from the app's container.
+const CAPABILITIES: &[&str] = &[
+    "AUDIT_CONTROL",
+    "AUDIT_READ",
+    "AUDIT_WRITE",
+    "BLOCK_SUSPEND",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "KILL",
+    "LEASE",
+    "LINUX_IMMUTABLE",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "MKNOD",
+    "NET_ADMIN",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_RAW",
+    "PERFMON",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYSLOG",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_CHROOT",
+    "SYS_MODULE",
+    "SYS_NICE",
+    "SYS_PACCT",
+    "SYS_PTRACE",
+    "SYS_RAWIO",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "WAKE_ALARM",
+];
+
+/// An app goal's `capabilities`: names Docker knows, without the `CAP_` prefix.
+pub fn check_capabilities(at: &str, capabilities: &[String]) -> Result<(), String> {
+    for name in capabilities {
+        if !CAPABILITIES.contains(&name.as_str()) {
+            return Err(format!(
+                "{at}: `capabilities` has `{name}`, not a Linux capability; \
+                 write them as Docker's --cap-add does: {}",
+                CAPABILITIES.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The container an app goal's settings allow (see `engine::Sandbox`).
+pub fn sandbox(writable: bool, capabilities: &[String]) -> crate::docker::engine::Sandbox {
+    crate::docker::engine::Sandbox {
+        writable,
+        capabilities: capabilities.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod capability_names {
+    use super::check_capabilities;
+
+    #[test]
+    fn known_capabilities_pass_and_others_are_named() {
+        assert!(check_capabilities("g", &["CHOWN".into(), "SETUID".into()]).is_ok());
+        let error = check_capabilities("g", &["CAP_CHOWN".into()]).unwrap_err();
+        assert!(
+            error.starts_with("g: `capabilities` has `CAP_CHOWN`"),
+            "{error}"
+        );
+        assert!(check_capabilities("g", &["ALL".into()]).is_err());
+    }
+}
