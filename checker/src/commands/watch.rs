@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::mpsc;
 use std::time::Duration;
+
+use tokio::sync::mpsc;
 
 use notify::{Config, Event, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher};
 
@@ -23,7 +24,8 @@ pub async fn watch(
     name: Option<&str>,
     poll: bool,
 ) -> Result<ExitCode, CheckerError> {
-    let (tx, rx) = mpsc::channel::<notify::Result<Event>>();
+    // Waiting for changes is itself a future, so Ctrl-C can drop the watch at any point.
+    let (tx, mut rx) = mpsc::unbounded_channel::<notify::Result<Event>>();
     let dir = workbook.exercises_dir();
     let _watcher = start_watcher(&dir, tx, poll)?;
 
@@ -38,11 +40,10 @@ pub async fn watch(
     recheck(workbook, &first).await;
 
     loop {
-        let first =
-            tokio::task::block_in_place(|| rx.recv()).map_err(|_| CheckerError::WatcherStopped)?;
+        let first = rx.recv().await.ok_or(CheckerError::WatcherStopped)?;
         let mut changed = exercise_of(&dir, first);
         // Drain the rest of the burst.
-        while let Ok(more) = tokio::task::block_in_place(|| rx.recv_timeout(SETTLE)) {
+        while let Ok(Some(more)) = tokio::time::timeout(SETTLE, rx.recv()).await {
             changed = exercise_of(&dir, more).or(changed);
         }
         let Some(exercise) = changed else { continue };
@@ -67,16 +68,20 @@ async fn recheck(workbook: &Workbook, exercise: &str) {
 
 fn start_watcher(
     dir: &Path,
-    tx: mpsc::Sender<notify::Result<Event>>,
+    tx: mpsc::UnboundedSender<notify::Result<Event>>,
     poll: bool,
 ) -> Result<Box<dyn Watcher>, CheckerError> {
+    let send = move |event| {
+        // The receiver is gone only when the watch itself is.
+        let _ = tx.send(event);
+    };
     let fail = |e: notify::Error| CheckerError::Io {
         path: dir.to_path_buf(),
         message: format!("cannot watch: {e}"),
         source: Some(Box::new(e)),
     };
     if !poll {
-        let native = RecommendedWatcher::new(tx.clone(), Config::default())
+        let native = RecommendedWatcher::new(send.clone(), Config::default())
             .and_then(|mut w| w.watch(dir, RecursiveMode::Recursive).map(|_| w));
         match native {
             Ok(w) => return Ok(Box::new(w)),
@@ -87,7 +92,7 @@ fn start_watcher(
         }
     }
     let mut poller = PollWatcher::new(
-        tx,
+        send,
         Config::default()
             .with_poll_interval(POLL_INTERVAL)
             .with_compare_contents(true),

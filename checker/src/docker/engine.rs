@@ -20,8 +20,10 @@ use crate::docker::engine_info::EngineInfo;
 use crate::error::CheckerError;
 use crate::facts::{AppOutcome, Layer};
 
+mod ledger;
 mod sizes;
 use crate::docker::engine_info::ImageStore;
+pub use ledger::{undo_everything, wait_for_undoing, Pending};
 
 /// Images are tagged `workbook-<scope>/<exercise>:<variant>`, the scope being the checkout's
 /// (`workbook::exercise::checkout_scope`).
@@ -431,7 +433,7 @@ impl Engine {
         paths: &[String],
     ) -> Result<(Option<String>, BTreeMap<String, bool>), CheckerError> {
         // The command is never run; it only satisfies `create` for images with no CMD.
-        let id = self
+        let (id, pending) = self
             .create(
                 image,
                 Some(vec!["/checker-never-runs".into()]),
@@ -463,7 +465,7 @@ impl Engine {
             Ok((passwd, found))
         }
         .await;
-        self.remove_container(&id).await;
+        self.remove_created(&id, pending).await;
         result
     }
 
@@ -509,7 +511,7 @@ impl Engine {
         cmd: Option<Vec<String>>,
         labels: &BTreeMap<String, String>,
         publish: Option<u16>,
-    ) -> Result<String, CheckerError> {
+    ) -> Result<(String, Pending), CheckerError> {
         let mut host_config = HostConfig {
             // No privileges beyond Docker's defaults, bounded resources so a runaway app
             // cannot take the machine (or a classroom's engine) down.
@@ -540,6 +542,9 @@ impl Engine {
             ..Default::default()
         };
         let name = format!("workbook-{}", uuid::Uuid::new_v4().simple());
+        // Recorded before it is asked for: a run dropped while the engine creates it still
+        // removes it.
+        let pending = ledger::container(&self.docker, &name);
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
         let created = self
             .docker
@@ -548,7 +553,20 @@ impl Engine {
             .map_err(CheckerError::engine(format!(
                 "creating a container from {image}"
             )))?;
-        Ok(created.id)
+        Ok((created.id, pending))
+    }
+
+    /// Removes a container this run created, and settles its entry in the ledger.
+    async fn remove_created(&self, id: &str, pending: Pending) {
+        self.remove_container(id).await;
+        pending.settle();
+    }
+
+    /// Records that a build is about to (re)tag `tag`, which points at `before` now: if the
+    /// run is dropped before the guard is settled, the tag goes back to `before` and the
+    /// image the build made is removed.
+    pub fn record_build(&self, tag: &str, before: Option<String>) -> Pending {
+        ledger::image(&self.docker, tag, before)
     }
 
     /// Removes a container, whatever state it is in. Failure to remove is a warning (see
@@ -572,7 +590,7 @@ impl Engine {
         labels: &BTreeMap<String, String>,
         timeout: Duration,
     ) -> Result<AppOutcome, CheckerError> {
-        let id = self.create(image, command, labels, None).await?;
+        let (id, pending) = self.create(image, command, labels, None).await?;
         let result = async {
             let started = Instant::now();
             if let Err(e) = self.docker.start_container(&id, None).await {
@@ -601,7 +619,7 @@ impl Engine {
             }
         }
         .await;
-        self.remove_container(&id).await;
+        self.remove_created(&id, pending).await;
         result
     }
 
@@ -616,7 +634,7 @@ impl Engine {
         labels: &BTreeMap<String, String>,
         timeout: Duration,
     ) -> Result<AppOutcome, CheckerError> {
-        let id = self.create(image, None, labels, Some(port)).await?;
+        let (id, pending) = self.create(image, None, labels, Some(port)).await?;
         let result = async {
             let started = Instant::now();
             if let Err(e) = self.docker.start_container(&id, None).await {
@@ -675,7 +693,7 @@ impl Engine {
             })
         }
         .await;
-        self.remove_container(&id).await;
+        self.remove_created(&id, pending).await;
         result
     }
 
@@ -861,7 +879,11 @@ impl Engine {
             Ok(_)
             | Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
-            }) => Ok(()),
+            }) => {
+                // Gone: no unfinished build of it is left to undo.
+                ledger::image_removed(image);
+                Ok(())
+            }
             Err(e) => Err(e.into()),
         }
     }
