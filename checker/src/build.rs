@@ -47,7 +47,7 @@ pub async fn build_plan(
     let text = crate::docker::dockerfile::read_dockerfile(&file)?;
     let mut build_args = exercise.file.exercise.build_args.clone();
     build_args.extend(plan.build_args.clone());
-    let graph = parse_stage_graph(&file, &text, &build_args, plan.target.as_deref())?;
+    let graph = parse_off_the_runtime(&file, text, &build_args, plan.target.clone()).await?;
     ensure_base_images(engine, &file, &graph).await?;
     // The engine reads the ignore file itself; reading it here first names the line of a
     // bad pattern, which the engine's message does not.
@@ -63,6 +63,7 @@ pub async fn build_plan(
         no_cache: plan.no_cache,
     };
     let previous = engine.image_id(&tag).await?;
+    let image = engine.record_build(&tag, previous.clone());
     let outcome = engine.build(request, progress).await?;
     // A rebuild moves the tag; the image it leaves behind is ours to remove.
     if let Some(previous) = previous {
@@ -72,6 +73,7 @@ pub async fn build_plan(
     }
     match outcome {
         Ok(o) => Ok(Built {
+            image,
             graph,
             steps: o.steps,
             seconds: o.seconds,
@@ -79,6 +81,8 @@ pub async fn build_plan(
             context_files: o.context.files.into_keys().collect(),
         }),
         Err(failure) => {
+            // A failed build tags nothing.
+            image.settle();
             let line = failure.step.as_deref().and_then(|s| graph.locate_step(s));
             let step = failure.step.clone().unwrap_or_else(|| "the build".into());
             let mut log = failure.log_tail.trim_end().to_string();
@@ -96,6 +100,24 @@ pub async fn build_plan(
             })
         }
     }
+}
+
+/// Parses on the blocking pool: a huge Dockerfile takes its time there, while a grading
+/// timeout (which can only stop a future when it yields) answers on time; the parse is then
+/// left to finish on its own.
+async fn parse_off_the_runtime(
+    file: &std::path::Path,
+    text: String,
+    build_args: &BTreeMap<String, String>,
+    target: Option<String>,
+) -> Result<StageGraph, CheckerError> {
+    let (path, args) = (file.to_path_buf(), build_args.clone());
+    tokio::task::spawn_blocking(move || parse_stage_graph(&path, &text, &args, target.as_deref()))
+        .await
+        .map_err(|source| CheckerError::Task {
+            what: format!("parsing {}", file.display()),
+            source,
+        })?
 }
 
 /// Each external image the Dockerfile reads must be on the engine; a missing one is pulled

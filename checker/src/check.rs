@@ -52,6 +52,33 @@ impl CheckResult {
     }
 }
 
+/// An exercise the checker could not check (its build failed, its Dockerfile does not
+/// parse, the engine went away…): every report lists it beside the results, as an error.
+#[derive(Debug, Clone, Serialize)]
+pub struct CouldNotCheck {
+    pub exercise: String,
+    pub title: String,
+    pub variant: Variant,
+    pub dockerfile: PathBuf,
+    /// Why, as the checker words the error: the file and line at fault, the build's log.
+    pub error: String,
+}
+
+impl CouldNotCheck {
+    pub fn new(exercise: &Exercise, variant: Variant, error: &CheckerError) -> CouldNotCheck {
+        CouldNotCheck {
+            exercise: exercise.name.clone(),
+            title: exercise.title().to_string(),
+            variant,
+            dockerfile: exercise.dockerfile_path(variant),
+            error: error.to_string(),
+        }
+    }
+}
+
+/// How the check of one exercise ended, as reports take it.
+pub type Checked = Result<CheckResult, CouldNotCheck>;
+
 /// Builds and judges one Dockerfile of `exercise`: build → facts → probes → verdicts.
 pub async fn check(
     engine: &Engine,
@@ -85,6 +112,8 @@ pub async fn check(
     })
     .await?;
     let verdicts = evaluate(goals, &measurements);
+    // The check is complete: its image stays, as the result's.
+    build.image.settle();
     Ok(CheckResult {
         exercise: exercise.name.clone(),
         title: exercise.title().to_string(),
@@ -258,7 +287,10 @@ async fn starter_size(engine: &Engine, exercise: &Exercise) -> Result<u64, Check
 /// Builds the workbook's own starter of `exercise`; its tag.
 pub async fn build_starter(engine: &Engine, exercise: &Exercise) -> Result<String, CheckerError> {
     let reference = exercise.reference();
-    build(engine, &reference, Variant::Starter, &mut crate::ui::Silent).await?;
+    build(engine, &reference, Variant::Starter, &mut crate::ui::Silent)
+        .await?
+        .image
+        .settle();
     Ok(reference.image_tag(Variant::Starter))
 }
 

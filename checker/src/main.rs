@@ -3,7 +3,8 @@
 //! and hands each subcommand to the library (`checker::commands`, `checker::dev`).
 //!
 //! Exit codes: 0 every goal met (or the command succeeded), 1 a goal was missed, 2 the
-//! checker could not check (no engine, a file that does not parse, a bad exercise).
+//! checker could not check (no engine, a file that does not parse, a bad exercise), 130
+//! interrupted by Ctrl-C (143 by SIGTERM), after removing what the run made.
 
 mod cli;
 
@@ -27,12 +28,71 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
+    let code = runtime.block_on(run_until_interrupted(cli));
+    // A Dockerfile parse that a grading timeout gave up on may still be running on the
+    // blocking pool: the answer is out, nothing waits for it.
+    runtime.shutdown_background();
+    code
+}
+
+/// Runs the command; on SIGINT (Ctrl-C) or SIGTERM drops it wherever it is, removes what the
+/// run made on the engine (containers, unfinished builds), restores the terminal and exits
+/// 128 + the signal's number, as a shell expects (130 for Ctrl-C).
+async fn run_until_interrupted(cli: Cli) -> ExitCode {
+    let mut command = Box::pin(run(cli));
+    let signal = tokio::select! {
+        outcome = &mut command => {
+            // Checks a grading timeout dropped are being undone: wait for it.
+            checker::docker::engine::wait_for_undoing().await;
+            return match outcome {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            };
         }
+        signal = interrupted() => signal,
+    };
+    drop(command);
+    checker::ui::restore_terminal();
+    eprintln!("\ninterrupted: removing the containers and images this run made (Ctrl-C again to leave them)");
+    tokio::select! {
+        undone = tokio::time::timeout(UNDO_LIMIT, checker::docker::engine::undo_everything()) => {
+            if undone.is_err() {
+                eprintln!("warning: the engine did not finish the clean-up within {} s; `checker clean` removes what is left", UNDO_LIMIT.as_secs());
+            }
+        }
+        _ = interrupted() => eprintln!("warning: clean-up cut short; `checker clean` removes what is left"),
+    }
+    ExitCode::from(128 + signal)
+}
+
+/// How long an interrupted run waits for the engine to remove what it made.
+const UNDO_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Waits for SIGINT or SIGTERM; the signal's number.
+#[cfg(unix)]
+async fn interrupted() -> u8 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        // No handler could be installed: the default (ending the process) stays.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => 2,
+        _ = term.recv() => 15,
+    }
+}
+
+#[cfg(not(unix))]
+async fn interrupted() -> u8 {
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => 2,
+        Err(_) => std::future::pending().await,
     }
 }
 

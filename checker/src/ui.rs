@@ -3,10 +3,11 @@
 //! warnings, one line each. Always on stderr, so stdout stays the report.
 
 use std::collections::HashSet;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle, WeakProgressBar};
 
 use crate::docker::engine::{BuildProgress, BuildStep};
 
@@ -30,6 +31,25 @@ impl crate::docker::engine::Warnings for Stderr {
     }
 }
 
+/// The spinners on screen, so an interrupted run can clear them (its `TerminalProgress`
+/// values may never be dropped).
+static SPINNERS: Mutex<Vec<WeakProgressBar>> = Mutex::new(Vec::new());
+
+/// Clears every spinner still on screen and shows the cursor again: what an interrupted
+/// run does before its last words.
+pub fn restore_terminal() {
+    let spinners = std::mem::take(&mut *SPINNERS.lock().unwrap_or_else(|p| p.into_inner()));
+    for bar in spinners.iter().filter_map(WeakProgressBar::upgrade) {
+        bar.finish_and_clear();
+    }
+    let mut stderr = std::io::stderr();
+    if stderr.is_terminal() {
+        // DECTCEM: show the cursor, should anything have hidden it.
+        let _ = stderr.write_all(b"\x1b[?25h");
+        let _ = stderr.flush();
+    }
+}
+
 pub struct TerminalProgress {
     bar: Option<ProgressBar>,
     reported: HashSet<String>,
@@ -47,6 +67,9 @@ impl TerminalProgress {
             );
             bar.set_prefix(prefix.to_string());
             bar.enable_steady_tick(Duration::from_millis(120));
+            let mut spinners = SPINNERS.lock().unwrap_or_else(|p| p.into_inner());
+            spinners.retain(|b| b.upgrade().is_some());
+            spinners.push(bar.downgrade());
             bar
         });
         if bar.is_none() {

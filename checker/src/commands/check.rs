@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use super::Outcome;
+use crate::check::{CheckResult, Checked, CouldNotCheck};
 use crate::docker::engine::Engine;
 use crate::error::CheckerError;
 use crate::report::{exporter, Format, RunInfo};
@@ -23,11 +24,23 @@ pub fn select(workbook: &Workbook, names: &[String]) -> Result<Vec<Exercise>, Ch
     next.map(|n| workbook.exercise(&n)).into_iter().collect()
 }
 
-pub async fn run_info(engine: &Engine) -> RunInfo {
-    RunInfo {
-        checker_version: env!("CARGO_PKG_VERSION"),
-        engine: engine.describe().await,
-        engine_info: engine.info().await.ok().cloned(),
+/// Facts about the run for the report; with no engine (it could not be reached) the report
+/// says so where the engine's name would be.
+pub async fn run_info(engine: Result<&Engine, &CheckerError>) -> RunInfo {
+    match engine {
+        Ok(engine) => RunInfo {
+            checker_version: env!("CARGO_PKG_VERSION"),
+            engine: engine.describe().await,
+            engine_info: engine.info().await.ok().cloned(),
+        },
+        Err(e) => RunInfo {
+            checker_version: env!("CARGO_PKG_VERSION"),
+            engine: format!(
+                "unknown engine ({})",
+                e.to_string().lines().next().unwrap_or_default()
+            ),
+            engine_info: None,
+        },
     }
 }
 
@@ -70,6 +83,9 @@ pub async fn check_and_record(
     Ok(result)
 }
 
+/// Checks every exercise named, whatever happens to one of them: one that cannot be checked
+/// (its build fails, no engine answers…) is an error entry of the report, which is always a
+/// whole document. Exit code 2 when any could not be checked, else 1 when a goal was missed.
 pub async fn check(
     workbook: &Workbook,
     names: &[String],
@@ -85,24 +101,47 @@ pub async fn check(
     }
     let exercises = select(workbook, names)?;
     let engine = crate::commands::connect()
-        .await?
-        .with_size_cache(&workbook.root);
-    let mut results = Vec::new();
+        .await
+        .map(|engine| engine.with_size_cache(&workbook.root));
+    if let Err(e) = &engine {
+        eprintln!("error: {e}");
+    }
+    let mut outcomes: Vec<Checked> = Vec::new();
     for exercise in &exercises {
-        let mut progress =
-            TerminalProgress::new(&format!("{} ({})", exercise.name, variant.as_str()));
-        let result =
-            check_and_record(workbook, &engine, exercise, variant, fresh, &mut progress).await?;
-        drop(progress);
-        results.push(result);
+        outcomes.push(match &engine {
+            Ok(engine) => check_one(workbook, engine, exercise, variant, fresh)
+                .await
+                .map_err(|e| {
+                    eprintln!("error: {e}");
+                    CouldNotCheck::new(exercise, variant, &e)
+                }),
+            Err(e) => Err(CouldNotCheck::new(exercise, variant, e)),
+        });
     }
     print!(
         "{}",
-        exporter(format).check(&run_info(&engine).await, &results)
+        exporter(format).check(&run_info(engine.as_ref()).await, &outcomes)
     );
-    Ok(if results.iter().all(|r| r.all_met()) {
+    Ok(if outcomes.iter().any(|o| o.is_err()) {
+        ExitCode::from(2)
+    } else if outcomes.iter().flatten().all(|r| r.all_met()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Checks one exercise with a progress line on the terminal, and records the learner's
+/// progress.
+async fn check_one(
+    workbook: &Workbook,
+    engine: &Engine,
+    exercise: &Exercise,
+    variant: Variant,
+    fresh: bool,
+) -> Result<CheckResult, CheckerError> {
+    let mut progress = TerminalProgress::new(&format!("{} ({})", exercise.name, variant.as_str()));
+    let result = check_and_record(workbook, engine, exercise, variant, fresh, &mut progress).await;
+    drop(progress);
+    result
 }

@@ -206,6 +206,9 @@ pub async fn grade(
             source,
         })?);
     }
+    // A timed-out check was dropped mid-way; its containers and unfinished images are being
+    // removed on tasks of their own (see `engine::Pending`): done before the grades are.
+    crate::docker::engine::wait_for_undoing().await;
     grades.sort_by(|a, b| (&a.learner, &a.exercise).cmp(&(&b.learner, &b.exercise)));
     if !options.keep_images {
         for starter in starters {

@@ -20,8 +20,10 @@ use crate::docker::engine_info::EngineInfo;
 use crate::error::CheckerError;
 use crate::facts::{AppOutcome, Layer};
 
+mod ledger;
 mod sizes;
 use crate::docker::engine_info::ImageStore;
+pub use ledger::{undo_everything, wait_for_undoing, Pending};
 
 /// Images are tagged `workbook-<scope>/<exercise>:<variant>`, the scope being the checkout's
 /// (`workbook::exercise::checkout_scope`).
@@ -450,7 +452,7 @@ impl Engine {
         paths: &[String],
     ) -> Result<(Option<String>, BTreeMap<String, bool>), CheckerError> {
         // The command is never run; it only satisfies `create` for images with no CMD.
-        let id = self
+        let (id, pending) = self
             .create(
                 image,
                 Some(vec!["/checker-never-runs".into()]),
@@ -483,7 +485,7 @@ impl Engine {
             Ok((passwd, found))
         }
         .await;
-        self.remove_container(&id).await;
+        self.remove_created(&id, pending).await;
         result
     }
 
@@ -530,7 +532,7 @@ impl Engine {
         labels: &BTreeMap<String, String>,
         publish: Option<u16>,
         sandbox: &Sandbox,
-    ) -> Result<String, CheckerError> {
+    ) -> Result<(String, Pending), CheckerError> {
         let read_only = !sandbox.writable;
         let mut host_config = HostConfig {
             // Nothing the exercises' apps do not use: no capability unless the goal names
@@ -576,6 +578,9 @@ impl Engine {
             ..Default::default()
         };
         let name = format!("workbook-{}", uuid::Uuid::new_v4().simple());
+        // Recorded before it is asked for: a run dropped while the engine creates it still
+        // removes it.
+        let pending = ledger::container(&self.docker, &name);
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
         let created = self
             .docker
@@ -584,7 +589,20 @@ impl Engine {
             .map_err(CheckerError::engine(format!(
                 "creating a container from {image}"
             )))?;
-        Ok(created.id)
+        Ok((created.id, pending))
+    }
+
+    /// Removes a container this run created, and settles its entry in the ledger.
+    async fn remove_created(&self, id: &str, pending: Pending) {
+        self.remove_container(id).await;
+        pending.settle();
+    }
+
+    /// Records that a build is about to (re)tag `tag`, which points at `before` now: if the
+    /// run is dropped before the guard is settled, the tag goes back to `before` and the
+    /// image the build made is removed.
+    pub fn record_build(&self, tag: &str, before: Option<String>) -> Pending {
+        ledger::image(&self.docker, tag, before)
     }
 
     /// Removes a container, whatever state it is in. Failure to remove is a warning (see
@@ -609,7 +627,7 @@ impl Engine {
         sandbox: &Sandbox,
         timeout: Duration,
     ) -> Result<AppOutcome, CheckerError> {
-        let id = self.create(image, command, labels, None, sandbox).await?;
+        let (id, pending) = self.create(image, command, labels, None, sandbox).await?;
         let result = async {
             let started = Instant::now();
             if let Err(e) = self.docker.start_container(&id, None).await {
@@ -638,7 +656,7 @@ impl Engine {
             }
         }
         .await;
-        self.remove_container(&id).await;
+        self.remove_created(&id, pending).await;
         result
     }
 
@@ -657,7 +675,7 @@ impl Engine {
             path,
             expected_status,
         } = *request;
-        let id = self
+        let (id, pending) = self
             .create(image, None, labels, Some(port), sandbox)
             .await?;
         let result = async {
@@ -718,7 +736,7 @@ impl Engine {
             })
         }
         .await;
-        self.remove_container(&id).await;
+        self.remove_created(&id, pending).await;
         result
     }
 
@@ -904,7 +922,11 @@ impl Engine {
             Ok(_)
             | Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
-            }) => Ok(()),
+            }) => {
+                // Gone: no unfinished build of it is left to undo.
+                ledger::image_removed(image);
+                Ok(())
+            }
             Err(e) => Err(e.into()),
         }
     }

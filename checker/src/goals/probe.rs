@@ -15,6 +15,9 @@ use crate::error::CheckerError;
 use crate::facts::ProbeOutcome;
 
 pub struct Built {
+    /// The image built, until the caller keeps it (`settle`) or removes it; dropped
+    /// unsettled (the check was interrupted), the build is undone.
+    pub image: crate::docker::engine::Pending,
     pub graph: StageGraph,
     pub steps: Vec<BuildStep>,
     pub seconds: f64,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{Exporter, RunInfo};
-use crate::check::{CheckResult, VerifyResult};
+use crate::check::{CheckResult, Checked, CouldNotCheck, VerifyResult};
 
 pub const CHECK_SCHEMA: &str = "workbook-checker/check/v1";
 pub const VERIFY_SCHEMA: &str = "workbook-checker/verify/v1";
@@ -20,14 +20,28 @@ struct Document<'a, T: Serialize> {
     results: &'a [T],
 }
 
+/// The check report: the exercises checked in `results`, those that could not be in
+/// `errors` (each in the order named).
+#[derive(Serialize)]
+struct CheckDocument<'a> {
+    #[serde(flatten)]
+    document: Document<'a, &'a CheckResult>,
+    errors: Vec<&'a CouldNotCheck>,
+}
+
 impl Exporter for Json {
-    fn check(&self, info: &RunInfo, results: &[CheckResult]) -> String {
-        let all_met = results.iter().all(CheckResult::all_met);
-        to_string(&Document {
-            schema: CHECK_SCHEMA,
-            info,
-            all_met,
-            results,
+    fn check(&self, info: &RunInfo, outcomes: &[Checked]) -> String {
+        let results: Vec<&CheckResult> = outcomes.iter().flatten().collect();
+        let errors: Vec<&CouldNotCheck> =
+            outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+        to_string(&CheckDocument {
+            document: Document {
+                schema: CHECK_SCHEMA,
+                info,
+                all_met: errors.is_empty() && results.iter().all(|r| r.all_met()),
+                results: &results,
+            },
+            errors,
         })
     }
 

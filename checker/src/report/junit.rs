@@ -4,17 +4,21 @@
 
 use std::fmt::Write;
 
-use quick_xml::escape::escape;
-
 use super::{Exporter, RunInfo};
-use crate::check::{CheckResult, VerifyResult};
+use crate::check::{CheckResult, Checked, VerifyResult};
 use crate::goals::verdict::Verdict;
 
 pub struct Junit;
 
 impl Exporter for Junit {
-    fn check(&self, info: &RunInfo, results: &[CheckResult]) -> String {
-        let suites: Vec<Suite> = results.iter().map(|r| Suite::of(r, |v| v.met)).collect();
+    fn check(&self, info: &RunInfo, outcomes: &[Checked]) -> String {
+        let suites: Vec<Suite> = outcomes
+            .iter()
+            .map(|o| match o {
+                Ok(r) => Suite::of(r, |v| v.met),
+                Err(e) => Suite::error(&format!("{}.{}", e.exercise, e.variant.as_str()), &e.error),
+            })
+            .collect();
         document(info, &suites)
     }
 
@@ -54,7 +58,15 @@ struct Suite {
 struct Case {
     name: String,
     kind: String,
-    failure: Option<(String, String)>,
+    outcome: CaseOutcome,
+}
+
+/// JUnit's three ends of a test: passed; `<failure>` (the goal was judged and missed);
+/// `<error>` (it could not be judged at all).
+enum CaseOutcome {
+    Passed,
+    Failure { message: String, detail: String },
+    Error { message: String, detail: String },
 }
 
 impl Suite {
@@ -69,12 +81,14 @@ impl Suite {
                 .map(|v| Case {
                     name: v.id.clone(),
                     kind: v.kind.to_string(),
-                    failure: (!passes(v)).then(|| {
-                        (
-                            format!("measured {}, target {}", v.measured, v.target),
-                            v.detail.clone().unwrap_or_default(),
-                        )
-                    }),
+                    outcome: if passes(v) {
+                        CaseOutcome::Passed
+                    } else {
+                        CaseOutcome::Failure {
+                            message: format!("measured {}, target {}", v.measured, v.target),
+                            detail: v.detail.clone().unwrap_or_default(),
+                        }
+                    },
                 })
                 .collect(),
         }
@@ -88,31 +102,42 @@ impl Suite {
             cases: vec![Case {
                 name: "build".into(),
                 kind: "build".into(),
-                failure: Some(("could not be checked".into(), message.to_string())),
+                outcome: CaseOutcome::Error {
+                    message: "could not check".into(),
+                    detail: message.to_string(),
+                },
             }],
         }
     }
 }
 
 fn document(info: &RunInfo, suites: &[Suite]) -> String {
-    let tests: usize = suites.iter().map(|s| s.cases.len()).sum();
-    let failures: usize = suites
-        .iter()
-        .flat_map(|s| &s.cases)
-        .filter(|c| c.failure.is_some())
-        .count();
+    let count = |cases: &mut dyn Iterator<Item = &Case>, failure: bool| {
+        cases
+            .filter(|c| match c.outcome {
+                CaseOutcome::Passed => false,
+                CaseOutcome::Failure { .. } => failure,
+                CaseOutcome::Error { .. } => !failure,
+            })
+            .count()
+    };
+    let all = || suites.iter().flat_map(|s| &s.cases);
+    let tests = all().count();
+    let failures = count(&mut all(), true);
+    let errors = count(&mut all(), false);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"workbook checker\" tests=\"{tests}\" failures=\"{failures}\">"
+        "<testsuites name=\"workbook checker\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">"
     );
     for s in suites {
-        let f = s.cases.iter().filter(|c| c.failure.is_some()).count();
         let _ = write!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\"",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3}\"",
             escape(&s.name),
             s.cases.len(),
+            count(&mut s.cases.iter(), true),
+            count(&mut s.cases.iter(), false),
             s.seconds
         );
         if !s.timestamp.is_empty() {
@@ -132,21 +157,56 @@ fn document(info: &RunInfo, suites: &[Suite]) -> String {
                 escape(&s.name),
                 escape(&c.name)
             );
-            match &c.failure {
-                None => out.push_str("/>\n"),
-                Some((message, detail)) => {
-                    let _ = writeln!(
-                        out,
-                        ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
-                        escape(message),
-                        escape(&c.kind),
-                        escape(detail)
-                    );
+            let (element, message, detail) = match &c.outcome {
+                CaseOutcome::Passed => {
+                    out.push_str("/>\n");
+                    continue;
                 }
-            }
+                CaseOutcome::Failure { message, detail } => ("failure", message, detail),
+                CaseOutcome::Error { message, detail } => ("error", message, detail),
+            };
+            let _ = writeln!(
+                out,
+                ">\n      <{element} message=\"{}\" type=\"{}\">{}</{element}>\n    </testcase>",
+                escape(message),
+                escape(&c.kind),
+                escape(detail)
+            );
         }
         out.push_str("  </testsuite>\n");
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+/// Text as XML 1.0 may hold it: markup escaped, and the characters it forbids (the control
+/// characters of a build's colours and progress bars, lone surrogates cannot occur in a
+/// `str`) shown as `\u{…}` escapes instead of making the document unreadable.
+fn escape(text: &str) -> String {
+    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    if text.chars().all(allowed) {
+        return quick_xml::escape::escape(text).into_owned();
+    }
+    let shown: String = text
+        .chars()
+        .map(|c| {
+            if allowed(c) {
+                c.to_string()
+            } else {
+                c.escape_unicode().to_string()
+            }
+        })
+        .collect();
+    quick_xml::escape::escape(&shown).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_become_visible_escapes() {
+        assert_eq!(escape("a\u{1b}[31m<b>\u{7}"), "a\\u{1b}[31m&lt;b&gt;\\u{7}");
+        assert_eq!(escape("tab\tline\n"), "tab\tline\n");
+    }
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{Exporter, RunInfo};
-use crate::check::{CheckResult, VerifyResult};
+use crate::check::{CheckResult, Checked, VerifyResult};
 use crate::facts::format_mb;
 
 pub struct Markdown;
@@ -13,9 +13,23 @@ fn cell(s: &str) -> String {
 }
 
 impl Exporter for Markdown {
-    fn check(&self, info: &RunInfo, results: &[CheckResult]) -> String {
+    fn check(&self, info: &RunInfo, outcomes: &[Checked]) -> String {
         let mut out = String::new();
-        for r in results {
+        for outcome in outcomes {
+            let r = match outcome {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = writeln!(
+                        out,
+                        "## {} — {} ({})\n\n**Could not check:**\n\n```text\n{}\n```\n",
+                        e.exercise,
+                        e.title,
+                        e.variant.as_str(),
+                        e.error.replace("```", "'''")
+                    );
+                    continue;
+                }
+            };
             let met = r.verdicts.iter().filter(|v| v.met).count();
             let _ = writeln!(
                 out,

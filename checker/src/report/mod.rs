@@ -9,7 +9,7 @@ mod text;
 
 use serde::Serialize;
 
-use crate::check::{CheckResult, VerifyResult};
+use crate::check::{Checked, VerifyResult};
 
 /// Facts about the run that every format may show.
 #[derive(Debug, Clone, Serialize)]
@@ -23,7 +23,8 @@ pub struct RunInfo {
 }
 
 pub trait Exporter {
-    fn check(&self, info: &RunInfo, results: &[CheckResult]) -> String;
+    /// The report of `checker check`: every exercise named, in order, checked or not.
+    fn check(&self, info: &RunInfo, outcomes: &[Checked]) -> String;
     fn verify(&self, info: &RunInfo, results: &[VerifyResult]) -> String;
 }
 

@@ -4,16 +4,31 @@
 use std::fmt::Write;
 
 use super::{Exporter, RunInfo};
-use crate::check::{CheckResult, VerifyResult};
+use crate::check::{CheckResult, Checked, VerifyResult};
 use crate::facts::format_mb;
 use crate::goals::verdict::shorten;
 
 pub struct Text;
 
 impl Exporter for Text {
-    fn check(&self, _info: &RunInfo, results: &[CheckResult]) -> String {
+    fn check(&self, _info: &RunInfo, outcomes: &[Checked]) -> String {
         let mut out = String::new();
-        for r in results {
+        for outcome in outcomes {
+            let r = match outcome {
+                Ok(r) => r,
+                Err(e) => {
+                    // The whole error went to stderr as it happened; its first line here.
+                    let _ = writeln!(
+                        out,
+                        "{} — {} ({})\n\ncould not check: {}\n",
+                        e.exercise,
+                        e.title,
+                        e.dockerfile.display(),
+                        e.error.lines().next().unwrap_or_default()
+                    );
+                    continue;
+                }
+            };
             write_result(&mut out, r);
             let met = r.verdicts.iter().filter(|v| v.met).count();
             let _ = writeln!(out, "\n{met} of {} goals met.", r.verdicts.len());

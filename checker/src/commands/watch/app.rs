@@ -285,9 +285,9 @@ impl App<'_> {
                     }
                     _ => Vec::new(),
                 };
-                let info = super::super::check::run_info(&self.engine).await;
+                let info = super::super::check::run_info(Ok(&self.engine)).await;
                 screen.report = exporter(Format::Text)
-                    .check(&info, std::slice::from_ref(&result))
+                    .check(&info, &[Ok(result.clone())])
                     .lines()
                     .map(str::to_string)
                     .collect();
@@ -424,15 +424,15 @@ fn read_keys() -> mpsc::UnboundedReceiver<KeyEvent> {
 
 /// The exercises whose files change, a name per burst of saves.
 fn watch_files(dir: &Path, poll: bool) -> Result<mpsc::UnboundedReceiver<String>, CheckerError> {
-    let (events_tx, events) = std::sync::mpsc::channel();
+    let (events_tx, mut events) = mpsc::unbounded_channel();
     let watcher = super::start_watcher(dir, events_tx, poll, &mut |_| {})?;
     let (tx, rx) = mpsc::unbounded_channel();
     let dir = dir.to_path_buf();
-    std::thread::spawn(move || {
+    tokio::spawn(async move {
         let _watcher = watcher;
-        while let Ok(first) = events.recv() {
+        while let Some(first) = events.recv().await {
             let mut changed = super::exercise_of(&dir, first);
-            while let Ok(more) = events.recv_timeout(super::SETTLE) {
+            while let Ok(Some(more)) = tokio::time::timeout(super::SETTLE, events.recv()).await {
                 changed = super::exercise_of(&dir, more).or(changed);
             }
             if let Some(exercise) = changed {

@@ -11,8 +11,9 @@ use std::io::IsTerminal;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::mpsc;
 use std::time::Duration;
+
+use tokio::sync::mpsc;
 
 use notify::{Config, Event, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher};
 
@@ -57,7 +58,8 @@ pub async fn plain(
     poll: bool,
     fresh: bool,
 ) -> Result<ExitCode, CheckerError> {
-    let (tx, rx) = mpsc::channel::<notify::Result<Event>>();
+    // Waiting for changes is itself a future, so Ctrl-C can drop the watch at any point.
+    let (tx, mut rx) = mpsc::unbounded_channel::<notify::Result<Event>>();
     let dir = workbook.exercises_dir();
     let _watcher = start_watcher(&dir, tx, poll, &mut |line| eprintln!("{line}"))?;
 
@@ -68,11 +70,10 @@ pub async fn plain(
     recheck(workbook, &first, fresh).await;
 
     loop {
-        let first =
-            tokio::task::block_in_place(|| rx.recv()).map_err(|_| CheckerError::WatcherStopped)?;
+        let first = rx.recv().await.ok_or(CheckerError::WatcherStopped)?;
         let mut changed = exercise_of(&dir, first);
         // Drain the rest of the burst.
-        while let Ok(more) = tokio::task::block_in_place(|| rx.recv_timeout(SETTLE)) {
+        while let Ok(Some(more)) = tokio::time::timeout(SETTLE, rx.recv()).await {
             changed = exercise_of(&dir, more).or(changed);
         }
         let Some(exercise) = changed else { continue };
@@ -98,17 +99,21 @@ async fn recheck(workbook: &Workbook, exercise: &str, fresh: bool) {
 
 fn start_watcher(
     dir: &Path,
-    tx: mpsc::Sender<notify::Result<Event>>,
+    tx: mpsc::UnboundedSender<notify::Result<Event>>,
     poll: bool,
     say: &mut dyn FnMut(String),
 ) -> Result<Box<dyn Watcher + Send>, CheckerError> {
+    let send = move |event| {
+        // The receiver is gone only when the watch itself is.
+        let _ = tx.send(event);
+    };
     let fail = |e: notify::Error| CheckerError::Io {
         path: dir.to_path_buf(),
         message: format!("cannot watch: {e}"),
         source: Some(Box::new(e)),
     };
     if !poll {
-        let native = RecommendedWatcher::new(tx.clone(), Config::default())
+        let native = RecommendedWatcher::new(send.clone(), Config::default())
             .and_then(|mut w| w.watch(dir, RecursiveMode::Recursive).map(|_| w));
         match native {
             Ok(w) => return Ok(Box::new(w)),
@@ -119,7 +124,7 @@ fn start_watcher(
         }
     }
     let mut poller = PollWatcher::new(
-        tx,
+        send,
         Config::default()
             .with_poll_interval(POLL_INTERVAL)
             .with_compare_contents(true),
