@@ -155,6 +155,7 @@ async fn measure(
         context_files: build.context_files.len(),
         context_paths: build.context_files.iter().cloned().collect(),
         probes: BTreeMap::new(),
+        idle_dependencies: graph.idle_dependencies(graph.target),
     };
     Ok((measurements, facts.id))
 }
