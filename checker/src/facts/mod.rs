@@ -54,6 +54,19 @@ pub struct Measurements {
     /// context feeds the final stage nothing it could not copy from the context itself.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub idle_dependencies: Vec<String>,
+    /// The image the final stage starts from, when the final image begins with all its
+    /// layers (None: FROM scratch, or the layers are not shared).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseLayers>,
+}
+
+/// The final image's first layers, which are its base image's.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BaseLayers {
+    pub image: String,
+    /// How many of the (non-empty) layers in `largest_layers`' numbering are the base's.
+    pub layers: usize,
+    pub size: u64,
 }
 
 /// What the extra build(s) of a goal found.

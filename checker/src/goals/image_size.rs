@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::settings::check_positive;
-use super::verdict::biggest_layer_hint;
-use super::{Goal, Kind, Verdict};
-use crate::facts::{format_mb, mb, Measurements};
+use super::verdict::shorten;
+use super::{Goal, GoalKind, Kind, Verdict};
+use crate::facts::{format_mb, mb, Measurements, ProbeOutcome};
 
 /// Sizes are uncompressed layer bytes as `docker image inspect` reports them (`.Size`), in
 /// decimal megabytes as `docker images` prints them.
@@ -25,16 +25,70 @@ impl Kind for ImageSize {
     fn threshold(&self) -> Option<String> {
         Some(format!("{} MB", self.max_mb))
     }
-    fn judge(&self, goal: &Goal, _: &[Goal], m: &Measurements) -> Verdict {
+    fn judge(&self, goal: &Goal, all: &[Goal], m: &Measurements) -> Verdict {
         let size = mb(m.image_size);
         let v = Verdict::new(goal, size <= self.max_mb, format_mb(m.image_size), self.target())
             .values(size, self.max_mb);
         if size <= self.max_mb {
             v
         } else {
-            v.detail(biggest_layer_hint(m))
+            v.detail(size_advice(m, all))
         }
     }
+}
+
+/// Where an image's avoidable bytes are, most telling first: a final stage on another base
+/// than the exercise's `base-image` goal names (or the base itself, when it outweighs the
+/// rest), bytes that later layers hide (the `wasted-bytes` goal's count), and the largest
+/// layer the Dockerfile added. The base's own layers are never named as the layer to fix:
+/// the final stage cannot shed them but by starting from something else.
+pub fn size_advice(m: &Measurements, all: &[Goal]) -> String {
+    let mut advice = Vec::new();
+    let declared_base = all.iter().find_map(|g| match &g.kind {
+        GoalKind::BaseImage(b) => Some(b.image.as_str()),
+        _ => None,
+    });
+    let base_layers = m.base.as_ref().map_or(0, |b| b.layers);
+    let own = m.largest_layers.iter().find(|l| l.position > base_layers);
+    if let Some(base) = &m.base {
+        if declared_base.is_some_and(|d| d != base.image) {
+            advice.push(format!(
+                "{} of it is the final stage's base {}: start it FROM {}",
+                format_mb(base.size),
+                base.image,
+                declared_base.unwrap_or_default()
+            ));
+        } else if declared_base.is_none() && own.is_none_or(|l| base.size > l.size) {
+            advice.push(format!(
+                "{} of it is the final stage's base {}: a smaller one (a -slim variant, distroless, scratch) may hold all the app needs",
+                format_mb(base.size),
+                base.image
+            ));
+        }
+    }
+    let waste = all.iter().find_map(|g| match m.probes.get(&g.id) {
+        Some(ProbeOutcome::WastedBytes { bytes, top }) if *bytes >= 1_000_000 => Some((bytes, top)),
+        _ => None,
+    });
+    if let Some((bytes, top)) = waste {
+        let worst = top
+            .first()
+            .map(|(p, _)| format!(" (/{p}, …)"))
+            .unwrap_or_default();
+        advice.push(format!(
+            "{} of it is files a later layer deletes or overwrites{worst}: delete them in the RUN that makes them",
+            format_mb(*bytes)
+        ));
+    }
+    if let Some(l) = own {
+        advice.push(format!(
+            "{} of it is layer {}: {}",
+            format_mb(l.size),
+            l.position,
+            shorten(&l.created_by, 100)
+        ));
+    }
+    advice.join("; ")
 }
 
 #[cfg(test)]
