@@ -151,4 +151,52 @@ mod judging {
             "the limit is inclusive"
         );
     }
+
+    #[test]
+    fn size_advice_points_at_what_can_go_not_at_the_base() {
+        use crate::facts::{BaseLayers, ProbeOutcome};
+        use crate::goals::base_image::BaseImage;
+        use crate::goals::wasted_bytes::WastedBytes;
+        let size = goal(
+            "size",
+            GoalKind::ImageSize(crate::goals::image_size::ImageSize { max_mb: 125.0 }),
+        );
+        // Exercise 12's starter: the slim base is the largest layer, but what can go is
+        // the package lists that a later layer deletes.
+        let mut m = measured();
+        m.image_size = 140_500_000;
+        m.base = Some(BaseLayers {
+            image: "debian:bookworm-slim".into(),
+            layers: 1,
+            size: 74_800_000,
+        });
+        m.largest_layers = vec![
+            Layer { position: 1, size: 74_800_000, created_by: String::new() },
+            Layer { position: 3, size: 46_600_000, created_by: "RUN /bin/sh -c apt-get install -y python3 # buildkit".into() },
+            Layer { position: 2, size: 19_000_000, created_by: "RUN /bin/sh -c apt-get update # buildkit".into() },
+        ];
+        m.probes.insert(
+            "waste".into(),
+            ProbeOutcome::WastedBytes { bytes: 22_400_000, top: vec![("var/lib/apt/lists/deb_Packages".into(), 9_000_000)] },
+        );
+        let waste = goal("waste", GoalKind::WastedBytes(WastedBytes { max_mb: 4.0 }));
+        let base = goal("base", GoalKind::BaseImage(BaseImage { image: "debian:bookworm-slim".into() }));
+        let all = vec![size.clone(), waste, base.clone()];
+        let advice = crate::goals::evaluate(&all, &m)[0].detail.clone().unwrap();
+        assert_eq!(
+            advice,
+            "22.4 MB of it is files a later layer deletes or overwrites (/var/lib/apt/lists/deb_Packages, …): delete them in the RUN that makes them; 46.6 MB of it is layer 3: RUN apt-get install -y python3"
+        );
+        // A full debian:bookworm final stage where the exercise builds on slim.
+        m.probes.clear();
+        m.base = Some(BaseLayers { image: "debian:bookworm".into(), layers: 1, size: 116_500_000 });
+        let advice = crate::goals::evaluate(&[size.clone(), base], &m)[0].detail.clone().unwrap();
+        assert!(
+            advice.starts_with("116.5 MB of it is the final stage's base debian:bookworm: start it FROM debian:bookworm-slim"),
+            "{advice}"
+        );
+        // No base goal: a base outweighing every layer of the Dockerfile's own is named as such.
+        let advice = crate::goals::evaluate(std::slice::from_ref(&size), &m)[0].detail.clone().unwrap();
+        assert!(advice.starts_with("116.5 MB of it is the final stage's base debian:bookworm: a smaller one"), "{advice}");
+    }
 }
