@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::build::{build, labels, Built, ExerciseBuilder};
-use crate::docker::dockerfile::StageGraph;
+use crate::docker::dockerfile::{Base, StageGraph};
 use crate::docker::engine::{BuildProgress, BuildStep, Engine};
 use crate::error::CheckerError;
 use crate::facts::user::resolve_user;
-use crate::facts::Measurements;
+use crate::facts::{BaseLayers, Measurements};
 use crate::goals::{evaluate, probe_all, run_apps, Probe, Verdict};
 use crate::workbook::exercise::{Exercise, Variant};
 use crate::workbook::result_cache::{self, KeyInputs, ResultCache};
@@ -243,6 +243,7 @@ async fn measure(
         None
     };
     let graph = &build.graph;
+    let base = base_layers(engine, graph, &facts.diff_ids).await?;
     let measurements = Measurements {
         image_size: facts.size,
         compressed_size: facts.compressed_size,
@@ -266,8 +267,37 @@ async fn measure(
         context_files: build.context_files.len(),
         context_paths: build.context_files.iter().cloned().collect(),
         probes: BTreeMap::new(),
+        idle_dependencies: graph.idle_dependencies(graph.target),
+        base,
     };
     Ok((measurements, facts.id, history))
+}
+
+/// The image the target stage starts from (through the stages it is built on), when the
+/// final image begins with every layer of it: what the size advice counts as the base.
+async fn base_layers(
+    engine: &Engine,
+    graph: &StageGraph,
+    diff_ids: &[String],
+) -> Result<Option<BaseLayers>, CheckerError> {
+    let mut stage = graph.target;
+    let image = loop {
+        match &graph.stages[stage].base {
+            Base::Stage(i) => stage = *i,
+            Base::Image(image) => break image.clone(),
+            Base::Scratch => return Ok(None),
+        }
+    };
+    let base_ids = engine.inspect(&image).await?.diff_ids;
+    if base_ids.is_empty() || !diff_ids.starts_with(&base_ids) {
+        return Ok(None);
+    }
+    let layers = engine.layers(&image).await?;
+    Ok(Some(BaseLayers {
+        image,
+        layers: layers.len(),
+        size: layers.iter().map(|l| l.size).sum(),
+    }))
 }
 
 /// BuildKit steps that stand for Dockerfile instructions (`[2/3] RUN …`), not its internal

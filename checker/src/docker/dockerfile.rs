@@ -41,6 +41,9 @@ pub struct Stage {
 pub struct Step {
     pub keyword: String,
     pub line: usize,
+    /// An `ADD` of a URL or a git repository: content the build fetches, not the context's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fetches: bool,
 }
 
 impl Stage {
@@ -291,9 +294,17 @@ fn read_steps<'a, 'b: 'a>(
             continue;
         };
         let line = at.line_of(offset);
+        let fetches = match instruction {
+            Instruction::Add(add) => add.src.iter().any(|src| match src {
+                parse_dockerfile::Source::Path(p) => is_remote(&p.value),
+                _ => false,
+            }),
+            _ => false,
+        };
         steps.push(Step {
             keyword: keyword.to_string(),
             line,
+            fetches,
         });
         let mut edge =
             |reference: &str, kind: EdgeKind, copies: Option<String>| -> Result<(), CheckerError> {
@@ -371,6 +382,14 @@ fn flag_value<'a>(flags: &'a [parse_dockerfile::Flag<'_>], name: &str) -> Option
         .find(|f| f.name.value == name)
         .and_then(|f| f.value.as_ref())
         .map(|v: &UnescapedString<'_>| v.value.as_ref())
+}
+
+/// What `ADD` fetches rather than copies from the context: a URL or a git repository.
+fn is_remote(source: &str) -> bool {
+    let source = source.to_ascii_lowercase();
+    ["http://", "https://", "git@", "git://", "ssh://"]
+        .iter()
+        .any(|scheme| source.starts_with(scheme))
 }
 
 /// The `from=` of a `--mount=type=bind,from=builder,target=/x` value.
@@ -553,6 +572,33 @@ impl StageGraph {
             }
         }
         out
+    }
+
+    /// Whether `stage` makes something of its own for the stages that copy from it: it runs
+    /// a command or fetches remote content (`ADD <url>`), or it is built on, or copies from,
+    /// a stage that does. A `FROM scratch AS dummy` that only COPYs from the context, or a
+    /// stage of a base image with no RUN, makes nothing its readers could not take from
+    /// the context or the image themselves.
+    pub fn does_work(&self, stage: usize) -> bool {
+        let own = self.stages[stage]
+            .steps
+            .iter()
+            .any(|s| s.keyword == "RUN" || s.fetches);
+        own || self
+            .direct_dependencies(stage)
+            .into_iter()
+            .filter(|&d| d != stage)
+            .any(|d| self.does_work(d))
+    }
+
+    /// The stages `stage` depends on (directly or through others) that do no work, by
+    /// label, in stage order.
+    pub fn idle_dependencies(&self, stage: usize) -> Vec<String> {
+        self.dependencies(stage)
+            .into_iter()
+            .filter(|&d| !self.does_work(d))
+            .map(|d| self.stages[d].label())
+            .collect()
     }
 
     /// USER instructions in stages that do not become part of the target image.
@@ -1036,5 +1082,38 @@ mod tests {
         assert!(m.contains("scratch -->|FROM| s1"), "{m}");
         assert!(m.contains("s0 -->|COPY --from| s1"), "{m}");
         assert!(m.contains("class s1 final"), "{m}");
+    }
+}
+
+#[cfg(test)]
+mod work {
+    use super::*;
+
+    fn graph(text: &str) -> StageGraph {
+        parse_stage_graph(Path::new("Dockerfile"), text, &BTreeMap::new(), None).unwrap()
+    }
+
+    #[test]
+    fn a_stage_that_only_copies_from_the_context_does_no_work() {
+        let g = graph(
+            "FROM debian:bookworm\nRUN gcc -o /hello hello.c\nFROM scratch AS dummy\nCOPY x /x\nFROM debian:bookworm\nCOPY --from=dummy /x /tmp/x\n",
+        );
+        assert!(g.does_work(0));
+        assert!(!g.does_work(1));
+        assert_eq!(g.idle_dependencies(2), vec!["dummy".to_string()]);
+    }
+
+    #[test]
+    fn work_counts_through_the_stages_a_stage_reads() {
+        let g = graph(
+            "FROM debian:bookworm AS build\nRUN make\nFROM scratch AS export\nCOPY --from=build /out /out\nFROM debian AS fetch\nADD https://example.com/t.tgz /t.tgz\nFROM debian AS idle\nFROM scratch\nCOPY --from=export /out /out\nCOPY --from=fetch /t.tgz /t.tgz\nCOPY --from=idle /etc/os-release /x\n",
+        );
+        assert!(g.does_work(1), "an export stage of a build stage's output");
+        assert!(
+            g.does_work(2),
+            "ADD of a URL fetches what the context lacks"
+        );
+        assert!(!g.does_work(3), "a base image's files, no RUN");
+        assert_eq!(g.idle_dependencies(4), vec!["idle".to_string()]);
     }
 }

@@ -136,6 +136,8 @@ pub struct ImageFacts {
     pub compressed_size: Option<u64>,
     pub user: String,
     pub layer_count: usize,
+    /// The layers' content digests (`RootFS.Layers`), base first.
+    pub diff_ids: Vec<String>,
 }
 
 /// Receives build progress; the terminal UI implements it.
@@ -393,7 +395,7 @@ impl Engine {
             ImageStore::Classic => (info.size.unwrap_or(0).max(0) as u64, None),
             // There `.Size` is the compressed content: measure the layers instead.
             ImageStore::Containerd => {
-                self.measured_sizes(image, &id, &diff_ids.unwrap_or_default())
+                self.measured_sizes(image, &id, diff_ids.as_deref().unwrap_or_default())
                     .await?
             }
         };
@@ -407,6 +409,7 @@ impl Engine {
                 .and_then(|r| r.layers)
                 .map(|l| l.len())
                 .unwrap_or(0),
+            diff_ids: diff_ids.unwrap_or_default(),
         })
     }
 

@@ -3,9 +3,11 @@
 //! BuildKit session (`context`, `dockerignore`, `session`), Dockerfiles (`dockerfile`), and
 //! image archives (`oci`, `waste`).
 
+pub mod contents;
 pub mod context;
 pub mod dockerfile;
 pub mod dockerignore;
+pub mod dpkg;
 pub mod endpoint;
 pub mod engine;
 pub mod engine_info;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub mod packages;
 pub mod user;
 
 use user::ResolvedUser;
@@ -48,6 +49,24 @@ pub struct Measurements {
     pub context_paths: std::collections::BTreeSet<String>,
     /// Goal id → what the extra builds of a probing goal found.
     pub probes: BTreeMap<String, ProbeOutcome>,
+    /// Stages the final stage depends on that run nothing (no RUN of their own, nothing
+    /// copied from a stage that does): a `FROM scratch AS dummy` with a COPY from the
+    /// context feeds the final stage nothing it could not copy from the context itself.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub idle_dependencies: Vec<String>,
+    /// The image the final stage starts from, when the final image begins with all its
+    /// layers (None: FROM scratch, or the layers are not shared).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseLayers>,
+}
+
+/// The final image's first layers, which are its base image's.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BaseLayers {
+    pub image: String,
+    /// How many of the (non-empty) layers in `largest_layers`' numbering are the base's.
+    pub layers: usize,
+    pub size: u64,
 }
 
 /// What the extra build(s) of a goal found.
@@ -80,6 +99,19 @@ pub enum ProbeOutcome {
     },
     /// `wasted-bytes`: dive's count, with the paths that waste most.
     WastedBytes { bytes: u64, top: Vec<(String, u64)> },
+    /// `packages`: what dpkg's database in the final image lists as installed, and (when
+    /// the goal names a base image) the names the base image's own database lists (None:
+    /// the goal names no base).
+    Packages {
+        installed: Vec<packages::Package>,
+        base: Option<Vec<String>>,
+    },
+    /// `sources-absent`: the exercise's source files found in the final filesystem, by
+    /// content: (source path in the exercise folder, path in the image).
+    Sources { found: Vec<(String, String)> },
+    /// `base-image`: how many layers the declared base image has, and how many of them
+    /// begin the final image.
+    BaseImage { base_layers: usize, shared: usize },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

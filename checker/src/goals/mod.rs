@@ -117,6 +117,9 @@ goal_kinds! {
     TestStage(test_stage) = "test-stage",
     BuildArg(build_arg) = "build-arg",
     WastedBytes(wasted_bytes) = "wasted-bytes",
+    Packages(packages) = "packages",
+    SourcesAbsent(sources_absent) = "sources-absent",
+    BaseImage(base_image) = "base-image",
 }
 
 /// The synchronous part of [`Kind`], as a trait object.

@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::Goal;
-use crate::facts::{format_mb, Measurements};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Verdict {
@@ -63,18 +62,6 @@ pub fn quote_tail(s: &str) -> String {
     format!("{:?}", tail)
 }
 
-pub fn biggest_layer_hint(m: &Measurements) -> String {
-    match m.largest_layers.first() {
-        Some(l) => format!(
-            "{} of it is layer {}: {}",
-            format_mb(l.size),
-            l.position,
-            shorten(&l.created_by, 100)
-        ),
-        None => String::new(),
-    }
-}
-
 /// A layer's `created_by` as the Dockerfile line it came from: BuildKit writes
 /// `RUN /bin/sh -c make # buildkit`, the classic builder `/bin/sh -c #(nop)  CMD …`; an
 /// imported base image has none.
@@ -105,6 +92,7 @@ pub fn shorten(s: &str, max: usize) -> String {
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;
+    use crate::facts::Measurements;
     use crate::goals::{judge, GoalKind};
 
     pub fn goal(id: &str, kind: GoalKind) -> Goal {

@@ -1,0 +1,304 @@
+//! What the final filesystem of an image holds, read from a `docker save` archive layer by
+//! layer (whiteouts applied): every file with its size and, for files small enough to be a
+//! source, the SHA-256 of its content; and the text of dpkg's package database
+//! (`var/lib/dpkg/status`, or the one-file-per-package `status.d/` of distroless images).
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek};
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+use crate::docker::engine::Engine;
+use crate::error::CheckerError;
+
+/// Files larger than this are not hashed: no exercise source comes near it, and hashing a
+/// JDK's hundreds of MB would cost seconds for nothing.
+pub const MAX_HASHED_BYTES: u64 = 4 * 1024 * 1024;
+
+/// dpkg's database of installed packages, as one file or one file per package.
+const DPKG_STATUS: &str = "var/lib/dpkg/status";
+const DPKG_STATUS_D: &str = "var/lib/dpkg/status.d/";
+
+/// One file of the final filesystem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct File {
+    pub size: u64,
+    /// The content's SHA-256, for regular files of at most [`MAX_HASHED_BYTES`].
+    pub sha256: Option<[u8; 32]>,
+}
+
+/// The final filesystem, as far as the goals that judge what ships need it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filesystem {
+    /// Path (without a leading `/`) → file; folders are not listed.
+    pub files: BTreeMap<String, File>,
+    /// The texts of dpkg's status database, in path order (empty: no dpkg database).
+    pub dpkg_status: Vec<String>,
+}
+
+/// One layer's entries, in tar order.
+enum Entry {
+    Write {
+        path: String,
+        file: File,
+        dpkg_text: Option<String>,
+    },
+    /// A hard link: the same content as `target`, which an earlier entry wrote.
+    Link {
+        path: String,
+        target: String,
+    },
+    Delete {
+        path: String,
+    },
+    Opaque {
+        dir: String,
+    },
+}
+
+fn is_dpkg_status(path: &str) -> bool {
+    path == DPKG_STATUS
+        || (path.starts_with(DPKG_STATUS_D) && !path[DPKG_STATUS_D.len()..].contains('/'))
+}
+
+fn clean(path: &std::path::Path) -> String {
+    path.to_string_lossy()
+        .trim_start_matches("./")
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .to_string()
+}
+
+fn read_layer(tar: &mut dyn Read) -> std::io::Result<Vec<Entry>> {
+    let mut archive = tar::Archive::new(tar);
+    let mut entries = Vec::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = clean(&entry.path()?);
+        let (dir, name) = match path.rsplit_once('/') {
+            Some((d, n)) => (d.to_string(), n.to_string()),
+            None => (String::new(), path.clone()),
+        };
+        let join = |n: &str| {
+            if dir.is_empty() {
+                n.to_string()
+            } else {
+                format!("{dir}/{n}")
+            }
+        };
+        let kind = entry.header().entry_type();
+        if name == ".wh..wh..opq" {
+            entries.push(Entry::Opaque { dir });
+        } else if let Some(deleted) = name.strip_prefix(".wh.") {
+            entries.push(Entry::Delete {
+                path: join(deleted),
+            });
+        } else if kind.is_hard_link() {
+            let target = entry.link_name()?.map(|t| clean(&t)).unwrap_or_default();
+            entries.push(Entry::Link { path, target });
+        } else if kind.is_file() || kind.is_contiguous() {
+            let size = entry.size();
+            let dpkg = is_dpkg_status(&path);
+            let (sha256, dpkg_text) = if size <= MAX_HASHED_BYTES || dpkg {
+                let mut content = Vec::with_capacity(size as usize);
+                entry.read_to_end(&mut content)?;
+                let text = dpkg.then(|| String::from_utf8_lossy(&content).into_owned());
+                (Some(Sha256::digest(&content).into()), text)
+            } else {
+                (None, None)
+            };
+            entries.push(Entry::Write {
+                path,
+                file: File { size, sha256 },
+                dpkg_text,
+            });
+        } else if !kind.is_dir() {
+            // Symlinks and devices hold no content of their own.
+            entries.push(Entry::Write {
+                path,
+                file: File {
+                    size: 0,
+                    sha256: None,
+                },
+                dpkg_text: None,
+            });
+        }
+    }
+    Ok(entries)
+}
+
+/// Applies layers (base first) into the final filesystem.
+fn apply(layers: Vec<Vec<Entry>>) -> Filesystem {
+    let mut files: BTreeMap<String, File> = BTreeMap::new();
+    let mut dpkg: BTreeMap<String, String> = BTreeMap::new();
+    for layer in layers {
+        // A layer's whiteouts hide what lower layers had, whatever their order in its tar.
+        for entry in &layer {
+            if let Entry::Delete { path } | Entry::Opaque { dir: path } = entry {
+                let prefix = format!("{path}/");
+                let hidden = |p: &String| {
+                    p.starts_with(&prefix) || (p == path && matches!(entry, Entry::Delete { .. }))
+                };
+                files.retain(|p, _| !hidden(p));
+                dpkg.retain(|p, _| !hidden(p));
+            }
+        }
+        for entry in layer {
+            match entry {
+                Entry::Write {
+                    path,
+                    file,
+                    dpkg_text,
+                } => {
+                    match dpkg_text {
+                        Some(text) => dpkg.insert(path.clone(), text),
+                        None => dpkg.remove(&path),
+                    };
+                    files.insert(path, file);
+                }
+                Entry::Link { path, target } => {
+                    let file = files.get(&target).cloned().unwrap_or(File {
+                        size: 0,
+                        sha256: None,
+                    });
+                    if let Some(text) = dpkg.get(&target).cloned().filter(|_| is_dpkg_status(&path))
+                    {
+                        dpkg.insert(path.clone(), text);
+                    }
+                    files.insert(path, file);
+                }
+                Entry::Delete { .. } | Entry::Opaque { .. } => {}
+            }
+        }
+    }
+    Filesystem {
+        files,
+        dpkg_status: dpkg.into_values().collect(),
+    }
+}
+
+/// The final filesystem of the image of `platform` in a `docker save` archive.
+pub fn read_filesystem<F: Read + Seek>(
+    file: F,
+    platform: &crate::docker::oci::Platform,
+) -> std::io::Result<Filesystem> {
+    let layers = crate::docker::oci::read_layers(file, platform, read_layer)?;
+    Ok(apply(layers))
+}
+
+/// The last filesystem read, by image id: several goals judge the same image's files, and
+/// an id names the content, so the entry never goes stale.
+static LAST_READ: Mutex<Option<(String, Arc<Filesystem>)>> = Mutex::new(None);
+
+/// The final filesystem of `image` (pulled first if the engine lacks it, as a goal's base
+/// image may be one the Dockerfile never names).
+pub async fn filesystem_of(engine: &Engine, image: &str) -> Result<Arc<Filesystem>, CheckerError> {
+    if !engine.image_exists(image).await? {
+        engine
+            .pull(image, |_| {})
+            .await
+            .map_err(|detail| CheckerError::EngineReply(format!("pulling {image}: {detail}")))?;
+    }
+    let id = engine
+        .image_id(image)
+        .await?
+        .ok_or_else(|| CheckerError::EngineReply(format!("no image {image}")))?;
+    if let Some((last, fs)) = LAST_READ.lock().expect("not poisoned").as_ref() {
+        if *last == id {
+            return Ok(fs.clone());
+        }
+    }
+    let mut file = tempfile::tempfile().map_err(CheckerError::TempFile)?;
+    engine.export_image(image, &mut file).await?;
+    let platform = engine.platform().await?;
+    let fs = tokio::task::spawn_blocking(move || {
+        file.rewind()?;
+        read_filesystem(file, &platform)
+    })
+    .await?
+    .map_err(CheckerError::archive(format!(
+        "reading the files of {image}"
+    )))?;
+    let fs = Arc::new(fs);
+    *LAST_READ.lock().expect("not poisoned") = Some((id, fs.clone()));
+    Ok(fs)
+}
+
+/// The SHA-256 of `bytes`, as [`File::sha256`] holds it.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, data) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, path, *data).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    fn read(layers: &[Vec<u8>]) -> Filesystem {
+        apply(
+            layers
+                .iter()
+                .map(|l| read_layer(&mut l.as_slice()).unwrap())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_final_filesystem_follows_whiteouts_and_keeps_dpkg_status() {
+        let fs = read(&[
+            layer(&[
+                ("var/lib/dpkg/status", b"Package: base-files\n"),
+                ("src/build.js", b"console.log(1)"),
+                ("usr/bin/javac", b"x"),
+            ]),
+            layer(&[
+                (
+                    "var/lib/dpkg/status",
+                    b"Package: base-files\n\nPackage: nodejs\n",
+                ),
+                ("usr/bin/.wh.javac", b""),
+                ("src/.wh..wh..opq", b""),
+                ("srv/copy.js", b"console.log(1)"),
+            ]),
+        ]);
+        assert_eq!(
+            fs.files.keys().collect::<Vec<_>>(),
+            vec!["srv/copy.js", "var/lib/dpkg/status"]
+        );
+        assert_eq!(
+            fs.files["srv/copy.js"].sha256,
+            Some(sha256(b"console.log(1)"))
+        );
+        assert_eq!(
+            fs.dpkg_status,
+            vec!["Package: base-files\n\nPackage: nodejs\n"]
+        );
+    }
+
+    #[test]
+    fn a_deleted_dpkg_database_is_gone_and_status_d_is_read() {
+        let fs = read(&[
+            layer(&[
+                ("var/lib/dpkg/status", b"Package: a\n"),
+                ("var/lib/dpkg/status.d/libc6", b"Package: libc6\n"),
+                ("var/lib/dpkg/status.d/libc6.md5sums", b"x"),
+            ]),
+            layer(&[("var/lib/dpkg/.wh.status", b"")]),
+        ]);
+        // status.d holds one stanza per package (distroless); its md5sums are no stanza
+        // but harmless: they parse to no package.
+        assert_eq!(fs.dpkg_status, vec!["Package: libc6\n", "x"]);
+    }
+}

@@ -1,0 +1,114 @@
+//! dpkg's status database (`/var/lib/dpkg/status`, or distroless's `status.d/` with one
+//! stanza per file): RFC 822-like stanzas separated by blank lines. Only installed packages
+//! count: a removed package keeps a stanza (`deinstall ok config-files`) until purged.
+
+use crate::facts::packages::Package;
+
+/// The installed packages of a status text, in its order.
+pub fn installed(text: &str) -> Vec<Package> {
+    text.split("\n\n").filter_map(parse_stanza).collect()
+}
+
+fn parse_stanza(stanza: &str) -> Option<Package> {
+    // Fields, with continuation lines (starting with a space) joined to their field.
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in stanza.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = fields.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+        } else if let Some((key, value)) = line.split_once(':') {
+            fields.push((key.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    let field = |key: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let name = field("package")?.to_string();
+    // "install ok installed", "hold ok installed"; distroless's status.d may leave it out.
+    if let Some(status) = field("status") {
+        if status.split_whitespace().last() != Some("installed") {
+            return None;
+        }
+    }
+    let mut depends = Vec::new();
+    for key in ["pre-depends", "depends"] {
+        if let Some(value) = field(key) {
+            depends.extend(relations(value));
+        }
+    }
+    let provides = field("provides")
+        .map(|v| relations(v).into_iter().flatten().collect())
+        .unwrap_or_default();
+    Some(Package {
+        name,
+        depends,
+        provides,
+    })
+}
+
+/// `a (>= 1), b:any | c` → `[[a], [b, c]]`.
+fn relations(value: &str) -> Vec<Vec<String>> {
+    value
+        .split(',')
+        .map(|requirement| {
+            requirement
+                .split('|')
+                .filter_map(|alternative| {
+                    let name = alternative.split(['(', '[', '<']).next()?.trim();
+                    let name = name.split(':').next()?.trim();
+                    (!name.is_empty()).then(|| name.to_string())
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|alternatives| !alternatives.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installed_packages_with_their_relations() {
+        let text = "Package: python3\nStatus: install ok installed\nPre-Depends: python3-minimal (= 3.11.2-1+b1)\nDepends: python3.11 (>= 3.11.2-1~), libpython3-stdlib (= 3.11.2-1+b1)\nDescription: x\n more text\n\n\
+Package: openssl\nStatus: deinstall ok config-files\n\n\
+Package: mawk\nStatus: install ok installed\nProvides: awk\nDepends: libc6 (>= 2.34) | libc6.1:any,\n libreadline8\n";
+        let packages = installed(text);
+        assert_eq!(
+            packages.len(),
+            2,
+            "a removed package's config files are no package"
+        );
+        assert_eq!(packages[0].name, "python3");
+        assert_eq!(
+            packages[0].depends,
+            vec![
+                vec!["python3-minimal".to_string()],
+                vec!["python3.11".into()],
+                vec!["libpython3-stdlib".into()]
+            ]
+        );
+        assert_eq!(packages[1].provides, vec!["awk".to_string()]);
+        assert_eq!(
+            packages[1].depends,
+            vec![
+                vec!["libc6".to_string(), "libc6.1".into()],
+                vec!["libreadline8".into()]
+            ]
+        );
+    }
+
+    #[test]
+    fn a_distroless_stanza_without_status_counts_as_installed() {
+        assert_eq!(
+            installed("Package: libc6\nVersion: 2.36\n")[0].name,
+            "libc6"
+        );
+        assert!(installed("not a stanza").is_empty());
+    }
+}

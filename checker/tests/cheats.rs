@@ -1,0 +1,180 @@
+//! Dockerfiles that game the goals, built on the real engine: each class of cheat must miss
+//! the goal that judges what the image really is, and say what to change. (The goals'
+//! pure judgements are unit-tested in `src/goals/`; these prove the measuring end to end.)
+
+mod common;
+
+use common::*;
+
+/// Checks `dockerfile` as the learner's Dockerfile of a copy of `exercise`; the JSON report.
+fn check_cheat(exercise: &str, dockerfile: &str) -> serde_json::Value {
+    require_engine();
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("exercises").join(exercise);
+    copy_tree(&workbook_root().join("exercises").join(exercise), &to);
+    std::fs::write(to.join("Dockerfile"), dockerfile).unwrap();
+    let out = run(dir.path(), &["check", exercise, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a cheat misses a goal: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    json(&out)
+}
+
+fn missed<'a>(report: &'a serde_json::Value, id: &str) -> (&'a str, &'a str) {
+    let v = verdict(report, id);
+    assert_eq!(v["met"], false, "{id} is missed: {v}");
+    (
+        v["measured"].as_str().unwrap_or_default(),
+        v["detail"].as_str().unwrap_or_default(),
+    )
+}
+
+fn met(report: &serde_json::Value, id: &str) {
+    let v = verdict(report, id);
+    assert_eq!(v["met"], true, "{id} is met: {v}");
+}
+
+/// Class 1 and 2 on exercise 04: a `FROM scratch AS dummy` stage meets the old stage
+/// count, Node.js is installed, used and purged in one RUN of the final stage (no
+/// /usr/bin/node), and the sources ship outside /src.
+#[test]
+fn a_dummy_stage_and_a_purged_toolchain_with_its_sources_elsewhere() {
+    let report = check_cheat(
+        "04-static-site",
+        "FROM scratch AS dummy\n\
+         COPY nginx.conf /x\n\
+         FROM debian:bookworm-slim\n\
+         COPY --from=dummy /x /tmp/x\n\
+         WORKDIR /opt/build\n\
+         COPY build.js ./\n\
+         COPY site/ site/\n\
+         RUN apt-get update && apt-get install -y --no-install-recommends nodejs nginx \\\n\
+          && node build.js /srv/www && apt-get purge -y --auto-remove nodejs \\\n\
+          && rm -rf /var/lib/apt/lists/*\n\
+         COPY nginx.conf /etc/nginx/site.conf\n\
+         RUN install -d -o 10001 -g 10001 /run/nginx\n\
+         USER 10001:10001\n\
+         EXPOSE 8080\n\
+         CMD [\"nginx\", \"-e\", \"stderr\", \"-c\", \"/etc/nginx/site.conf\"]\n",
+    );
+    met(&report, "no-build-tools");
+    met(&report, "serves");
+    let (measured, detail) = missed(&report, "stages");
+    assert!(measured.contains("idle: dummy"), "{measured}");
+    assert!(detail.contains("stage dummy runs nothing"), "{detail}");
+    let (measured, detail) = missed(&report, "no-sources");
+    assert!(
+        measured.contains("build.js at /opt/build/build.js"),
+        "{measured}"
+    );
+    assert!(
+        detail.contains("COPY --from only what the build wrote"),
+        "{detail}"
+    );
+}
+
+/// Class 2 on exercise 03: the whole JDK installed, javac and jmods deleted in the same
+/// RUN; jar, jlink, the package and the source stay.
+#[test]
+fn a_jdk_with_javac_and_jmods_deleted() {
+    let report = check_cheat(
+        "03-jdk-to-jre",
+        "FROM debian:bookworm-slim\n\
+         WORKDIR /opt/app\n\
+         COPY Server.java .\n\
+         RUN apt-get update && apt-get install -y --no-install-recommends openjdk-17-jdk-headless \\\n\
+          && javac -d /opt/app/classes Server.java \\\n\
+          && rm -rf /usr/bin/javac /usr/lib/jvm/java-17-openjdk-*/bin/javac /usr/lib/jvm/java-17-openjdk-*/jmods /var/lib/apt/lists/*\n\
+         USER 10001:10001\n\
+         EXPOSE 8080\n\
+         ENTRYPOINT [\"java\", \"-cp\", \"/opt/app/classes\", \"Server\"]\n",
+    );
+    met(&report, "no-jdk");
+    met(&report, "serves");
+    let (measured, detail) = missed(&report, "no-jdk-package");
+    assert_eq!(measured, "installed: openjdk-17-jdk-headless");
+    assert!(detail.contains("install it in a build stage"), "{detail}");
+    let (measured, _) = missed(&report, "no-sources");
+    assert_eq!(measured, "Server.java at /opt/app/Server.java");
+}
+
+/// Class 6 on exercise 12: python3 with its recommends, their telltale files deleted.
+#[test]
+fn recommends_installed_and_their_files_deleted() {
+    let report = check_cheat(
+        "12-layer-cleanup",
+        "FROM debian:bookworm-slim\n\
+         RUN apt-get update && apt-get install -y python3 \\\n\
+          && rm -rf /var/lib/apt/lists/* /usr/bin/openssl /etc/ssl/certs/ca-certificates.crt\n\
+         WORKDIR /app\n\
+         COPY app.py .\n\
+         USER 10001:10001\n\
+         EXPOSE 8080\n\
+         CMD [\"python3\", \"app.py\"]\n",
+    );
+    met(&report, "base");
+    met(&report, "serves");
+    let (measured, detail) = missed(&report, "no-recommends");
+    assert!(
+        measured.contains("ca-certificates") && measured.contains("openssl"),
+        "{measured}"
+    );
+    assert!(detail.contains("--no-install-recommends"), "{detail}");
+}
+
+/// Class 6 on exercise 12: the starter's messy stage flattened onto scratch: no waste to
+/// count, but no layer shared with the base and the recommends still installed.
+#[test]
+fn a_messy_stage_flattened_onto_scratch() {
+    let report = check_cheat(
+        "12-layer-cleanup",
+        "FROM debian:bookworm-slim AS messy\n\
+         RUN apt-get update\n\
+         RUN apt-get install -y python3\n\
+         RUN rm -rf /var/lib/apt/lists/*\n\
+         WORKDIR /app\n\
+         COPY app.py .\n\
+         FROM scratch\n\
+         COPY --from=messy / /\n\
+         WORKDIR /app\n\
+         USER 10001:10001\n\
+         EXPOSE 8080\n\
+         CMD [\"python3\", \"app.py\"]\n",
+    );
+    met(&report, "waste");
+    met(&report, "serves");
+    let (measured, detail) = missed(&report, "base");
+    assert_eq!(measured, "shares 0 of its 1 layers");
+    assert!(
+        detail.starts_with("start the final stage FROM debian:bookworm-slim"),
+        "{detail}"
+    );
+    missed(&report, "no-recommends");
+}
+
+/// The size advice on exercise 12 points at what can go: a full debian:bookworm final
+/// stage where the exercise builds on bookworm-slim.
+#[test]
+fn size_advice_names_the_base_to_start_from() {
+    let report = check_cheat(
+        "12-layer-cleanup",
+        "FROM debian:bookworm\n\
+         RUN apt-get update && apt-get install -y --no-install-recommends python3 && rm -rf /var/lib/apt/lists/*\n\
+         WORKDIR /app\n\
+         COPY app.py .\n\
+         USER 10001:10001\n\
+         EXPOSE 8080\n\
+         CMD [\"python3\", \"app.py\"]\n",
+    );
+    missed(&report, "base");
+    let (_, detail) = missed(&report, "size");
+    assert!(
+        detail
+            .contains("the final stage's base debian:bookworm: start it FROM debian:bookworm-slim"),
+        "{detail}"
+    );
+}
