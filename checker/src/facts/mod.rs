@@ -61,7 +61,7 @@ pub struct Measurements {
 }
 
 /// The final image's first layers, which are its base image's.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BaseLayers {
     pub image: String,
     /// How many of the (non-empty) layers in `largest_layers`' numbering are the base's.

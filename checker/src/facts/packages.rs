@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// One installed package: its name, what it needs and what it stands in for.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Package {
     pub name: String,
     /// `Pre-Depends` and `Depends`: each element one requirement, met by any of its
