@@ -42,7 +42,7 @@ pub struct Step {
     pub keyword: String,
     pub line: usize,
     /// An `ADD` of a URL or a git repository: content the build fetches, not the context's.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fetches: bool,
 }
 

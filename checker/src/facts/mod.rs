@@ -11,7 +11,9 @@ pub mod user;
 
 use user::ResolvedUser;
 
+// `default`: fields left out when empty read back as empty (the result cache reads these).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct Measurements {
     /// Uncompressed file bytes of the layers: what the classic image store's
     /// `docker image inspect .Size` and `docker images` report, measured the same way on the

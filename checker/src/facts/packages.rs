@@ -8,9 +8,9 @@ pub struct Package {
     pub name: String,
     /// `Pre-Depends` and `Depends`: each element one requirement, met by any of its
     /// alternatives (`a | b`), version and architecture qualifiers left out.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends: Vec<Vec<String>>,
     /// The virtual packages it provides (`Provides`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub provides: Vec<String>,
 }

@@ -1,0 +1,103 @@
+//! The result cache on the real engine: an unchanged exercise's check is the stored result,
+//! said so in the report; a changed Dockerfile, context file or exercise.toml, or `--fresh`,
+//! is a check afresh (the key's other inputs, base image ids, engine and checker, are
+//! unit-tested in `workbook::result_cache`).
+
+mod common;
+
+use common::*;
+
+fn check(root: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["check", "01", "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = run(root, &args);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        text(&out.stderr)
+    );
+    json(&out)
+}
+
+fn from_cache(report: &serde_json::Value) -> bool {
+    report["results"][0]["from_cache"] == true
+}
+
+#[test]
+fn unchanged_inputs_reuse_the_result_and_any_change_checks_afresh() {
+    require_engine();
+    let dir = tempfile::tempdir().unwrap();
+    let ex = dir.path().join("exercises/01-static-binary");
+    copy_tree(&workbook_root().join("exercises/01-static-binary"), &ex);
+
+    let first = check(dir.path(), &[]);
+    assert!(!from_cache(&first));
+    let again = check(dir.path(), &[]);
+    assert!(from_cache(&again), "nothing changed: {again}");
+    assert_eq!(
+        again["results"][0]["verdicts"],
+        first["results"][0]["verdicts"]
+    );
+    assert_eq!(
+        again["results"][0]["checked_at"], first["results"][0]["checked_at"],
+        "the stored result says when it was checked"
+    );
+    let text_report = text(&run(dir.path(), &["check", "01"]).stdout);
+    assert!(
+        text_report.contains("unchanged since the check of"),
+        "{text_report}"
+    );
+    assert!(
+        !from_cache(&check(dir.path(), &["--fresh"])),
+        "--fresh builds again"
+    );
+
+    // Each input, changed on its own, gives a fresh result.
+    let changes: [(&str, Box<dyn Fn()>); 3] = [
+        (
+            "the Dockerfile",
+            Box::new(|| {
+                let mut text = std::fs::read_to_string(ex.join("Dockerfile")).unwrap();
+                text.push_str("\n# a comment\n");
+                std::fs::write(ex.join("Dockerfile"), text).unwrap();
+            }),
+        ),
+        (
+            "a context file",
+            Box::new(|| {
+                let mut text = std::fs::read_to_string(ex.join("hello.c")).unwrap();
+                text.push_str("\n/* a comment */\n");
+                std::fs::write(ex.join("hello.c"), text).unwrap();
+            }),
+        ),
+        (
+            "exercise.toml",
+            Box::new(|| {
+                let text = std::fs::read_to_string(ex.join("exercise.toml")).unwrap();
+                std::fs::write(
+                    ex.join("exercise.toml"),
+                    text.replace("max_mb = 2.0", "max_mb = 3.0"),
+                )
+                .unwrap();
+            }),
+        ),
+    ];
+    for (what, change) in &changes {
+        check(dir.path(), &[]);
+        assert!(
+            from_cache(&check(dir.path(), &[])),
+            "before changing {what}"
+        );
+        change();
+        assert!(
+            !from_cache(&check(dir.path(), &[])),
+            "after changing {what}"
+        );
+    }
+    let toml = std::fs::read_to_string(ex.join("exercise.toml")).unwrap();
+    assert!(
+        toml.contains("max_mb = 3.0"),
+        "the exercise.toml change took: {toml}"
+    );
+    run(dir.path(), &["clean"]);
+}
