@@ -61,8 +61,14 @@ pub enum ProbeOutcome {
         overlap_seconds: Option<f64>,
     },
     /// `cache-reuse`: the steps matching the goal's pattern after a source file changed,
-    /// and whether each came from the cache.
-    CacheReuse { steps: Vec<(String, bool)> },
+    /// and whether each came from the cache; every Dockerfile step of that rebuild; the
+    /// other steps that printed a download line (step, line); or why the rebuild failed.
+    CacheReuse {
+        steps: Vec<(String, bool)>,
+        seen: Vec<String>,
+        downloads: Vec<(String, String)>,
+        build_error: Option<String>,
+    },
     /// `test-stage`: whether the test target built on the context as it is, and whether
     /// it failed with the exercise's fault swapped in (and the failing step).
     TestStage {
