@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::probe::first_line;
+use super::probe::{first_line, with_fresh_tail};
 use super::settings::check_relative;
 use super::{Goal, Kind, Pattern, Probe, Verdict};
 use super::probe::Plan;
@@ -54,13 +54,8 @@ impl Kind for CacheReuse {
         probe: &mut Probe<'_>,
     ) -> Result<Option<ProbeOutcome>, CheckerError> {
         let change = &self.change;
-        let mut content = probe.read(goal, "change", change)?;
-        // The change must be new to the build cache every time (an identical change
-        // would be a cache hit from the last probe), and harmless in any language:
-        // a trailing line of whitespace of varying length does both.
-        content.push(b'\n');
-        content.extend(std::iter::repeat_n(b' ', 1 + nonce() % 100_000));
-        content.push(b'\n');
+        // The change must be new to the build cache every time, and harmless.
+        let content = with_fresh_tail(probe.read(goal, "change", change)?);
         probe.note(goal, &format!("rebuilding with {change} changed"));
         let plan = Plan {
             replacements: BTreeMap::from([(change.clone(), content)]),
@@ -144,14 +139,6 @@ impl Kind for CacheReuse {
             )),
         }
     }
-}
-
-/// A few bits that differ from one probe to the next.
-fn nonce() -> usize {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as usize)
-        .unwrap_or(0)
 }
 
 /// The steps that stand for Dockerfile instructions (`[label n/m] …`), not BuildKit's own.
