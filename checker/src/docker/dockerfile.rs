@@ -255,12 +255,9 @@ impl Located<'_> {
     }
     /// The instruction starting at `offset`, its comment lines left out.
     fn instruction_text(&self, offset: usize) -> String {
-        let end = self
-            .starts
-            .iter()
-            .find(|&&start| start > offset)
-            .copied()
-            .unwrap_or(self.text.len());
+        // A binary search: a linear one per instruction would make parsing quadratic.
+        let next = self.starts.partition_point(|&start| start <= offset);
+        let end = self.starts.get(next).copied().unwrap_or(self.text.len());
         self.text[offset..end]
             .lines()
             .filter(|l| !l.trim_start().starts_with('#'))
@@ -583,10 +580,13 @@ impl StageGraph {
             for step in &stage.steps {
                 let body = step.text.get(step.keyword.len()..).unwrap_or_default();
                 for used in USE.captures_iter(body).map(|c| c[1].to_string()) {
+                    if !globals.contains(used.as_str()) || declared.contains(&used) {
+                        continue;
+                    }
                     let seen = found
                         .iter()
                         .any(|u: &UndeclaredArg| u.stage == stage.label() && u.name == used);
-                    if globals.contains(used.as_str()) && !declared.contains(&used) && !seen {
+                    if !seen {
                         found.push(UndeclaredArg {
                             stage: stage.label(),
                             name: used,
