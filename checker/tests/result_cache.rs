@@ -53,7 +53,8 @@ fn unchanged_inputs_reuse_the_result_and_any_change_checks_afresh() {
     );
 
     // Each input, changed on its own, gives a fresh result.
-    let changes: [(&str, Box<dyn Fn()>); 3] = [
+    type Change<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let changes: [Change; 3] = [
         (
             "the Dockerfile",
             Box::new(|| {

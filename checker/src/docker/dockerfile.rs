@@ -44,6 +44,19 @@ pub struct Step {
     /// An `ADD` of a URL or a git repository: content the build fetches, not the context's.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fetches: bool,
+    /// The instruction as written, comment lines left out (for the ARGs it uses).
+    #[serde(skip)]
+    pub text: String,
+}
+
+/// A global ARG that a stage uses without declaring it again, so it is empty there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndeclaredArg {
+    /// The stage, as BuildKit names it (`build`, `stage-1`).
+    pub stage: String,
+    pub name: String,
+    /// 1-based line of the first instruction that uses it.
+    pub line: usize,
 }
 
 impl Stage {
@@ -178,6 +191,8 @@ pub fn parse_stage_graph(
     let at = Located {
         file,
         lines: LineIndex::new(text),
+        text,
+        starts: instruction_starts(&parsed),
     };
     let (args, global_args) = global_args_of(&parsed, build_args);
     let mut stages: Vec<Stage> = Vec::new();
@@ -241,11 +256,25 @@ pub fn parse_stage_graph(
 struct Located<'a> {
     file: &'a Path,
     lines: LineIndex,
+    text: &'a str,
+    /// Where every instruction starts, in order: one instruction ends where the next starts.
+    starts: Vec<usize>,
 }
 
 impl Located<'_> {
     fn line_of(&self, offset: usize) -> usize {
         self.lines.line_of(offset)
+    }
+    /// The instruction starting at `offset`, its comment lines left out.
+    fn instruction_text(&self, offset: usize) -> String {
+        // A binary search: a linear one per instruction would make parsing quadratic.
+        let next = self.starts.partition_point(|&start| start <= offset);
+        let end = self.starts.get(next).copied().unwrap_or(self.text.len());
+        self.text[offset..end]
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
     fn fail(&self, offset: usize, message: String) -> CheckerError {
         CheckerError::Dockerfile {
@@ -305,6 +334,7 @@ fn read_steps<'a, 'b: 'a>(
             keyword: keyword.to_string(),
             line,
             fetches,
+            text: at.instruction_text(offset),
         });
         let mut edge =
             |reference: &str, kind: EdgeKind, copies: Option<String>| -> Result<(), CheckerError> {
@@ -350,6 +380,24 @@ fn read_steps<'a, 'b: 'a>(
         }
     }
     Ok((user, steps))
+}
+
+/// The offsets where the instructions start: the global ARGs, each FROM and each
+/// instruction of a stage, in order.
+fn instruction_starts(parsed: &parse_dockerfile::Dockerfile<'_>) -> Vec<usize> {
+    let mut starts: Vec<usize> = parsed.global_args().map(|a| a.arg.span.start).collect();
+    for stage in parsed.stages() {
+        starts.push(stage.from.from.span.start);
+        starts.extend(
+            stage
+                .instructions
+                .iter()
+                .filter_map(keyword_of)
+                .map(|(_, offset)| offset),
+        );
+    }
+    starts.sort_unstable();
+    starts
 }
 
 fn keyword_of(instruction: &Instruction<'_>) -> Option<(&'static str, usize)> {
@@ -425,6 +473,22 @@ fn resolve_reference(stages: &[Stage], current: usize, reference: &str) -> Resul
         return Ok(Source::Scratch);
     }
     Ok(Source::Image(reference.to_string()))
+}
+
+/// The names an ARG or ENV instruction declares: `ARG A B=1`, `ENV A=1 B=2`, `ENV A 1`.
+fn declared_names(step: &Step) -> Vec<String> {
+    let body = step.text.get(step.keyword.len()..).unwrap_or_default();
+    let tokens: Vec<&str> = body.split_whitespace().collect();
+    match tokens.first() {
+        // The legacy `ENV NAME value with spaces` declares one name.
+        Some(first) if step.keyword == "ENV" && !first.contains('=') => vec![first.to_string()],
+        _ => tokens
+            .iter()
+            .filter(|t| step.keyword == "ARG" || t.contains('='))
+            .map(|t| t.split('=').next().unwrap_or_default().to_string())
+            .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .collect(),
+    }
 }
 
 fn split_arg(text: &str) -> (String, Option<String>) {
@@ -529,6 +593,54 @@ impl StageGraph {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The global ARGs that a stage of the build (the target and what it depends on) uses
+    /// without declaring them again: inside a stage a global ARG is empty until `ARG NAME`
+    /// there (an ENV of that name, in the stage or a stage it is built FROM, counts too).
+    pub fn undeclared_args(&self) -> Vec<UndeclaredArg> {
+        static USE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)").expect("a valid regex")
+        });
+        let globals: BTreeSet<&str> = self.global_args.iter().map(|(n, _)| n.as_str()).collect();
+        let mut built: Vec<usize> = self.dependencies(self.target).into_iter().collect();
+        built.push(self.target);
+        let mut found = Vec::new();
+        for &index in &built {
+            // ENV values are inherited from the stage this one is built FROM; ARGs are not.
+            let mut declared: BTreeSet<String> = BTreeSet::new();
+            let mut parent = self.stages[index].base.clone();
+            while let Base::Stage(p) = parent {
+                for step in self.stages[p].steps.iter().filter(|s| s.keyword == "ENV") {
+                    declared.extend(declared_names(step));
+                }
+                parent = self.stages[p].base.clone();
+            }
+            let stage = &self.stages[index];
+            for step in &stage.steps {
+                let body = step.text.get(step.keyword.len()..).unwrap_or_default();
+                for used in USE.captures_iter(body).map(|c| c[1].to_string()) {
+                    if !globals.contains(used.as_str()) || declared.contains(&used) {
+                        continue;
+                    }
+                    let seen = found
+                        .iter()
+                        .any(|u: &UndeclaredArg| u.stage == stage.label() && u.name == used);
+                    if !seen {
+                        found.push(UndeclaredArg {
+                            stage: stage.label(),
+                            name: used,
+                            line: step.line,
+                        });
+                    }
+                }
+                if step.keyword == "ARG" || step.keyword == "ENV" {
+                    declared.extend(declared_names(step));
+                }
+            }
+        }
+        found.sort_by_key(|u| u.line);
+        found
     }
 
     /// Stages that `stage` depends on, directly or through other stages (itself excluded).
@@ -747,6 +859,36 @@ mod tests {
 
     fn graph(text: &str) -> StageGraph {
         parse_stage_graph(Path::new("Dockerfile"), text, &BTreeMap::new(), None).unwrap()
+    }
+
+    #[test]
+    fn a_global_arg_used_in_a_stage_that_never_declares_it_is_named() {
+        let g = graph(
+            "ARG TAG=bookworm-slim\nARG VERSION=1.0\n\
+             FROM debian:bookworm AS build\n\
+             # $VERSION in a comment is no use\n\
+             RUN gcc -DV=\"$VERSION\" -o /a a.c\n\
+             FROM debian:${TAG}\n\
+             ARG TAG\n\
+             ENV BASE=debian:${TAG} OTHER=$HOME\n\
+             COPY --from=build /a /a\n",
+        );
+        assert_eq!(
+            g.undeclared_args(),
+            vec![UndeclaredArg {
+                stage: "build".into(),
+                name: "VERSION".into(),
+                line: 5
+            }]
+        );
+        let declared = graph(
+            "ARG VERSION=1.0\nFROM debian:bookworm AS base\nENV VERSION=2\n\
+             FROM base\nRUN echo ${VERSION}\n",
+        );
+        assert!(
+            declared.undeclared_args().is_empty(),
+            "an ENV inherited from the parent stage sets it"
+        );
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub struct BuildRequest {
 }
 
 /// One BuildKit vertex (a step, or an internal operation such as loading the context).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct BuildStep {
     pub name: String,
     pub cached: bool,
@@ -109,6 +109,10 @@ pub struct BuildStep {
     pub started: Option<f64>,
     pub completed: Option<f64>,
     pub error: Option<String>,
+    /// What the step printed (its last 64 KiB): what it did, for goals that judge that
+    /// (a compile step that downloads modules again). Not in reports.
+    #[serde(skip)]
+    pub log: String,
 }
 
 pub struct BuildOutcome {
@@ -411,6 +415,13 @@ impl Engine {
                 .unwrap_or(0),
             diff_ids: diff_ids.unwrap_or_default(),
         })
+    }
+
+    /// The digests of the image's layers (its `RootFS` diff ids), base first: an image built
+    /// on another starts with that image's.
+    pub async fn diff_ids(&self, image: &str) -> Result<Vec<String>, CheckerError> {
+        let info = self.docker.inspect_image(image).await?;
+        Ok(info.root_fs.and_then(|r| r.layers).unwrap_or_default())
     }
 
     /// The image's layers with the instruction that made each, base first, empty
@@ -1073,6 +1084,7 @@ impl BuildLog {
                 started: rel(s),
                 completed: rel(c),
                 error: (!v.error.is_empty()).then(|| v.error.clone()),
+                log: String::new(),
             };
             progress.step(&step);
             match self.steps.iter_mut().find(|(d, _)| *d == v.digest) {
@@ -1105,7 +1117,18 @@ impl BuildLog {
         let failed_step = self.steps.iter().find(|(_, s)| s.error.is_some());
         match (failure, failed_step) {
             (None, None) => Ok(BuildOutcome {
-                steps: self.steps.into_iter().map(|(_, s)| s).collect(),
+                steps: self
+                    .steps
+                    .into_iter()
+                    .map(|(digest, step)| BuildStep {
+                        log: self
+                            .logs
+                            .get(&digest)
+                            .map(|b| String::from_utf8_lossy(b).into_owned())
+                            .unwrap_or_default(),
+                        ..step
+                    })
+                    .collect(),
                 seconds,
                 context,
             }),

@@ -82,22 +82,32 @@ pub enum ProbeOutcome {
         overlap_seconds: Option<f64>,
     },
     /// `cache-reuse`: the steps matching the goal's pattern after a source file changed,
-    /// and whether each came from the cache.
-    CacheReuse { steps: Vec<(String, bool)> },
-    /// `test-stage`: whether the test target built on the context as it is, and whether
-    /// it failed with the exercise's fault swapped in (and the failing step).
+    /// and whether each came from the cache; every Dockerfile step of that rebuild; the
+    /// other steps that printed a download line (step, line); or why the rebuild failed.
+    CacheReuse {
+        steps: Vec<(String, bool)>,
+        seen: Vec<String>,
+        downloads: Vec<(String, String)>,
+        build_error: Option<String>,
+    },
+    /// `test-stage`: whether the test target built on the context as it is, and how it
+    /// went with each of the exercise's faults, and each correct rewrite, swapped in.
     TestStage {
         clean_passed: bool,
         clean_error: Option<String>,
-        fault_failed: bool,
-        fault_step: Option<String>,
+        faults: Vec<Swapped>,
+        rewrites: Vec<Swapped>,
     },
     /// `build-arg`: the ARG's default (None: not declared before FROM), whether the build
-    /// with the alternate value failed (and how), and how the app goals went on it.
+    /// with the alternate value failed (and how), how the app goals went on it, whether it
+    /// is still built on the default build's base (for an ARG that changes the base), and
+    /// the global ARGs a stage uses without declaring them.
     BuildArg {
         default: Option<String>,
         build_error: Option<String>,
         apps: BTreeMap<String, AppOutcome>,
+        base: Option<AlternateBase>,
+        undeclared: Vec<crate::docker::dockerfile::UndeclaredArg>,
     },
     /// `wasted-bytes`: dive's count, with the paths that waste most.
     WastedBytes { bytes: u64, top: Vec<(String, u64)> },
@@ -114,6 +124,24 @@ pub enum ProbeOutcome {
     /// `base-image`: how many layers the declared base image has, and how many of them
     /// begin the final image.
     BaseImage { base_layers: usize, shared: usize },
+}
+
+/// The default build's base image, its layer count, and whether the alternate build's
+/// image still starts with those layers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AlternateBase {
+    pub default_base: String,
+    pub layers: usize,
+    pub kept: bool,
+}
+
+/// One build of a test target with a file swapped in: the file swapped in, whether the
+/// build passed, and if not where (the failing step) or why (the error's first line).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Swapped {
+    pub with: String,
+    pub passed: bool,
+    pub failure: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -141,7 +141,7 @@ mod tests {
             cached,
             started: Some(started),
             completed: Some(completed),
-            error: None,
+            ..BuildStep::default()
         }
     }
 

@@ -120,6 +120,20 @@ pub async fn probe_all(
     Ok(outcomes)
 }
 
+/// `content` with a line of whitespace of varying length appended: new to the build cache
+/// every time (an identical change would be a cache hit from the last probe, and a checksum
+/// of the file cannot know it in advance), and harmless in any language.
+pub(super) fn with_fresh_tail(mut content: Vec<u8>) -> Vec<u8> {
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as usize)
+        .unwrap_or(0);
+    content.push(b'\n');
+    content.extend(std::iter::repeat_n(b' ', 1 + nonce % 100_000));
+    content.push(b'\n');
+    content
+}
+
 /// The first line of an error, as a verdict's detail quotes it.
 pub(super) fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().to_string()

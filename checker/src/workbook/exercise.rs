@@ -335,7 +335,8 @@ step = "apt-get"
 id = "tests"
 kind = "test-stage"
 target = "test"
-fault = { file = "calc.c", with = "faults/calc.c" }
+faults = [{ file = "calc.c", with = "faults/calc.c" }]
+rewrites = [{ file = "calc.c", with = "rewrites/calc.c" }]
 "#;
         let f = parse_exercise_toml(&format!("{VALID}{extra}")).unwrap();
         assert_eq!(
@@ -351,7 +352,22 @@ fault = { file = "calc.c", with = "faults/calc.c" }
             extra.replace("faults/calc.c", "../calc.c")
         ))
         .unwrap_err();
-        assert!(err.contains("fault.with"), "{err}");
+        assert!(err.contains("faults[0].with"), "{err}");
+        let err = parse_exercise_toml(&format!(
+            "{VALID}{}",
+            extra.replace("rewrites/calc.c", "/calc.c")
+        ))
+        .unwrap_err();
+        assert!(err.contains("rewrites[0].with"), "{err}");
+        let err = parse_exercise_toml(&format!(
+            "{VALID}{}",
+            extra.replace(r#"[{ file = "calc.c", with = "faults/calc.c" }]"#, "[]")
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("`faults` must list at least one file"),
+            "{err}"
+        );
         let err = parse_exercise_toml(&format!(
             "{VALID}{}",
             extra.replace("step = \"apt-get\"", "step = \"[\"")

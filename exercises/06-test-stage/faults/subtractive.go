@@ -1,11 +1,9 @@
-// faults/roman.go: roman.go with one planted bug, for the checker.
+// faults/subtractive.go: roman.go with one planted bug, for the checker
+// (see faults/off-by-one.go for why there are several).
 //
-// The `tests` goal builds `--target test` twice: once as it is, and once
-// with this file in place of roman.go. The second build must fail, or the
-// test stage is not really running the tests. The bug is an off-by-one in
-// ToRoman (`n > num.value` where roman.go has `n >= num.value`): a symbol is
-// never taken when it fits exactly, so 1 gives "" and 10 gives "IX".
-// It compiles, and `go vet` finds nothing wrong with it: only a test sees it.
+// FromRoman subtracts a symbol that is followed by an equal one, not only by
+// a larger one (`<=` where roman.go has `<`): II reads as 0 and is refused,
+// MM too, while IV and CM still read right.
 package main
 
 import (
@@ -32,7 +30,7 @@ func ToRoman(n int) (string, error) {
 	var b strings.Builder
 	for _, num := range numerals {
 		// Take the largest symbol that still fits, as often as it fits.
-		for n > num.value {
+		for n >= num.value {
 			b.WriteString(num.symbol)
 			n -= num.value
 		}
@@ -54,7 +52,7 @@ func FromRoman(s string) (int, error) {
 			return 0, fmt.Errorf("%q is not a Roman numeral: unexpected %q", s, s[i])
 		}
 		// A smaller symbol before a larger one is subtracted: IV = 5 - 1.
-		if i+1 < len(s) && v < symbolValue(s[i+1]) {
+		if i+1 < len(s) && v <= symbolValue(s[i+1]) {
 			total -= v
 		} else {
 			total += v

@@ -1,0 +1,221 @@
+//! The probing goals against Dockerfiles that game them, and one that is right but looks
+//! different: each is written into a copy of the real exercise and checked on the engine.
+//! A test stage that greps for the line a fault changes, a download step that is cached
+//! because it does nothing, a base image hard-coded beside an ENV that names the other one:
+//! each misses its goal, and says why. Cache mounts on the download and build steps meet
+//! the cache goal.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// A workbook holding a copy of one real exercise, with `dockerfile` as the learner's.
+struct Workbook {
+    dir: tempfile::TempDir,
+}
+
+impl Workbook {
+    fn with(exercise: &str, dockerfile: &str) -> Workbook {
+        let dir = tempfile::tempdir().unwrap();
+        let ex: PathBuf = dir.path().join("exercises").join(exercise);
+        copy_tree(&workbook_root().join("exercises").join(exercise), &ex);
+        std::fs::write(ex.join("Dockerfile"), dockerfile).unwrap();
+        Workbook { dir }
+    }
+
+    /// `checker check <exercise> --format json`: the report, and the exit code.
+    fn check(&self, exercise: &str) -> (serde_json::Value, Option<i32>) {
+        let out = run(self.dir.path(), &["check", exercise, "--format", "json"]);
+        (json(&out), out.status.code())
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Workbook {
+    /// The images of this copy's checks are its own (tags scoped to the checkout): removed.
+    fn drop(&mut self) {
+        run(self.root(), &["clean"]);
+    }
+}
+
+fn measured(report: &serde_json::Value, id: &str) -> String {
+    verdict(report, id)["measured"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn detail(report: &serde_json::Value, id: &str) -> String {
+    verdict(report, id)["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn met(report: &serde_json::Value, id: &str) -> bool {
+    verdict(report, id)["met"].as_bool().unwrap()
+}
+
+/// The solution's Dockerfile of a real exercise with `from` replaced by `to`.
+fn solution_with(exercise: &str, from: &str, to: &str) -> String {
+    let solution = std::fs::read_to_string(
+        workbook_root()
+            .join("exercises")
+            .join(exercise)
+            .join("solution/Dockerfile"),
+    )
+    .unwrap();
+    assert!(
+        solution.contains(from),
+        "{exercise}'s solution has no `{from}`"
+    );
+    solution.replacen(from, to, 1)
+}
+
+#[test]
+fn a_test_stage_that_greps_for_the_faulty_line_misses() {
+    require_engine();
+    // The one line faults/off-by-one.go changes: a grep for it fails that fault's build.
+    let dockerfile = solution_with(
+        "06-test-stage",
+        "RUN go test -v ./...",
+        "RUN grep -q 'for n >= num.value' roman.go",
+    );
+    let book = Workbook::with("06-test-stage", &dockerfile);
+    let (report, code) = book.check("06");
+    assert_eq!(code, Some(1), "{report}");
+    assert!(!met(&report, "tests"), "{report}");
+    assert_eq!(
+        measured(&report, "tests"),
+        "passes, and still passes with 2 of 3 faults, but fails on 1 of 1 correct rewrites"
+    );
+    let detail = detail(&report, "tests");
+    assert!(
+        detail.starts_with("still passes with faults/subtractive.go, faults/no-validation.go"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("fails with rewrites/roman.go ([test 2/2] RUN grep -q 'for n >= num.value' roman.go), which behaves exactly as the original"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_download_step_that_does_nothing_misses_the_cache_goal() {
+    require_engine();
+    // Nothing to download before go.mod is there: the step fails, `|| true` hides it, and
+    // it stays cached on every edit while go build downloads the modules.
+    let dockerfile = solution_with("07-cache-order", "COPY go.mod go.sum ./\n", "")
+        .replacen("RUN go mod download", "RUN go mod download || true", 1)
+        .replacen("COPY src/ src/", "COPY . .", 1);
+    let book = Workbook::with("07-cache-order", &dockerfile);
+    let (report, code) = book.check("07");
+    assert_eq!(code, Some(1), "{report}");
+    assert!(!met(&report, "cache"), "{report}");
+    assert_eq!(
+        measured(&report, "cache"),
+        "1 of 1 cached, but another step downloads again"
+    );
+    let detail = detail(&report, "cache");
+    assert!(
+        detail.contains("RUN CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o /server ./src printed `go: downloading example.com/slugify v1.3.0`"),
+        "{detail}"
+    );
+    assert!(detail.contains("Copy the dependency list (go.mod, go.sum) before the cached step"));
+    // The app itself works: only the cache goal sees the cost.
+    assert!(met(&report, "slugs"), "{report}");
+}
+
+#[test]
+fn cache_mounts_meet_the_cache_goal() {
+    require_engine();
+    // The README's next step: the module cache on the download, and it plus the build cache
+    // on go build. The `--mount` flags are in the step's name, not in what the goal matches.
+    let modules = "--mount=type=cache,target=/root/go/pkg/mod";
+    let dockerfile = solution_with(
+        "07-cache-order",
+        "RUN go mod download",
+        &format!("RUN {modules} go mod download"),
+    )
+    .replacen(
+        "RUN CGO_ENABLED=0 go build",
+        &format!(
+            "RUN {modules} --mount=type=cache,target=/root/.cache/go-build CGO_ENABLED=0 go build"
+        ),
+        1,
+    );
+    let book = Workbook::with("07-cache-order", &dockerfile);
+    let (report, code) = book.check("07");
+    assert!(met(&report, "cache"), "{report}");
+    assert_eq!(measured(&report, "cache"), "1 of 1 cached");
+    assert_eq!(code, Some(0), "{report}");
+}
+
+#[test]
+fn a_hard_coded_base_misses_the_base_goal() {
+    require_engine();
+    // The app prints whatever BASE_IMAGE says; the image still runs on bookworm-slim.
+    let dockerfile = solution_with(
+        "11-build-args",
+        "FROM debian:${DEBIAN_TAG}",
+        "FROM debian:bookworm-slim",
+    );
+    let book = Workbook::with("11-build-args", &dockerfile);
+    let (report, code) = book.check("11");
+    assert_eq!(code, Some(1), "{report}");
+    assert!(!met(&report, "base"), "{report}");
+    assert_eq!(
+        measured(&report, "base"),
+        "default `bookworm-slim`; with DEBIAN_TAG=bookworm the image is still built on debian:bookworm-slim"
+    );
+    assert!(
+        detail(&report, "base")
+            .contains("Use the ARG in the final stage's FROM line (FROM …:${DEBIAN_TAG})"),
+        "{report}"
+    );
+    assert!(met(&report, "version"), "{report}");
+}
+
+#[test]
+fn a_hard_coded_version_misses_the_version_goal() {
+    require_engine();
+    // ARG APP_VERSION is declared, but the gcc line never reads it.
+    let dockerfile = solution_with(
+        "11-build-args",
+        r#"-DAPP_VERSION="\"$APP_VERSION\"""#,
+        r#"-DAPP_VERSION='"1.4.2"'"#,
+    );
+    let book = Workbook::with("11-build-args", &dockerfile);
+    let (report, _) = book.check("11");
+    assert!(!met(&report, "version"), "{report}");
+    assert_eq!(
+        measured(&report, "version"),
+        "default `1.4.2`; with APP_VERSION=2.0.0-rc1 the app never shows `2.0.0-rc1`"
+    );
+    assert!(met(&report, "base"), "{report}");
+}
+
+#[test]
+fn an_app_failure_names_the_arg_the_stage_never_declared() {
+    require_engine();
+    // The build stage uses $APP_VERSION without `ARG APP_VERSION`: it is empty there, and
+    // every build's app fails, whichever argument the goal changes.
+    let dockerfile = solution_with("11-build-args", "ARG APP_VERSION\nRUN gcc", "RUN gcc");
+    let book = Workbook::with("11-build-args", &dockerfile);
+    let (report, code) = book.check("11");
+    assert_eq!(code, Some(1), "{report}");
+    let detail = detail(&report, "base");
+    assert!(
+        detail.contains("stage `build` uses $APP_VERSION (line "),
+        "{detail}"
+    );
+    assert!(
+        detail.ends_with("without declaring ARG APP_VERSION: a global ARG is empty inside a stage until the stage declares it again"),
+        "{detail}"
+    );
+}
