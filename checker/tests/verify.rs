@@ -100,7 +100,7 @@ fn a_learners_check_reports_measured_against_target_and_the_biggest_layer() {
     );
     let listing = text(&run(dir.path(), &["list"]).stdout);
     assert!(
-        listing.contains("done") && listing.contains("(6/6 goals)"),
+        listing.contains("done ") && listing.contains("(6/6 goals; first done "),
         "{listing}"
     );
 }
