@@ -105,7 +105,7 @@ pub enum Command {
         /// Write them here (the book reads src/measurements.json); without it, print them.
         #[arg(long)]
         write: Option<PathBuf>,
-        /// Compare with this committed file instead: exit 1 if any number drifted more than 10 %.
+        /// Compare with this committed file instead: exit 1 if a size, layer or file count drifted more than 10 %, or a start time by a factor of two.
         #[arg(long, conflicts_with = "write")]
         compare: Option<PathBuf>,
     },

@@ -290,7 +290,7 @@ fn results_page(workbook: &Workbook, numbers: &MeasuredResults) -> String {
         solution_mb.push(format!("{:.1}", e.solution.size as f64 / 1e6));
     }
     format!(
-        "Measured on {} with {}, by `checker measure`; pull times by `checker pulls`, from a registry on loopback into an engine that had none of the image's layers.\n\n{table}\n\
+        "Measured on {} with {}, by `checker measure` (start: the fastest of five starts); pull times by `checker pulls`, from a registry on loopback into an engine that had none of the image's layers.\n\n{table}\n\
          ```mermaid\nxychart-beta\n    accTitle: Image sizes, starter and solution\n    accDescr: A bar chart of every exercise's image size in megabytes: the starter's bar, then the solution's, far shorter. The table above has the exact numbers.\n    title \"Image size in MB: starter (first bar) and solution (second bar)\"\n    x-axis [{}]\n    y-axis \"MB\"\n    bar [{}]\n    bar [{}]\n```\n",
         numbers.measured_at.format("%Y-%m-%d"),
         numbers.engine_line(),

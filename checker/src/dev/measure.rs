@@ -37,7 +37,7 @@ pub async fn measure(
             println!("drifted: {d}");
         }
         if drift.is_empty() {
-            println!("every committed number is within 10 % of a fresh measurement");
+            println!("every committed size and count is within 10 % of a fresh measurement, every start time within a factor of two");
             return Ok(ExitCode::SUCCESS);
         }
         println!(
@@ -93,7 +93,7 @@ pub async fn measure_all(
             let mut variant_numbers = VariantNumbers::from_check(&result, files, layer_sizes);
             if let Some(first) = variant_numbers.start_seconds {
                 variant_numbers.start_seconds =
-                    Some(median_start(engine, &exercise, &result, first).await?);
+                    Some(fastest_start(engine, &exercise, &result, first).await?);
             }
             numbers.push(variant_numbers);
         }
@@ -112,13 +112,14 @@ pub async fn measure_all(
 }
 
 /// How many times the app is started for the start time the book prints: one start on a
-/// busy engine can take seconds (the engine sets up the container's network and mounts), the
-/// median of five says how long the app itself takes.
+/// busy engine can take seconds (the engine sets up the container's network and mounts).
 const STARTS: usize = 5;
 
-/// The median of `STARTS` start times of the checked image's app, `first` (the check's own)
-/// among them.
-async fn median_start(
+/// The fastest of `STARTS` start times of the checked image's app, `first` (the check's own)
+/// among them. Load on the machine (a build beside it, another test) only ever adds time, so
+/// the fastest start is the figure two machines of the same kind agree on; a median of five
+/// still moved from 0.40 s to 0.90 s for the JVM when two builds ran beside it.
+async fn fastest_start(
     engine: &crate::docker::engine::Engine,
     exercise: &crate::workbook::exercise::Exercise,
     result: &crate::check::CheckResult,
@@ -131,12 +132,11 @@ async fn median_start(
             crate::goals::run_apps(engine, &exercise.file.goals, &result.image, &labels).await?;
         times.extend(super::numbers::start_seconds(&apps));
     }
-    Ok(median(&mut times))
+    Ok(fastest(&times))
 }
 
-fn median(times: &mut [f64]) -> f64 {
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+fn fastest(times: &[f64]) -> f64 {
+    times.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
 async fn count_files(
@@ -159,8 +159,8 @@ async fn count_files(
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_median_ignores_one_slow_start() {
-        assert_eq!(super::median(&mut [0.34, 0.35, 2.56, 0.33, 0.36]), 0.35);
-        assert_eq!(super::median(&mut [0.4]), 0.4);
+    fn the_fastest_start_ignores_slow_ones() {
+        assert_eq!(super::fastest(&[0.34, 0.35, 2.56, 0.33, 0.36]), 0.33);
+        assert_eq!(super::fastest(&[0.4]), 0.4);
     }
 }
