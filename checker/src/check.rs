@@ -13,7 +13,7 @@ use crate::docker::dockerfile::{Base, StageGraph};
 use crate::docker::engine::{BuildProgress, BuildStep, Engine};
 use crate::error::CheckerError;
 use crate::facts::user::resolve_user;
-use crate::facts::{BaseLayers, Measurements};
+use crate::facts::{BaseLayers, Measurements, SlimSibling};
 use crate::goals::{evaluate, probe_all, run_apps, Probe, Verdict};
 use crate::workbook::exercise::{Exercise, Variant};
 use crate::workbook::result_cache::{self, KeyInputs, ResultCache};
@@ -293,11 +293,31 @@ async fn base_layers(
         return Ok(None);
     }
     let layers = engine.layers(&image).await?;
+    let slim = match slim_tag(&image) {
+        // Only an image already on the engine: advice never pulls.
+        Some(tag) if engine.image_exists(&tag).await? => Some(SlimSibling {
+            size: engine.inspect(&tag).await?.size,
+            image: tag,
+        }),
+        _ => None,
+    };
     Ok(Some(BaseLayers {
         image,
         layers: layers.len(),
         size: layers.iter().map(|l| l.size).sum(),
+        slim,
     }))
+}
+
+/// `debian:bookworm` → `debian:bookworm-slim` (and `python:3.12` → `python:3.12-slim`):
+/// the naming Docker Official Images use for the variant without compilers and docs.
+/// None for a digest, an untagged name or a tag that is already slim.
+fn slim_tag(image: &str) -> Option<String> {
+    if image.contains('@') {
+        return None;
+    }
+    let (repo, tag) = image.rsplit_once(':').filter(|(_, t)| !t.contains('/'))?;
+    (!tag.contains("slim")).then(|| format!("{repo}:{tag}-slim"))
 }
 
 /// BuildKit steps that stand for Dockerfile instructions (`[2/3] RUN …`), not its internal
@@ -416,4 +436,25 @@ fn is_about_the_exercise(e: &CheckerError) -> bool {
             | CheckerError::EngineReply(_)
             | CheckerError::EngineArchive(_)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_slim_tag_of_an_official_image() {
+        use super::slim_tag;
+        assert_eq!(
+            slim_tag("debian:bookworm").as_deref(),
+            Some("debian:bookworm-slim")
+        );
+        assert_eq!(slim_tag("python:3.12").as_deref(), Some("python:3.12-slim"));
+        assert_eq!(
+            slim_tag("localhost:5000/app:1").as_deref(),
+            Some("localhost:5000/app:1-slim")
+        );
+        assert_eq!(slim_tag("debian:bookworm-slim"), None);
+        assert_eq!(slim_tag("localhost:5000/app"), None);
+        assert_eq!(slim_tag("debian"), None);
+        assert_eq!(slim_tag("debian@sha256:0123"), None);
+    }
 }

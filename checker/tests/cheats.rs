@@ -173,8 +173,44 @@ fn size_advice_names_the_base_to_start_from() {
     missed(&report, "base");
     let (_, detail) = missed(&report, "size");
     assert!(
-        detail
-            .contains("the final stage's base debian:bookworm: start it FROM debian:bookworm-slim"),
+        detail.contains(
+            "of it is what debian:bookworm has over debian:bookworm-slim: start the final stage FROM debian:bookworm-slim"
+        ),
         "{detail}"
+    );
+}
+
+/// Exercise 03 answered with the JRE on a full debian:bookworm final stage: the JRE's
+/// layer is the largest, but the app needs it. The advice names the base's extra over
+/// bookworm-slim, which is what can go, and not the JRE.
+#[test]
+fn size_advice_on_03_names_the_slim_base_not_the_jre() {
+    let report = check_cheat(
+        "03-jdk-to-jre",
+        "FROM debian:bookworm AS build\n\
+         RUN apt-get update && apt-get install -y --no-install-recommends openjdk-17-jdk-headless && rm -rf /var/lib/apt/lists/*\n\
+         WORKDIR /src\n\
+         COPY Server.java .\n\
+         RUN javac -d classes Server.java && jar --create --file /server.jar --main-class Server -C classes .\n\
+         FROM debian:bookworm\n\
+         RUN apt-get update && apt-get install -y --no-install-recommends openjdk-17-jre-headless && rm -rf /var/lib/apt/lists/*\n\
+         RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin app\n\
+         COPY --from=build /server.jar /app/server.jar\n\
+         USER app\n\
+         EXPOSE 8080\n\
+         ENTRYPOINT [\"java\", \"-jar\", \"/app/server.jar\"]\n",
+    );
+    met(&report, "serves");
+    met(&report, "no-jdk-package");
+    let (_, detail) = missed(&report, "size");
+    assert!(
+        detail.contains(
+            "MB of it is what debian:bookworm has over debian:bookworm-slim: start the final stage FROM debian:bookworm-slim (about"
+        ),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains("openjdk"),
+        "the JRE is not named: {detail}"
     );
 }

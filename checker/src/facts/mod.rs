@@ -69,6 +69,17 @@ pub struct BaseLayers {
     /// How many of the (non-empty) layers in `largest_layers`' numbering are the base's.
     pub layers: usize,
     pub size: u64,
+    /// The same image's `-slim` tag (`debian:bookworm` → `debian:bookworm-slim`) and its
+    /// size, when the engine has it: the saving the size advice can promise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slim: Option<SlimSibling>,
+}
+
+/// A smaller tag of the base image's repository that is already on the engine.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SlimSibling {
+    pub image: String,
+    pub size: u64,
 }
 
 /// What the extra build(s) of a goal found.

@@ -32,7 +32,8 @@ impl Kind for ImageSize {
         if size <= self.max_mb {
             v
         } else {
-            v.detail(size_advice(m, all))
+            let over = m.image_size.saturating_sub((self.max_mb * 1e6) as u64);
+            v.detail(size_advice(m, all, over))
         }
     }
 }
@@ -42,8 +43,25 @@ impl Kind for ImageSize {
 /// rest), bytes that later layers hide (the `wasted-bytes` goal's count), and the largest
 /// layer the Dockerfile added. The base's own layers are never named as the layer to fix:
 /// the final stage cannot shed them but by starting from something else.
-pub fn size_advice(m: &Measurements, all: &[Goal]) -> String {
+///
+/// When the base has a `-slim` tag on the engine whose saving alone covers `over` (the bytes
+/// above the goal), that is the whole advice: the largest layer is then often what the app
+/// needs (03's 225 MB JRE on full debian:bookworm), and naming it points the wrong way.
+pub fn size_advice(m: &Measurements, all: &[Goal], over: u64) -> String {
     let mut advice = Vec::new();
+    if let Some((base, slim)) = m.base.as_ref().and_then(|b| Some((b, b.slim.as_ref()?))) {
+        let saving = base.size.saturating_sub(slim.size);
+        if saving >= over && saving >= 1_000_000 {
+            return format!(
+                "{} of it is what {} has over {}: start the final stage FROM {} (about {} then)",
+                format_mb(saving),
+                base.image,
+                slim.image,
+                slim.image,
+                format_mb(m.image_size - saving)
+            );
+        }
+    }
     let declared_base = all.iter().find_map(|g| match &g.kind {
         GoalKind::BaseImage(b) => Some(b.image.as_str()),
         _ => None,
@@ -169,6 +187,7 @@ mod judging {
             image: "debian:bookworm-slim".into(),
             layers: 1,
             size: 74_800_000,
+            slim: None,
         });
         m.largest_layers = vec![
             Layer { position: 1, size: 74_800_000, created_by: String::new() },
@@ -189,7 +208,7 @@ mod judging {
         );
         // A full debian:bookworm final stage where the exercise builds on slim.
         m.probes.clear();
-        m.base = Some(BaseLayers { image: "debian:bookworm".into(), layers: 1, size: 116_500_000 });
+        m.base = Some(BaseLayers { image: "debian:bookworm".into(), layers: 1, size: 116_500_000, slim: None });
         let advice = crate::goals::evaluate(&[size.clone(), base], &m)[0].detail.clone().unwrap();
         assert!(
             advice.starts_with("116.5 MB of it is the final stage's base debian:bookworm: start it FROM debian:bookworm-slim"),
@@ -198,5 +217,37 @@ mod judging {
         // No base goal: a base outweighing every layer of the Dockerfile's own is named as such.
         let advice = crate::goals::evaluate(std::slice::from_ref(&size), &m)[0].detail.clone().unwrap();
         assert!(advice.starts_with("116.5 MB of it is the final stage's base debian:bookworm: a smaller one"), "{advice}");
+    }
+
+    #[test]
+    fn size_advice_names_the_slim_base_not_a_layer_the_app_needs() {
+        use crate::facts::{BaseLayers, SlimSibling};
+        // Exercise 03 answered with the JRE on full debian:bookworm: 341.3 MB against 330.
+        // The JRE layer is the largest, but it is the floor; the base's extra is what can go.
+        let size = goal(
+            "size",
+            GoalKind::ImageSize(crate::goals::image_size::ImageSize { max_mb: 330.0 }),
+        );
+        let mut m = measured();
+        m.image_size = 341_300_000;
+        m.base = Some(BaseLayers {
+            image: "debian:bookworm".into(),
+            layers: 1,
+            size: 116_500_000,
+            slim: Some(SlimSibling { image: "debian:bookworm-slim".into(), size: 74_800_000 }),
+        });
+        m.largest_layers = vec![
+            Layer { position: 2, size: 224_800_000, created_by: "RUN /bin/sh -c apt-get install -y openjdk-17-jre-headless # buildkit".into() },
+            Layer { position: 1, size: 116_500_000, created_by: String::new() },
+        ];
+        let advice = crate::goals::evaluate(std::slice::from_ref(&size), &m)[0].detail.clone().unwrap();
+        assert_eq!(
+            advice,
+            "41.7 MB of it is what debian:bookworm has over debian:bookworm-slim: start the final stage FROM debian:bookworm-slim (about 299.6 MB then)"
+        );
+        // When slim alone would not reach the goal, the advice goes on to the layers.
+        m.image_size = 400_000_000;
+        let advice = crate::goals::evaluate(std::slice::from_ref(&size), &m)[0].detail.clone().unwrap();
+        assert!(advice.contains("layer 2: RUN apt-get install -y openjdk-17-jre-headless"), "{advice}");
     }
 }
