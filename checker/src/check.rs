@@ -268,6 +268,7 @@ async fn measure(
         context_paths: build.context_files.iter().cloned().collect(),
         probes: BTreeMap::new(),
         idle_dependencies: graph.idle_dependencies(graph.target),
+        undeclared_args: graph.undeclared_args(),
         base,
     };
     Ok((measurements, facts.id, history))

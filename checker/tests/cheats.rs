@@ -214,3 +214,32 @@ fn size_advice_on_03_names_the_slim_base_not_the_jre() {
         "the JRE is not named: {detail}"
     );
 }
+
+/// Exercise 11 with the global APP_VERSION never declared again in the build stage: the
+/// program gets an empty version and exits 1. The `runs` goal names the ARG, not only the
+/// program's own complaint.
+#[test]
+fn a_failing_run_on_11_names_the_undeclared_arg() {
+    let report = check_cheat(
+        "11-build-args",
+        "ARG DEBIAN_TAG=bookworm-slim\n\
+         ARG APP_VERSION=1.4.2\n\
+         FROM debian:bookworm AS build\n\
+         RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*\n\
+         WORKDIR /src\n\
+         COPY about.c .\n\
+         RUN gcc -O2 -Wall -DAPP_VERSION=\"\\\"$APP_VERSION\\\"\" -o /about about.c\n\
+         FROM debian:${DEBIAN_TAG}\n\
+         ARG DEBIAN_TAG\n\
+         ENV BASE_IMAGE=debian:${DEBIAN_TAG}\n\
+         COPY --from=build /about /usr/local/bin/about\n\
+         USER 10001:10001\n\
+         ENTRYPOINT [\"/usr/local/bin/about\"]\n",
+    );
+    let (_, detail) = missed(&report, "runs");
+    assert!(
+        detail
+            .contains("stage `build` uses $APP_VERSION (line 7) without declaring ARG APP_VERSION"),
+        "{detail}"
+    );
+}

@@ -56,6 +56,10 @@ pub struct Measurements {
     /// context feeds the final stage nothing it could not copy from the context itself.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub idle_dependencies: Vec<String>,
+    /// Global ARGs a stage uses without declaring them again (empty there), for the app
+    /// goals' advice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undeclared_args: Vec<crate::docker::dockerfile::UndeclaredArg>,
     /// The image the final stage starts from, when the final image begins with all its
     /// layers (None: FROM scratch, or the layers are not shared).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::probe::first_line;
 use super::probe::Plan;
+use super::verdict::undeclared_args_hint;
 use super::{judge, run_apps, Goal, GoalKind, Kind, Probe, Verdict};
-use crate::docker::dockerfile::{Base, StageGraph, UndeclaredArg};
+use crate::docker::dockerfile::{Base, StageGraph};
 use crate::docker::engine::Engine;
 use crate::error::CheckerError;
 use crate::facts::{AppOutcome, AlternateBase, Measurements, ProbeOutcome};
@@ -126,7 +127,7 @@ impl Kind for BuildArg {
         if !failures.is_empty() {
             let measured = format!("default `{default}`; with {name}={alternate} the app fails");
             let mut detail = failures.join("; ");
-            if let Some(hint) = undeclared_hint(undeclared) {
+            if let Some(hint) = undeclared_args_hint(undeclared) {
                 detail.push_str(&format!(". {hint}"));
             }
             return Verdict::new(goal, false, measured, target).detail(detail);
@@ -155,7 +156,7 @@ impl Kind for BuildArg {
                 "the value never reaches the program: it still prints {}. Use ${{{name}}} where the value is set, in a stage that declares ARG {name}",
                 outputs(all, apps).join(", ")
             );
-            if let Some(hint) = undeclared_hint(undeclared) {
+            if let Some(hint) = undeclared_args_hint(undeclared) {
                 detail.push_str(&format!(". {hint}"));
             }
             return Verdict::new(goal, false, measured, target).detail(detail);
@@ -216,21 +217,6 @@ async fn base_layers(
         kept: image.starts_with(&base),
         default_base,
     })
-}
-
-/// "stage `build` uses $APP_VERSION (line 27) without declaring it…", when some stage does.
-fn undeclared_hint(undeclared: &[UndeclaredArg]) -> Option<String> {
-    if undeclared.is_empty() {
-        return None;
-    }
-    let uses: Vec<String> = undeclared
-        .iter()
-        .map(|u| format!("stage `{}` uses ${} (line {}) without declaring ARG {}", u.stage, u.name, u.line, u.name))
-        .collect();
-    Some(format!(
-        "{}: a global ARG is empty inside a stage until the stage declares it again",
-        uses.join("; ")
-    ))
 }
 
 /// The app goals (run, http) of the exercise.

@@ -104,6 +104,12 @@ impl Kind for Http {
         Ok(Some(outcome))
     }
     fn judge(&self, goal: &Goal, _: &[Goal], m: &Measurements) -> Verdict {
+        self.judge_app(goal, m).naming_undeclared_args(&m.undeclared_args)
+    }
+}
+
+impl Http {
+    fn judge_app(&self, goal: &Goal, m: &Measurements) -> Verdict {
         let target = self.target();
         match m.apps.get(&goal.id) {
             Some(AppOutcome::Answered {

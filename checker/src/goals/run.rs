@@ -73,6 +73,12 @@ impl Kind for Run {
         Ok(Some(outcome))
     }
     fn judge(&self, goal: &Goal, _: &[Goal], m: &Measurements) -> Verdict {
+        self.judge_app(goal, m).naming_undeclared_args(&m.undeclared_args)
+    }
+}
+
+impl Run {
+    fn judge_app(&self, goal: &Goal, m: &Measurements) -> Verdict {
         let target = self.target();
         match m.apps.get(&goal.id) {
             Some(AppOutcome::Exited {
@@ -125,6 +131,53 @@ mod judging {
     use crate::facts::AppOutcome;
     use crate::goals::verdict::testing::{goal, evaluate_goal, measured};
     use crate::goals::{GoalKind};
+
+    #[test]
+    fn a_failing_run_names_the_args_a_stage_never_declared() {
+        use crate::docker::dockerfile::UndeclaredArg;
+        let g = goal(
+            "runs",
+            GoalKind::Run(crate::goals::run::Run {
+                command: None,
+                exit_code: 0,
+                stdout: Some("^about ".into()),
+                timeout_s: 10,
+                writable: false,
+                capabilities: vec![],
+            }),
+        );
+        let mut m = measured();
+        m.undeclared_args = vec![UndeclaredArg {
+            stage: "build".into(),
+            name: "APP_VERSION".into(),
+            line: 9,
+        }];
+        m.apps.insert(
+            "runs".into(),
+            AppOutcome::Exited {
+                exit_code: 1,
+                stdout: String::new(),
+                stderr: "about: no version compiled in\n".into(),
+                seconds: 0.1,
+            },
+        );
+        let v = evaluate_goal(&g, &m);
+        assert_eq!(
+            v.detail.as_deref(),
+            Some("stderr: \"about: no version compiled in\". stage `build` uses $APP_VERSION (line 9) without declaring ARG APP_VERSION: a global ARG is empty inside a stage until the stage declares it again")
+        );
+        // A run that passes says nothing about them.
+        m.apps.insert(
+            "runs".into(),
+            AppOutcome::Exited {
+                exit_code: 0,
+                stdout: "about 1.4.2".into(),
+                stderr: String::new(),
+                seconds: 0.1,
+            },
+        );
+        assert_eq!(evaluate_goal(&g, &m).detail, None);
+    }
 
     #[test]
     fn run_checks_exit_code_and_stdout() {

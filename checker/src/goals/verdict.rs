@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Goal;
+use crate::docker::dockerfile::UndeclaredArg;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Verdict {
@@ -48,6 +49,40 @@ impl Verdict {
         self.detail = Some(detail.into());
         self
     }
+
+    /// A missed app goal also names the global ARGs a stage uses without declaring them:
+    /// the app then fails on an empty value, and its own message ("version missing") does
+    /// not say that the Dockerfile is why.
+    pub fn naming_undeclared_args(mut self, undeclared: &[UndeclaredArg]) -> Verdict {
+        if let (false, Some(hint)) = (self.met, undeclared_args_hint(undeclared)) {
+            self.detail = Some(match self.detail.take() {
+                Some(d) => format!("{d}. {hint}"),
+                None => hint,
+            });
+        }
+        self
+    }
+}
+
+/// "stage `build` uses $APP_VERSION (line 27) without declaring ARG APP_VERSION: …", when
+/// some stage does.
+pub fn undeclared_args_hint(undeclared: &[UndeclaredArg]) -> Option<String> {
+    if undeclared.is_empty() {
+        return None;
+    }
+    let uses: Vec<String> = undeclared
+        .iter()
+        .map(|u| {
+            format!(
+                "stage `{}` uses ${} (line {}) without declaring ARG {}",
+                u.stage, u.name, u.line, u.name
+            )
+        })
+        .collect();
+    Some(format!(
+        "{}: a global ARG is empty inside a stage until the stage declares it again",
+        uses.join("; ")
+    ))
 }
 
 /// The last 200 characters, quoted on one line, so a flood of output stays readable.
