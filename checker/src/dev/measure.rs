@@ -143,17 +143,10 @@ async fn count_files(
     engine: &crate::docker::engine::Engine,
     image: &str,
 ) -> Result<usize, CheckerError> {
-    let mut file = tempfile::tempfile().map_err(CheckerError::TempFile)?;
-    engine.export_image(image, &mut file).await?;
-    let platform = engine.platform().await?;
-    let layers = tokio::task::spawn_blocking(move || {
-        crate::docker::waste::image_changes_for(file, &platform)
-    })
-    .await?
-    .map_err(CheckerError::archive(format!(
-        "reading the layers of {image}"
-    )))?;
-    Ok(crate::docker::waste::visible_files(&layers))
+    let contents = crate::docker::contents::contents_of(engine, image).await?;
+    Ok(crate::docker::waste::visible_files(
+        &crate::docker::waste::changes(&contents.layers),
+    ))
 }
 
 #[cfg(test)]

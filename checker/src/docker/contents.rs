@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 
@@ -37,8 +37,10 @@ pub struct Filesystem {
     pub dpkg_status: Vec<String>,
 }
 
-/// One layer's entries, in tar order.
-enum Entry {
+/// One layer's entries, in tar order: the one reading of a layer tar that the goals judging
+/// files (what ships, sources, packages) and the wasted-bytes count share.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
     Write {
         path: String,
         file: File,
@@ -57,6 +59,26 @@ enum Entry {
     },
 }
 
+impl Entry {
+    /// The entry as the wasted-bytes count sees it: a write of some bytes, or a whiteout.
+    /// A hard link has no content of its own, but writing it touches its path.
+    pub fn change(&self) -> crate::docker::waste::Change {
+        use crate::docker::waste::Change;
+        match self {
+            Entry::Write { path, file, .. } => Change::Write {
+                path: path.clone(),
+                size: file.size,
+            },
+            Entry::Link { path, .. } => Change::Write {
+                path: path.clone(),
+                size: 0,
+            },
+            Entry::Delete { path } => Change::Delete { path: path.clone() },
+            Entry::Opaque { dir } => Change::Opaque { dir: dir.clone() },
+        }
+    }
+}
+
 fn is_dpkg_status(path: &str) -> bool {
     path == DPKG_STATUS
         || (path.starts_with(DPKG_STATUS_D) && !path[DPKG_STATUS_D.len()..].contains('/'))
@@ -70,7 +92,8 @@ fn clean(path: &std::path::Path) -> String {
         .to_string()
 }
 
-fn read_layer(tar: &mut dyn Read) -> std::io::Result<Vec<Entry>> {
+/// Reads one layer tar: every entry with its whiteouts, the content of small files hashed.
+pub fn read_layer(tar: &mut dyn Read) -> std::io::Result<Vec<Entry>> {
     let mut archive = tar::Archive::new(tar);
     let mut entries = Vec::new();
     for entry in archive.entries()? {
@@ -98,7 +121,13 @@ fn read_layer(tar: &mut dyn Read) -> std::io::Result<Vec<Entry>> {
             let target = entry.link_name()?.map(|t| clean(&t)).unwrap_or_default();
             entries.push(Entry::Link { path, target });
         } else if kind.is_file() || kind.is_contiguous() {
-            let size = entry.size();
+            // A PAX header may carry the size (files over 8 GB); a GNU sparse file's
+            // apparent size is in its header.
+            let size = if kind.is_gnu_sparse() {
+                entry.header().size()?
+            } else {
+                entry.size()
+            };
             let dpkg = is_dpkg_status(&path);
             let (sha256, dpkg_text) = if size <= MAX_HASHED_BYTES || dpkg {
                 let mut content = Vec::with_capacity(size as usize);
@@ -129,12 +158,12 @@ fn read_layer(tar: &mut dyn Read) -> std::io::Result<Vec<Entry>> {
 }
 
 /// Applies layers (base first) into the final filesystem.
-fn apply(layers: Vec<Vec<Entry>>) -> Filesystem {
+fn apply(layers: &[Vec<Entry>]) -> Filesystem {
     let mut files: BTreeMap<String, File> = BTreeMap::new();
     let mut dpkg: BTreeMap<String, String> = BTreeMap::new();
     for layer in layers {
         // A layer's whiteouts hide what lower layers had, whatever their order in its tar.
-        for entry in &layer {
+        for entry in layer {
             if let Entry::Delete { path } | Entry::Opaque { dir: path } = entry {
                 let prefix = format!("{path}/");
                 let hidden = |p: &String| {
@@ -152,21 +181,20 @@ fn apply(layers: Vec<Vec<Entry>>) -> Filesystem {
                     dpkg_text,
                 } => {
                     match dpkg_text {
-                        Some(text) => dpkg.insert(path.clone(), text),
-                        None => dpkg.remove(&path),
+                        Some(text) => dpkg.insert(path.clone(), text.clone()),
+                        None => dpkg.remove(path),
                     };
-                    files.insert(path, file);
+                    files.insert(path.clone(), file.clone());
                 }
                 Entry::Link { path, target } => {
-                    let file = files.get(&target).cloned().unwrap_or(File {
+                    let file = files.get(target).cloned().unwrap_or(File {
                         size: 0,
                         sha256: None,
                     });
-                    if let Some(text) = dpkg.get(&target).cloned().filter(|_| is_dpkg_status(&path))
-                    {
+                    if let Some(text) = dpkg.get(target).cloned().filter(|_| is_dpkg_status(path)) {
                         dpkg.insert(path.clone(), text);
                     }
-                    files.insert(path, file);
+                    files.insert(path.clone(), file);
                 }
                 Entry::Delete { .. } | Entry::Opaque { .. } => {}
             }
@@ -178,22 +206,43 @@ fn apply(layers: Vec<Vec<Entry>>) -> Filesystem {
     }
 }
 
-/// The final filesystem of the image of `platform` in a `docker save` archive.
-pub fn read_filesystem<F: Read + Seek>(
+/// Every layer of the image of `platform` in a `docker save` archive, base first, of any
+/// shape engines write (legacy, or OCI layout with gzip/zstd layers; see `oci`).
+pub fn read_layers<F: Read + Seek>(
     file: F,
     platform: &crate::docker::oci::Platform,
-) -> std::io::Result<Filesystem> {
-    let layers = crate::docker::oci::read_layers(file, platform, read_layer)?;
-    Ok(apply(layers))
+) -> std::io::Result<Vec<Vec<Entry>>> {
+    crate::docker::oci::read_layers(file, platform, read_layer)
 }
 
-/// The last filesystem read, by image id: several goals judge the same image's files, and
-/// an id names the content, so the entry never goes stale.
-static LAST_READ: Mutex<Option<(String, Arc<Filesystem>)>> = Mutex::new(None);
+/// An image's layers as read once, and its final filesystem once some goal asks for it.
+pub struct ImageContents {
+    pub layers: Vec<Vec<Entry>>,
+    filesystem: OnceLock<Filesystem>,
+}
 
-/// The final filesystem of `image` (pulled first if the engine lacks it, as a goal's base
-/// image may be one the Dockerfile never names).
-pub async fn filesystem_of(engine: &Engine, image: &str) -> Result<Arc<Filesystem>, CheckerError> {
+impl ImageContents {
+    pub fn new(layers: Vec<Vec<Entry>>) -> ImageContents {
+        ImageContents {
+            layers,
+            filesystem: OnceLock::new(),
+        }
+    }
+
+    /// The final filesystem: every layer applied, whiteouts and all.
+    pub fn filesystem(&self) -> &Filesystem {
+        self.filesystem.get_or_init(|| apply(&self.layers))
+    }
+}
+
+/// The last image read, by image id: several goals (packages, sources, wasted bytes) and
+/// `checker measure` read the same image, and one `docker save` serves them all. An id
+/// names the content, so the entry never goes stale.
+static LAST_READ: Mutex<Option<(String, Arc<ImageContents>)>> = Mutex::new(None);
+
+/// The layers and final filesystem of `image` (pulled first if the engine lacks it, as a
+/// goal's base image may be one the Dockerfile never names).
+pub async fn contents_of(engine: &Engine, image: &str) -> Result<Arc<ImageContents>, CheckerError> {
     if !engine.image_exists(image).await? {
         engine
             .pull(image, |_| {})
@@ -204,25 +253,25 @@ pub async fn filesystem_of(engine: &Engine, image: &str) -> Result<Arc<Filesyste
         .image_id(image)
         .await?
         .ok_or_else(|| CheckerError::EngineReply(format!("no image {image}")))?;
-    if let Some((last, fs)) = LAST_READ.lock().expect("not poisoned").as_ref() {
+    if let Some((last, contents)) = LAST_READ.lock().expect("not poisoned").as_ref() {
         if *last == id {
-            return Ok(fs.clone());
+            return Ok(contents.clone());
         }
     }
     let mut file = tempfile::tempfile().map_err(CheckerError::TempFile)?;
     engine.export_image(image, &mut file).await?;
     let platform = engine.platform().await?;
-    let fs = tokio::task::spawn_blocking(move || {
+    let layers = tokio::task::spawn_blocking(move || {
         file.rewind()?;
-        read_filesystem(file, &platform)
+        read_layers(file, &platform)
     })
     .await?
     .map_err(CheckerError::archive(format!(
-        "reading the files of {image}"
+        "reading the layers of {image}"
     )))?;
-    let fs = Arc::new(fs);
-    *LAST_READ.lock().expect("not poisoned") = Some((id, fs.clone()));
-    Ok(fs)
+    let contents = Arc::new(ImageContents::new(layers));
+    *LAST_READ.lock().expect("not poisoned") = Some((id, contents.clone()));
+    Ok(contents)
 }
 
 /// The SHA-256 of `bytes`, as [`File::sha256`] holds it.
@@ -248,10 +297,10 @@ mod tests {
 
     fn read(layers: &[Vec<u8>]) -> Filesystem {
         apply(
-            layers
+            &layers
                 .iter()
                 .map(|l| read_layer(&mut l.as_slice()).unwrap())
-                .collect(),
+                .collect::<Vec<_>>(),
         )
     }
 

@@ -37,7 +37,7 @@ pub struct Platform {
 
 impl Platform {
     /// The platform of the machine the checker runs on: the engine's, for a local engine.
-    #[allow(dead_code)] // through `waste::image_changes`, for callers without an engine
+    #[cfg(test)] // the checker's own callers name the engine's platform
     pub fn host() -> Platform {
         // Containers are Linux ones even where the engine runs in a VM (Docker Desktop).
         Platform::from_engine("linux", std::env::consts::ARCH)
@@ -1057,9 +1057,8 @@ mod tests {
     }
 
     fn changes_of(archive: &[u8], platform: &Platform) -> io::Result<Vec<Vec<Change>>> {
-        read_layers(io::Cursor::new(archive), platform, |tar| {
-            waste::layer_changes(tar)
-        })
+        let layers = crate::docker::contents::read_layers(io::Cursor::new(archive), platform)?;
+        Ok(waste::changes(&layers))
     }
 
     fn sizes(image: &MeasuredImage) -> Vec<u64> {
@@ -1486,7 +1485,9 @@ mod tests {
     }
 
     fn changes_of_file(name: &str) -> Vec<Vec<Change>> {
-        waste::image_changes(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+        let layers = crate::docker::contents::read_layers(fixture(name), &Platform::host())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        waste::changes(&layers)
     }
 }
 

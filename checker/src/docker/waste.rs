@@ -3,7 +3,6 @@
 //! because each layer keeps its copy even when a later layer hides it.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek};
 
 use serde::Serialize;
 
@@ -91,68 +90,13 @@ pub fn visible_files(layers: &[Vec<Change>]) -> usize {
     files.len()
 }
 
-/// Reads the changes of one layer tar.
-pub fn layer_changes(tar: impl Read) -> std::io::Result<Vec<Change>> {
-    let mut archive = tar::Archive::new(tar);
-    let mut changes = Vec::new();
-    for entry in archive.entries()? {
-        let entry = entry?;
-        let path = entry
-            .path()?
-            .to_string_lossy()
-            .trim_start_matches("./")
-            .trim_end_matches('/')
-            .to_string();
-        let (dir, name) = match path.rsplit_once('/') {
-            Some((d, n)) => (d.to_string(), n.to_string()),
-            None => (String::new(), path.clone()),
-        };
-        let join = |n: &str| {
-            if dir.is_empty() {
-                n.to_string()
-            } else {
-                format!("{dir}/{n}")
-            }
-        };
-        if name == ".wh..wh..opq" {
-            changes.push(Change::Opaque { dir });
-        } else if let Some(deleted) = name.strip_prefix(".wh.") {
-            changes.push(Change::Delete {
-                path: join(deleted),
-            });
-        } else if entry.header().entry_type().is_file() {
-            // A PAX header may carry the size (files over 8 GB); a GNU sparse file's
-            // apparent size is in its header.
-            let size = if entry.header().entry_type().is_gnu_sparse() {
-                entry.header().size()?
-            } else {
-                entry.size()
-            };
-            changes.push(Change::Write { path, size });
-        } else if !entry.header().entry_type().is_dir() {
-            // Links and devices: no content of their own, but overwriting them counts as a touch.
-            changes.push(Change::Write { path, size: 0 });
-        }
-    }
-    Ok(changes)
-}
-
-/// Reads every layer of a `docker save` archive (a seekable file), base first, of any shape
-/// engines write (legacy, or OCI layout with gzip/zstd layers; see `oci`), for the image of
-/// the machine's platform.
-// Kept for callers without an engine at hand (tests, tools reading a saved archive); the
-// checker's own callers name the engine's platform through `image_changes_for`.
-#[allow(dead_code)]
-pub fn image_changes<F: Read + Seek>(file: F) -> std::io::Result<Vec<Vec<Change>>> {
-    image_changes_for(file, &crate::docker::oci::Platform::host())
-}
-
-/// Like `image_changes`, for the image of `platform` where the archive holds several.
-pub fn image_changes_for<F: Read + Seek>(
-    file: F,
-    platform: &crate::docker::oci::Platform,
-) -> std::io::Result<Vec<Vec<Change>>> {
-    crate::docker::oci::read_layers(file, platform, |tar| layer_changes(tar))
+/// The changes of every layer, base first, as the wasted-bytes count and the file count see
+/// them (read once by `contents::contents_of`).
+pub fn changes(layers: &[Vec<crate::docker::contents::Entry>]) -> Vec<Vec<Change>> {
+    layers
+        .iter()
+        .map(|layer| layer.iter().map(|e| e.change()).collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -248,7 +192,11 @@ mod tests {
         }
         let bytes = builder.into_inner().unwrap();
         assert_eq!(
-            layer_changes(bytes.as_slice()).unwrap(),
+            crate::docker::contents::read_layer(&mut bytes.as_slice())
+                .unwrap()
+                .iter()
+                .map(|e| e.change())
+                .collect::<Vec<_>>(),
             vec![
                 write("usr/bin/tool", 5),
                 Change::Delete {

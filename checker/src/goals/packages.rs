@@ -150,8 +150,13 @@ impl Kind for Packages {
 }
 
 async fn installed_in(engine: &Engine, image: &str) -> Result<Vec<Package>, CheckerError> {
-    let fs = contents::filesystem_of(engine, image).await?;
-    Ok(fs.dpkg_status.iter().flat_map(|t| dpkg::installed(t)).collect())
+    let contents = contents::contents_of(engine, image).await?;
+    Ok(contents
+        .filesystem()
+        .dpkg_status
+        .iter()
+        .flat_map(|t| dpkg::installed(t))
+        .collect())
 }
 
 /// The installed packages that are neither in `base` nor needed (followed through Depends

@@ -77,8 +77,9 @@ impl Kind for SourcesAbsent {
                 });
             }
         }
-        let fs = contents::filesystem_of(probe.engine, probe.image).await?;
-        let found = fs
+        let contents = contents::contents_of(probe.engine, probe.image).await?;
+        let found = contents
+            .filesystem()
             .files
             .iter()
             .filter_map(|(path, file)| {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Goal, Kind, Probe, Verdict};
-use crate::docker::waste;
+use crate::docker::{contents, waste};
 use crate::error::CheckerError;
 use crate::facts::{format_mb, mb, Measurements, ProbeOutcome};
 
@@ -36,15 +36,8 @@ impl Kind for WastedBytes {
         _goal: &Goal,
         probe: &mut Probe<'_>,
     ) -> Result<Option<ProbeOutcome>, CheckerError> {
-        let tag = probe.image.to_string();
-        let mut file = tempfile::tempfile()
-            .map_err(CheckerError::TempFile)?;
-        probe.engine.export_image(&tag, &mut file).await?;
-        let platform = probe.engine.platform().await?;
-        let layers = tokio::task::spawn_blocking(move || waste::image_changes_for(file, &platform))
-            .await
-            ?
-            .map_err(CheckerError::archive(format!("reading the layers of {tag}")))?;
+        let contents = contents::contents_of(probe.engine, probe.image).await?;
+        let layers = waste::changes(&contents.layers);
         let w = waste::count(&layers);
         Ok(Some(ProbeOutcome::WastedBytes {
             bytes: w.bytes,
