@@ -43,8 +43,25 @@ impl Workbook {
         exercise::folder_scope(&self.exercises_dir())
     }
 
-    /// The exercise folders in order (their names start with a number).
+    /// The exercise folders in the order the book teaches them: the order of their pages
+    /// in `src/SUMMARY.md`, the book's table of contents, so that "the next exercise" is the
+    /// one the learner has just read about. Exercises the book does not list (a workbook
+    /// without the book, an author's new exercise) follow, by name.
     pub fn exercise_dirs(&self) -> Result<Vec<PathBuf>, CheckerError> {
+        let mut dirs = self.exercise_dirs_by_name()?;
+        let summary = self.root.join("src").join("SUMMARY.md");
+        if let Ok(text) = std::fs::read_to_string(&summary) {
+            let order = book_order(&text);
+            dirs.sort_by_key(|d| {
+                let name = d.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                order.iter().position(|o| o == name).unwrap_or(usize::MAX)
+            });
+        }
+        Ok(dirs)
+    }
+
+    /// The exercise folders by name (their names start with a number).
+    fn exercise_dirs_by_name(&self) -> Result<Vec<PathBuf>, CheckerError> {
         let dir = self.exercises_dir();
         let entries = std::fs::read_dir(&dir).map_err(|e| CheckerError::Io {
             path: dir.clone(),
@@ -107,6 +124,30 @@ impl Workbook {
     }
 }
 
+/// The exercises whose pages the book's table of contents links (`exercises/<name>.md`),
+/// in the order it lists them.
+fn book_order(summary: &str) -> Vec<String> {
+    use comrak::nodes::NodeValue;
+    let arena = comrak::Arena::new();
+    let root = comrak::parse_document(&arena, summary, &comrak::Options::default());
+    let mut order = Vec::new();
+    for node in root.descendants() {
+        if let NodeValue::Link(link) = &node.data.borrow().value {
+            let page = link.url.trim_start_matches("./");
+            if let Some(name) = page
+                .strip_prefix("exercises/")
+                .and_then(|p| p.strip_suffix(".md"))
+                .filter(|n| !n.contains('/'))
+            {
+                if !order.iter().any(|o| o == name) {
+                    order.push(name.to_string());
+                }
+            }
+        }
+    }
+    order
+}
+
 /// The one rule for "the next exercise": the first of `names`, in order, that is not done.
 pub fn first_pending<'a>(
     progress: &ProgressFile,
@@ -124,5 +165,42 @@ impl Workbook {
         let next = first_pending(&progress, names.iter().map(String::as_str))
             .or(names.last().map(String::as_str));
         Ok(next.map(str::to_string))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_book_order_is_the_order_of_exercise_pages_in_the_summary() {
+        let summary = "# Summary\n\n[Introduction](introduction.md)\n\n\
+            - [Anatomy](anatomy.md)\n  - [Exercise 12: cleanup](exercises/12-layer-cleanup.md)\n\
+            - [Multi-stage](multi-stage.md)\n  - [Exercise 01](./exercises/01-static-binary.md)\n\
+            - [Results](measured-results.md)\n  - [again](exercises/12-layer-cleanup.md)\n";
+        assert_eq!(
+            super::book_order(summary),
+            vec!["12-layer-cleanup", "01-static-binary"]
+        );
+    }
+
+    #[test]
+    fn exercises_follow_the_book_then_the_rest_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["01-a", "02-b", "03-c"] {
+            let d = dir.path().join("exercises").join(name);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("exercise.toml"), "").unwrap();
+        }
+        let workbook = super::Workbook {
+            root: dir.path().to_path_buf(),
+        };
+        let names = |w: &super::Workbook| w.exercise_names().unwrap();
+        assert_eq!(names(&workbook), vec!["01-a", "02-b", "03-c"]);
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(
+            dir.path().join("src/SUMMARY.md"),
+            "- [C](exercises/03-c.md)\n- [A](exercises/01-a.md)\n",
+        )
+        .unwrap();
+        assert_eq!(names(&workbook), vec!["03-c", "01-a", "02-b"]);
     }
 }
