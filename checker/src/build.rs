@@ -76,6 +76,7 @@ pub async fn build_plan(
             image,
             graph,
             steps: o.steps,
+            warnings: o.warnings,
             seconds: o.seconds,
             context_bytes: o.context.bytes(),
             context_files: o.context.files.into_keys().collect(),

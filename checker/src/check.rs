@@ -33,6 +33,10 @@ pub struct CheckResult {
     pub stage_graph: StageGraph,
     pub mermaid: String,
     pub build_steps: Vec<BuildStep>,
+    /// What Docker's own build checks said of the Dockerfile, beside the goals: advice
+    /// from the engine, not a goal (engines before 27 have no build checks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_warnings: Vec<crate::docker::engine::BuildWarning>,
     /// The result came from the result cache: nothing it depends on changed since the
     /// check at `checked_at`.
     #[serde(default)]
@@ -127,6 +131,7 @@ pub async fn check(
         mermaid: stage_graph.to_mermaid(),
         stage_graph,
         build_steps: build.steps,
+        build_warnings: build.warnings,
         from_cache: false,
     })
 }

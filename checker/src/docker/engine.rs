@@ -117,9 +117,26 @@ pub struct BuildStep {
 
 pub struct BuildOutcome {
     pub steps: Vec<BuildStep>,
+    /// What the Dockerfile frontend's build checks found (`UndefinedVar`, `FromAsCasing`…):
+    /// BuildKit 0.15 and later (Engine 27+) report them with every build; older engines
+    /// report none.
+    pub warnings: Vec<BuildWarning>,
     pub seconds: f64,
     /// The context files the engine was offered, as it asked for them.
     pub context: crate::docker::context::Offered,
+}
+
+/// One finding of BuildKit's build checks, as the engine reported it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BuildWarning {
+    /// The check and what it found: "UndefinedVar: Usage of undefined variable '$V'".
+    pub message: String,
+    /// 1-based line of the Dockerfile it points at, when it points at one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The check's documentation page.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
 }
 
 /// Why a build failed: the step and the tail of its log, or the engine's message.
@@ -1054,6 +1071,7 @@ fn is_broken_stream(error: &bollard::errors::Error) -> bool {
 #[derive(Default)]
 struct BuildLog {
     steps: Vec<(String, BuildStep)>,
+    warnings: Vec<BuildWarning>,
     logs: HashMap<String, Vec<u8>>,
     epoch: Option<f64>,
 }
@@ -1097,6 +1115,22 @@ impl BuildLog {
                 None => self.steps.push((v.digest.clone(), step)),
             }
         }
+        for w in status.warnings {
+            let warning = BuildWarning {
+                message: String::from_utf8_lossy(&w.short).trim().to_string(),
+                line: w
+                    .ranges
+                    .first()
+                    .and_then(|r| r.start.as_ref())
+                    .and_then(|p| usize::try_from(p.line).ok())
+                    .filter(|l| *l > 0),
+                url: w.url,
+            };
+            // BuildKit repeats a warning for every stage solve that meets it.
+            if !self.warnings.contains(&warning) {
+                self.warnings.push(warning);
+            }
+        }
         for log in status.logs {
             let buf = self.logs.entry(log.vertex).or_default();
             buf.extend_from_slice(&log.msg);
@@ -1129,6 +1163,7 @@ impl BuildLog {
                         ..step
                     })
                     .collect(),
+                warnings: self.warnings,
                 seconds,
                 context,
             }),

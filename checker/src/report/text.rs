@@ -127,6 +127,20 @@ fn write_result(out: &mut String, r: &CheckResult) {
             }
         }
     }
+    if !r.build_warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nDocker's build checks (advice from the engine, not goals):"
+        );
+        for w in &r.build_warnings {
+            // BuildKit's own wording ends in "(line 10)" already.
+            let at = match w.line {
+                Some(l) if !w.message.contains("(line ") => format!(" (line {l})"),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "  ⚠ {}{at}", w.message);
+        }
+    }
     if !m.largest_layers.is_empty() {
         let _ = writeln!(out, "\nLargest layers:");
         for l in &m.largest_layers {
