@@ -6,7 +6,7 @@
 #   static, static-nonroot   base-files, netbase, tzdata, the CA bundle, passwd/group
 #   base, base-nonroot       static + libc6, libssl3
 #   cc, cc-nonroot           base + libgcc-s1, libstdc++6
-# No `# syntax=` line and no heredocs: the engine's built-in frontend (Docker 20.10's too)
+# No syntax directive and no heredocs: the engine's built-in frontend (Docker 20.10's too)
 # must build this without fetching anything.
 #
 # Reproducible: every file's time is set to SOURCE_DATE_EPOCH, the newest file time inside

@@ -348,7 +348,9 @@ async fn distroless_findings(d: &mut Diagnosis, engine: &Engine) {
         let origin = match engine.image_labels(image).await {
             Ok(None) => Origin::Missing,
             Ok(Some(labels)) => {
-                if labels.get(crate::commands::images::MADE_BY_LABEL).map(String::as_str)
+                if labels
+                    .get(crate::commands::images::MADE_BY_LABEL)
+                    .map(String::as_str)
                     == Some(crate::commands::images::MADE_BY_OFFLINE)
                 {
                     Origin::BuiltLocally
@@ -407,7 +409,10 @@ fn distroless_summary(origins: &[(String, Origin)]) -> (Status, String, Option<S
         (
             Status::Info,
             parts.join("; "),
-            Some("checker images --offline (builds all six from Debian packages), or checker images".into()),
+            Some(
+                "checker images --offline (builds all six from Debian packages), or checker images"
+                    .into(),
+            ),
         )
     }
 }
@@ -628,8 +633,14 @@ mod tests {
     #[test]
     fn distroless_images_say_where_they_came_from() {
         let (status, detail, fix) = distroless_summary(&[
-            ("gcr.io/distroless/static-debian12:latest".into(), Origin::BuiltLocally),
-            ("gcr.io/distroless/static-debian12:nonroot".into(), Origin::Pulled),
+            (
+                "gcr.io/distroless/static-debian12:latest".into(),
+                Origin::BuiltLocally,
+            ),
+            (
+                "gcr.io/distroless/static-debian12:nonroot".into(),
+                Origin::Pulled,
+            ),
         ]);
         assert_eq!(status, Status::Ok);
         assert_eq!(fix, None);

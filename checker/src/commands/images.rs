@@ -25,7 +25,10 @@ const OFFLINE_IMAGES: [&str; 2] = ["debian:bookworm", "debian:bookworm-slim"];
 /// real ones have, so a Dockerfile reads the same online and offline.
 pub const DISTROLESS_IMAGES: [(&str, &str); 6] = [
     ("gcr.io/distroless/static-debian12:latest", "static"),
-    ("gcr.io/distroless/static-debian12:nonroot", "static-nonroot"),
+    (
+        "gcr.io/distroless/static-debian12:nonroot",
+        "static-nonroot",
+    ),
     ("gcr.io/distroless/base-debian12:latest", "base"),
     ("gcr.io/distroless/base-debian12:nonroot", "base-nonroot"),
     ("gcr.io/distroless/cc-debian12:latest", "cc"),
@@ -44,7 +47,11 @@ pub const MADE_BY_OFFLINE: &str = "checker images --offline";
 /// The target of `distroless.Dockerfile` that makes `image`, when it is one of the six.
 /// A name without a tag means `:latest`, as the engine reads it.
 pub fn distroless_target(image: &str) -> Option<&'static str> {
-    let full = if image.rsplit('/').next().is_some_and(|last| last.contains(':')) {
+    let full = if image
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains(':'))
+    {
         image.to_string()
     } else {
         format!("{image}:latest")
@@ -76,6 +83,26 @@ pub fn needed_images(
             for (image, line) in graph.external_images() {
                 needed.entry(image).or_insert((file.clone(), line));
             }
+        }
+    }
+    // The bases the runtime-base chapter puts exercise 14's program on (`checker measure`):
+    // needed to measure the book, so `checker images` makes them too.
+    let chapter = workbook.root.join("src/runtime-base.md");
+    let line = std::fs::read_to_string(&chapter)
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .position(|l| l.contains("{{#measure runtime-bases}}"))
+        })
+        .map_or(0, |i| i + 1);
+    for base in crate::dev::numbers::RUNTIME_BASES {
+        if base != "scratch" {
+            let image = if base.contains(':') {
+                base.to_string()
+            } else {
+                format!("{base}:latest")
+            };
+            needed.entry(image).or_insert((chapter.clone(), line));
         }
     }
     Ok(needed)
@@ -620,6 +647,33 @@ pub async fn images_command(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_six_distroless_images_and_their_targets() {
+        assert_eq!(
+            distroless_target("gcr.io/distroless/static-debian12:nonroot"),
+            Some("static-nonroot")
+        );
+        // No tag is `:latest`, as the engine reads it.
+        assert_eq!(
+            distroless_target("gcr.io/distroless/cc-debian12"),
+            Some("cc")
+        );
+        assert_eq!(distroless_target("gcr.io/distroless/java17-debian12"), None);
+        assert_eq!(distroless_target("debian:bookworm"), None);
+        // Every target the table names is a stage of the Dockerfile.
+        for (_, target) in DISTROLESS_IMAGES {
+            assert!(
+                DISTROLESS_DOCKERFILE
+                    .lines()
+                    .any(|l| l.starts_with("FROM ") && l.ends_with(&format!(" AS {target}"))),
+                "{target}"
+            );
+        }
+        // Docker 20.10's built-in frontend must build it without fetching anything.
+        assert!(!DISTROLESS_DOCKERFILE.contains("# syntax="));
+        assert!(!DISTROLESS_DOCKERFILE.contains("<<"));
+    }
 
     #[test]
     fn mirror_from_deb822_and_one_line_sources() {

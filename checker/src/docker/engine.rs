@@ -261,9 +261,7 @@ impl Engine {
         image: &str,
     ) -> Result<Option<HashMap<String, String>>, CheckerError> {
         match self.docker.inspect_image(image).await {
-            Ok(info) => Ok(Some(
-                info.config.and_then(|c| c.labels).unwrap_or_default(),
-            )),
+            Ok(info) => Ok(Some(info.config.and_then(|c| c.labels).unwrap_or_default())),
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(None),
