@@ -639,7 +639,7 @@ pub async fn images_command(
         return Ok(ExitCode::SUCCESS);
     }
     if !offline {
-        eprintln!("Some images could not be pulled. Without a registry, `checker images --offline` builds the Debian bases locally.");
+        eprintln!("Some images could not be pulled. Without a registry, `checker images --offline` builds the Debian and distroless bases locally.");
     }
     Ok(ExitCode::from(2))
 }
