@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The learner's loop, measured: re-checking all 13 exercises with nothing changed, through
+# The learner's loop, measured: re-checking every exercise with nothing changed, through
 # the result cache (`checker check`) and building and judging again (`checker check --fresh`),
 # side by side in one run; then the time from saving a change under `checker watch` to its
 # verdict, against the build's own time.

@@ -71,7 +71,7 @@ pub enum Command {
         /// Pull them from a classroom registry (e.g. 192.168.1.10:5000) and tag them under the usual names.
         #[arg(long, conflicts_with = "offline")]
         from: Option<String>,
-        /// Pull nothing: build debian:bookworm and debian:bookworm-slim locally with debuerreotype (Linux, root).
+        /// Pull nothing: build debian:bookworm and debian:bookworm-slim locally with debuerreotype (Linux, root), and the six gcr.io/distroless/{static,base,cc}-debian12 images (:latest, :nonroot) from Debian bookworm packages.
         #[arg(long)]
         offline: bool,
         /// Only list the images the exercises need.

@@ -264,3 +264,36 @@ fn a_failing_run_on_11_names_the_undeclared_arg() {
         );
     }
 }
+
+/// Exercise 14's tempting wrong answer: the solution's static binary on `scratch` instead of
+/// distroless. It builds, it is small, it has no shell and no toolchain, and it runs as a
+/// non-root uid, but the program finds no CA certificates, no time zone data and no
+/// /etc/passwd, so `runs` misses and says what is missing.
+#[test]
+fn the_distroless_program_on_scratch_builds_but_does_not_run() {
+    let report = check_cheat(
+        "14-distroless",
+        "FROM debian:bookworm AS build\n\
+         RUN apt-get update && apt-get install -y --no-install-recommends golang-go ca-certificates tzdata && rm -rf /var/lib/apt/lists/*\n\
+         WORKDIR /src\n\
+         COPY go.mod main.go ./\n\
+         RUN CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o /worldclock .\n\
+         FROM scratch\n\
+         COPY --from=build /worldclock /worldclock\n\
+         USER 65532:65532\n\
+         ENTRYPOINT [\"/worldclock\"]\n",
+    );
+    for id in ["size", "stages", "non-root", "no-shell", "no-build-tools"] {
+        met(&report, id);
+    }
+    let (measured, _) = missed(&report, "runs");
+    assert!(measured.contains("exit 1"), "{measured}");
+    let shown = verdict(&report, "runs").to_string();
+    for missing in [
+        "certificates: MISSING",
+        "time zone: MISSING",
+        "user: MISSING",
+    ] {
+        assert!(shown.contains(missing), "{missing} in {shown}");
+    }
+}

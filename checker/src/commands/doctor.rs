@@ -278,6 +278,7 @@ async fn engine_findings(
     if let Some(workbook) = workbook {
         ok &= base_image_findings(d, workbook, &engine).await;
     }
+    distroless_findings(d, &engine).await;
     engine_disk_findings(d, &info, &engine);
     d.engine_info = Some(info);
     ok
@@ -325,6 +326,94 @@ async fn base_image_findings(d: &mut Diagnosis, workbook: &Workbook, engine: &En
             Some("checker images\n(without a registry: checker images --offline, or checker images load FILE)".into()),
         );
         false
+    }
+}
+
+/// Where one of the distroless images came from, as the engine's copy says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Origin {
+    Missing,
+    /// Made by `checker images --offline` from Debian packages (its label says so).
+    BuiltLocally,
+    /// Anything else: pulled from gcr.io or a classroom registry.
+    Pulled,
+}
+
+/// The distroless images: which are here and where they came from. Only those an exercise
+/// uses are needed (the base-images finding judges them); the others are for the book's
+/// comparison and the learner's own experiments, so their absence is no problem.
+async fn distroless_findings(d: &mut Diagnosis, engine: &Engine) {
+    let mut origins = Vec::new();
+    for (image, _) in crate::commands::images::DISTROLESS_IMAGES {
+        let origin = match engine.image_labels(image).await {
+            Ok(None) => Origin::Missing,
+            Ok(Some(labels)) => {
+                if labels
+                    .get(crate::commands::images::MADE_BY_LABEL)
+                    .map(String::as_str)
+                    == Some(crate::commands::images::MADE_BY_OFFLINE)
+                {
+                    Origin::BuiltLocally
+                } else {
+                    Origin::Pulled
+                }
+            }
+            Err(e) => {
+                d.push("distroless images", Status::Problem, e.to_string(), None);
+                return;
+            }
+        };
+        d.base_images
+            .entry(image.to_string())
+            .or_insert(origin != Origin::Missing);
+        origins.push((image.to_string(), origin));
+    }
+    let (status, detail, fix) = distroless_summary(&origins);
+    d.push("distroless images", status, detail, fix);
+}
+
+/// The finding's words for the distroless images' origins: pure, so it is unit-tested.
+fn distroless_summary(origins: &[(String, Origin)]) -> (Status, String, Option<String>) {
+    let with = |wanted: Origin| {
+        origins
+            .iter()
+            .filter(|(_, o)| *o == wanted)
+            .map(|(i, _)| i.as_str())
+            .collect::<Vec<_>>()
+    };
+    let (missing, local, pulled) = (
+        with(Origin::Missing),
+        with(Origin::BuiltLocally),
+        with(Origin::Pulled),
+    );
+    let mut parts = Vec::new();
+    if !local.is_empty() {
+        parts.push(format!(
+            "built locally from Debian bookworm packages by `checker images --offline`, not Google's images: {}",
+            local.join(", ")
+        ));
+    }
+    if !pulled.is_empty() {
+        parts.push(format!("pulled: {}", pulled.join(", ")));
+    }
+    if !missing.is_empty() {
+        parts.push(format!("missing: {}", missing.join(", ")));
+    }
+    if missing.is_empty() {
+        (
+            Status::Ok,
+            format!("all {} present; {}", origins.len(), parts.join("; ")),
+            None,
+        )
+    } else {
+        (
+            Status::Info,
+            parts.join("; "),
+            Some(
+                "checker images --offline (builds all six from Debian packages), or checker images"
+                    .into(),
+            ),
+        )
     }
 }
 
@@ -539,6 +628,33 @@ mod tests {
             local_root(&info("laptop", "6.1.0-18-amd64"), &tcp, &here),
             None
         );
+    }
+
+    #[test]
+    fn distroless_images_say_where_they_came_from() {
+        let (status, detail, fix) = distroless_summary(&[
+            (
+                "gcr.io/distroless/static-debian12:latest".into(),
+                Origin::BuiltLocally,
+            ),
+            (
+                "gcr.io/distroless/static-debian12:nonroot".into(),
+                Origin::Pulled,
+            ),
+        ]);
+        assert_eq!(status, Status::Ok);
+        assert_eq!(fix, None);
+        assert_eq!(
+            detail,
+            "all 2 present; built locally from Debian bookworm packages by `checker images --offline`, not Google's images: gcr.io/distroless/static-debian12:latest; pulled: gcr.io/distroless/static-debian12:nonroot"
+        );
+        let (status, detail, fix) = distroless_summary(&[(
+            "gcr.io/distroless/cc-debian12:latest".into(),
+            Origin::Missing,
+        )]);
+        assert_eq!(status, Status::Info, "only what an exercise uses is needed");
+        assert_eq!(detail, "missing: gcr.io/distroless/cc-debian12:latest");
+        assert!(fix.unwrap().starts_with("checker images --offline"));
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! Base images: which ones the exercises need, and making them exist on the engine, by
 //! pulling or, with no registry in reach, by building the Debian ones locally with
-//! debuerreotype (the tool the official Debian images are made with).
+//! debuerreotype (the tool the official Debian images are made with), and the distroless
+//! ones from Debian's packages with a build on the engine (`distroless.Dockerfile`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::Outcome;
+use crate::docker::context::Folder;
 use crate::docker::dockerfile::parse_stage_graph;
-use crate::docker::engine::Engine;
+use crate::docker::engine::{BuildProgress, BuildRequest, Engine};
 use crate::error::CheckerError;
 use crate::workbook::exercise::Variant;
 use crate::workbook::Workbook;
@@ -17,6 +19,48 @@ use std::process::ExitCode;
 /// The images this checker can make without a registry, and how.
 const DEBIAN_SUITE: &str = "bookworm";
 const OFFLINE_IMAGES: [&str; 2] = ["debian:bookworm", "debian:bookworm-slim"];
+
+/// The distroless images `checker images --offline` builds from Debian bookworm packages,
+/// each with the target of `distroless.Dockerfile` that makes it. Tagged with the names the
+/// real ones have, so a Dockerfile reads the same online and offline.
+pub const DISTROLESS_IMAGES: [(&str, &str); 6] = [
+    ("gcr.io/distroless/static-debian12:latest", "static"),
+    (
+        "gcr.io/distroless/static-debian12:nonroot",
+        "static-nonroot",
+    ),
+    ("gcr.io/distroless/base-debian12:latest", "base"),
+    ("gcr.io/distroless/base-debian12:nonroot", "base-nonroot"),
+    ("gcr.io/distroless/cc-debian12:latest", "cc"),
+    ("gcr.io/distroless/cc-debian12:nonroot", "cc-nonroot"),
+];
+
+/// The Dockerfile the distroless images are built from, inside the binary so an installed
+/// checker needs no checkout to make them.
+const DISTROLESS_DOCKERFILE: &str = include_str!("distroless.Dockerfile");
+
+/// The label every image `checker images --offline` makes carries, and its value: what
+/// tells a local build from the real image pulled from a registry.
+pub const MADE_BY_LABEL: &str = "org.workbook.made-by";
+pub const MADE_BY_OFFLINE: &str = "checker images --offline";
+
+/// The target of `distroless.Dockerfile` that makes `image`, when it is one of the six.
+/// A name without a tag means `:latest`, as the engine reads it.
+pub fn distroless_target(image: &str) -> Option<&'static str> {
+    let full = if image
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains(':'))
+    {
+        image.to_string()
+    } else {
+        format!("{image}:latest")
+    };
+    DISTROLESS_IMAGES
+        .iter()
+        .find(|(name, _)| *name == full)
+        .map(|(_, target)| *target)
+}
 
 /// Every external image any exercise's Dockerfiles read, with the first place it is used.
 pub fn needed_images(
@@ -39,6 +83,26 @@ pub fn needed_images(
             for (image, line) in graph.external_images() {
                 needed.entry(image).or_insert((file.clone(), line));
             }
+        }
+    }
+    // The bases the runtime-base chapter puts exercise 14's program on (`checker measure`):
+    // needed to measure the book, so `checker images` makes them too.
+    let chapter = workbook.root.join("src/runtime-base.md");
+    let line = std::fs::read_to_string(&chapter)
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .position(|l| l.contains("{{#measure runtime-bases}}"))
+        })
+        .map_or(0, |i| i + 1);
+    for base in crate::dev::numbers::RUNTIME_BASES {
+        if base != "scratch" {
+            let image = if base.contains(':') {
+                base.to_string()
+            } else {
+                format!("{base}:latest")
+            };
+            needed.entry(image).or_insert((chapter.clone(), line));
         }
     }
     Ok(needed)
@@ -151,6 +215,7 @@ pub async fn ensure(
     engine: &Engine,
     workbook: &Workbook,
     offline: bool,
+    progress: &mut dyn BuildProgress,
 ) -> Result<ImagesReport, CheckerError> {
     let needed = needed_images(workbook)?;
     let mut report = ImagesReport {
@@ -159,6 +224,7 @@ pub async fn ensure(
         missing: vec![],
     };
     let mut to_build = Vec::new();
+    let mut distroless = Vec::new();
     for image in needed.keys() {
         if engine.image_exists(image).await? {
             report.present.push(image.clone());
@@ -167,10 +233,12 @@ pub async fn ensure(
         if offline {
             if OFFLINE_IMAGES.contains(&image.as_str()) {
                 to_build.push(image.clone());
+            } else if distroless_target(image).is_some() {
+                distroless.push(image.clone());
             } else {
                 report.missing.push((
                     image.clone(),
-                    "only debian:bookworm and debian:bookworm-slim can be made offline".into(),
+                    "only debian:bookworm, debian:bookworm-slim and gcr.io/distroless/{static,base,cc}-debian12 can be made offline".into(),
                 ));
             }
             continue;
@@ -200,7 +268,95 @@ pub async fn ensure(
                 .extend(to_build.into_iter().map(|i| (i, e.clone()))),
         }
     }
+    if offline {
+        // All six, not only those an exercise names: the book compares the bases, and a
+        // learner trying `base-debian12` or `cc-debian12` should find them too. They share
+        // one build's steps, so the others cost seconds.
+        for (image, _) in DISTROLESS_IMAGES {
+            if !needed.contains_key(image) && !engine.image_exists(image).await? {
+                distroless.push(image.to_string());
+            }
+        }
+    }
+    if !distroless.is_empty() {
+        // After the Debian images: the distroless ones are built on debian:bookworm.
+        // The first build ignores the cache, so the packages are today's (a cached
+        // `apt-get download` would keep last month's) and BuildKit's COPY, whose cache key
+        // leaves file times out, cannot hand back a layer an older build wrote with other
+        // times; the others reuse its steps.
+        for (i, image) in distroless.into_iter().enumerate() {
+            match build_distroless(engine, &image, i == 0, progress).await {
+                Ok(()) => report.made.push(image),
+                Err(e) => report.missing.push((image, e)),
+            }
+        }
+    }
     Ok(report)
+}
+
+/// Builds one distroless image from `distroless.Dockerfile` on the engine, as any exercise
+/// is built (BuildKit, through a session serving an in-memory context), tagged with its
+/// real name and labelled as made here.
+pub async fn build_distroless(
+    engine: &Engine,
+    image: &str,
+    no_cache: bool,
+    progress: &mut dyn BuildProgress,
+) -> Result<(), String> {
+    let target = distroless_target(image)
+        .ok_or_else(|| format!("{image} is not one of the distroless images made offline"))?;
+    if !engine
+        .image_exists(&format!("debian:{DEBIAN_SUITE}"))
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Err(format!(
+            "it is built from debian:{DEBIAN_SUITE}, which is missing: `checker images --offline` makes it"
+        ));
+    }
+    // An empty folder: the Dockerfile is the whole context, served from memory.
+    let empty = tempfile::Builder::new()
+        .prefix("workbook-distroless-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let context = Folder::with_overlay(
+        empty.path(),
+        BTreeMap::from([(
+            "Dockerfile".to_string(),
+            DISTROLESS_DOCKERFILE.as_bytes().to_vec(),
+        )]),
+    );
+    let labels = BTreeMap::from([
+        (MADE_BY_LABEL.to_string(), MADE_BY_OFFLINE.to_string()),
+        (
+            "org.workbook.distroless".to_string(),
+            format!(
+                "built locally from Debian {DEBIAN_SUITE} packages, not the image gcr.io publishes"
+            ),
+        ),
+    ]);
+    let request = BuildRequest {
+        context,
+        dockerfile: "Dockerfile".into(),
+        tag: image.to_string(),
+        labels,
+        build_args: BTreeMap::new(),
+        target: Some(target.to_string()),
+        no_cache,
+    };
+    match engine.build(request, progress).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(failure)) => Err(format!(
+            "building it failed{}: {}\n{}",
+            failure
+                .step
+                .map(|s| format!(" at `{s}`"))
+                .unwrap_or_default(),
+            failure.message,
+            failure.log_tail
+        )),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Builds the requested Debian images with debuerreotype: one bootstrap, then the slim
@@ -462,7 +618,10 @@ pub async fn images_command(
     let engine = crate::commands::connect().await?;
     let report = match &from {
         Some(registry) => pull_from(&engine, workbook, registry).await?,
-        None => ensure(&engine, workbook, offline).await?,
+        None => {
+            let mut progress = crate::ui::TerminalProgress::new("base images");
+            ensure(&engine, workbook, offline, &mut progress).await?
+        }
     };
     for image in &report.present {
         println!("✔ {image} (already there)");
@@ -480,7 +639,7 @@ pub async fn images_command(
         return Ok(ExitCode::SUCCESS);
     }
     if !offline {
-        eprintln!("Some images could not be pulled. Without a registry, `checker images --offline` builds the Debian bases locally.");
+        eprintln!("Some images could not be pulled. Without a registry, `checker images --offline` builds the Debian and distroless bases locally.");
     }
     Ok(ExitCode::from(2))
 }
@@ -488,6 +647,33 @@ pub async fn images_command(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_six_distroless_images_and_their_targets() {
+        assert_eq!(
+            distroless_target("gcr.io/distroless/static-debian12:nonroot"),
+            Some("static-nonroot")
+        );
+        // No tag is `:latest`, as the engine reads it.
+        assert_eq!(
+            distroless_target("gcr.io/distroless/cc-debian12"),
+            Some("cc")
+        );
+        assert_eq!(distroless_target("gcr.io/distroless/java17-debian12"), None);
+        assert_eq!(distroless_target("debian:bookworm"), None);
+        // Every target the table names is a stage of the Dockerfile.
+        for (_, target) in DISTROLESS_IMAGES {
+            assert!(
+                DISTROLESS_DOCKERFILE
+                    .lines()
+                    .any(|l| l.starts_with("FROM ") && l.ends_with(&format!(" AS {target}"))),
+                "{target}"
+            );
+        }
+        // Docker 20.10's built-in frontend must build it without fetching anything.
+        assert!(!DISTROLESS_DOCKERFILE.contains("# syntax="));
+        assert!(!DISTROLESS_DOCKERFILE.contains("<<"));
+    }
 
     #[test]
     fn mirror_from_deb822_and_one_line_sources() {

@@ -161,6 +161,22 @@ fn measure(args: &[&str], numbers: &MeasuredResults) -> Result<String, String> {
                 "no classroom figure `{field}`; run `bash bench/classroom.sh`"
             )),
         },
+        ["runtime-bases"] if numbers.runtime_bases.is_empty() => Err(format!(
+            "no runtime-base comparison; run `checker measure --write {MEASUREMENTS_FILE}`"
+        )),
+        ["runtime-bases"] => Ok(RuntimeBase::table(&numbers.runtime_bases)),
+        ["runtime-base", image, field] => {
+            let row = numbers
+                .runtime_bases
+                .iter()
+                .find(|r| r.base == *image)
+                .ok_or_else(|| format!("no runtime-base measurement for `{image}`"))?;
+            match *field {
+                "size" => Ok(format_mb(row.size)),
+                "files" => Ok(row.files.to_string()),
+                other => Err(format!("`{other}`: expected size or files")),
+            }
+        }
         ["base", image] => numbers
             .bases
             .get(*image)
@@ -174,7 +190,7 @@ fn measure(args: &[&str], numbers: &MeasuredResults) -> Result<String, String> {
             variant_field(exercise(name)?, name, variant, field, rest)
         }
         _ => Err(
-            "expected NAME starter|solution FIELD, NAME saving, base IMAGE, engine or date".into(),
+            "expected NAME starter|solution FIELD, NAME saving, base IMAGE, runtime-bases, runtime-base IMAGE size|files, engine or date".into(),
         ),
     }
 }

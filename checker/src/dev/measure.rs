@@ -66,7 +66,13 @@ pub async fn measure_all(
     let mut results = MeasuredResults::new(engine.describe().await);
     // The committed file says which engine and store measured it, not which socket.
     results.engine_info = engine.info().await.ok().map(|i| i.without_endpoint());
-    for base in ["debian:bookworm", "debian:bookworm-slim"] {
+    for base in [
+        "debian:bookworm",
+        "debian:bookworm-slim",
+        "gcr.io/distroless/static-debian12",
+        "gcr.io/distroless/base-debian12",
+        "gcr.io/distroless/cc-debian12",
+    ] {
         if engine.image_exists(base).await? {
             results
                 .bases
@@ -108,7 +114,109 @@ pub async fn measure_all(
             },
         );
     }
+    results.runtime_bases = measure_runtime_bases(engine, workbook).await?;
     Ok(results)
+}
+
+/// The runtime-base chapter's comparison: exercise 14's build stage as its solution has it,
+/// then a final stage of only `FROM <base>`, the binary and its ENTRYPOINT, for each of
+/// `RUNTIME_BASES`. Each image runs as its base's default user and is removed once measured.
+async fn measure_runtime_bases(
+    engine: &crate::docker::engine::Engine,
+    workbook: &Workbook,
+) -> Result<Vec<RuntimeBase>, CheckerError> {
+    use crate::workbook::exercise::Variant;
+    let exercise = workbook.exercise(RUNTIME_BASE_EXERCISE)?;
+    let file = exercise.dockerfile_path(Variant::Solution);
+    let solution = crate::docker::dockerfile::read_dockerfile(&file)?;
+    let build_stage = build_stages(&solution).ok_or_else(|| {
+        CheckerError::Usage(format!(
+            "{}: expected a build stage before the final FROM",
+            file.display()
+        ))
+    })?;
+    let labels = crate::build::labels(&exercise, Variant::Solution);
+    let probe_paths: Vec<String> = SHELL_PATHS
+        .iter()
+        .chain(PACKAGE_MANAGER_PATHS.iter())
+        .map(|p| p.to_string())
+        .collect();
+    let mut rows = Vec::new();
+    for base in RUNTIME_BASES {
+        let dockerfile = format!(
+            "{build_stage}FROM {base}\nCOPY --from=build /worldclock /worldclock\nENTRYPOINT [\"/worldclock\"]\n"
+        );
+        let slug: String = base
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let plan = crate::build::Plan {
+            replacements: std::collections::BTreeMap::from([(
+                Variant::Solution.dockerfile().to_string(),
+                dockerfile.into_bytes(),
+            )]),
+            tag_suffix: Some(format!("on-{slug}")),
+            ..Default::default()
+        };
+        let mut progress =
+            crate::ui::TerminalProgress::new(&format!("{} on {base}", exercise.name));
+        let built =
+            crate::build::build_plan(engine, &exercise, Variant::Solution, &plan, &mut progress)
+                .await?;
+        drop(progress);
+        let tag = plan.tag(&exercise.image_tag(Variant::Solution));
+        let measured = measure_one_base(engine, &exercise, &tag, &labels, &probe_paths, base).await;
+        // Measured or not, the image is not kept: only its numbers are.
+        engine.remove_image(&tag).await?;
+        built.image.settle();
+        rows.push(measured?);
+    }
+    Ok(rows)
+}
+
+async fn measure_one_base(
+    engine: &crate::docker::engine::Engine,
+    exercise: &crate::workbook::exercise::Exercise,
+    tag: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+    probe_paths: &[String],
+    base: &str,
+) -> Result<RuntimeBase, CheckerError> {
+    let size = engine.inspect(tag).await?.size;
+    let files = count_files(engine, tag).await?;
+    let (_, present) = engine.inspect_files(tag, labels, probe_paths).await?;
+    let found = |paths: &[&str]| {
+        paths
+            .iter()
+            .filter(|p| present.get(**p).copied().unwrap_or(false))
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+    };
+    let apps = crate::goals::run_apps(engine, &exercise.file.goals, tag, labels).await?;
+    let (runs, missing) = match apps.values().next() {
+        Some(crate::facts::AppOutcome::Exited {
+            exit_code, stdout, ..
+        }) => (*exit_code == 0, RuntimeBase::missing_in(stdout)),
+        _ => (false, vec![]),
+    };
+    Ok(RuntimeBase {
+        base: base.to_string(),
+        size,
+        files,
+        shell: found(&SHELL_PATHS),
+        package_manager: found(&PACKAGE_MANAGER_PATHS),
+        runs,
+        missing,
+    })
+}
+
+/// Every line of a Dockerfile before its last `FROM`: the stages the final one copies from.
+fn build_stages(dockerfile: &str) -> Option<String> {
+    let lines: Vec<&str> = dockerfile.lines().collect();
+    let last_from = lines
+        .iter()
+        .rposition(|l| l.trim_start().to_ascii_uppercase().starts_with("FROM "))?;
+    (last_from > 0).then(|| lines[..last_from].join("\n") + "\n")
 }
 
 /// How many times the app is started for the start time the book prints: one start on a
@@ -151,6 +259,16 @@ async fn count_files(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_build_stages_are_everything_before_the_last_from() {
+        assert_eq!(
+            super::build_stages("FROM a AS build\nRUN x\n# final\nfrom scratch\nCOPY y /\n")
+                .as_deref(),
+            Some("FROM a AS build\nRUN x\n# final\n")
+        );
+        assert_eq!(super::build_stages("FROM scratch\nCOPY y /\n"), None);
+    }
+
     #[test]
     fn the_fastest_start_ignores_slow_ones() {
         assert_eq!(super::fastest(&[0.34, 0.35, 2.56, 0.33, 0.36]), 0.33);

@@ -28,6 +28,10 @@ pub struct MeasuredResults {
     /// Base image → size in bytes.
     pub bases: BTreeMap<String, u64>,
     pub exercises: BTreeMap<String, ExerciseNumbers>,
+    /// The runtime-base chapter's comparison: exercise 14's program on each base of
+    /// `RUNTIME_BASES`, in that order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtime_bases: Vec<RuntimeBase>,
     /// Figures of grading a synthetic class (`bench/classroom.sh`, from `checker grade`'s
     /// own timings); kept when `checker measure` rewrites the file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -68,6 +72,93 @@ pub struct VariantNumbers {
     pub wasted_bytes: Option<u64>,
 }
 
+/// The exercise whose program the runtime-base chapter puts on each base, and the bases, in
+/// the order the chapter's table lists them (fattest first).
+pub const RUNTIME_BASE_EXERCISE: &str = "14-distroless";
+pub const RUNTIME_BASES: [&str; 5] = [
+    "debian:bookworm",
+    "debian:bookworm-slim",
+    "gcr.io/distroless/base-debian12",
+    "gcr.io/distroless/static-debian12",
+    "scratch",
+];
+/// Paths that mean "a shell is there" and "a package manager is there".
+pub const SHELL_PATHS: [&str; 3] = ["/bin/sh", "/usr/bin/sh", "/bin/bash"];
+pub const PACKAGE_MANAGER_PATHS: [&str; 4] = [
+    "/usr/bin/apt",
+    "/usr/bin/apt-get",
+    "/usr/bin/dpkg",
+    "/sbin/apk",
+];
+
+/// One row of the runtime-base comparison: the same binary on one base.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RuntimeBase {
+    /// What the final stage's FROM names.
+    pub base: String,
+    /// Bytes of the whole image (the base and the program).
+    pub size: u64,
+    /// Files (anything but folders) in the final filesystem.
+    pub files: usize,
+    /// Which of `SHELL_PATHS` and `PACKAGE_MANAGER_PATHS` exist.
+    pub shell: Vec<String>,
+    pub package_manager: Vec<String>,
+    /// Whether the program exited 0, and what it said was missing when it did not.
+    pub runs: bool,
+    pub missing: Vec<String>,
+}
+
+impl RuntimeBase {
+    /// What the program reported missing (`certificates: MISSING (…)` lines), by the
+    /// names it prints.
+    pub fn missing_in(stdout: &str) -> Vec<String> {
+        stdout
+            .lines()
+            .filter_map(|l| {
+                l.split_once(": MISSING")
+                    .map(|(what, _)| what.trim().to_string())
+            })
+            .collect()
+    }
+
+    /// The chapter's table, one row per base.
+    pub fn table(rows: &[RuntimeBase]) -> String {
+        let mut out = String::from(
+            "| final stage | image size | files | shell | package manager | runs? |\n| --- | --- | --- | --- | --- | --- |\n",
+        );
+        let listed = |paths: &[String]| {
+            if paths.is_empty() {
+                "none".to_string()
+            } else {
+                paths
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        for r in rows {
+            let runs = if r.runs {
+                "yes".to_string()
+            } else if r.missing.is_empty() {
+                "no".to_string()
+            } else {
+                format!("no: {} missing", r.missing.join(", "))
+            };
+            out.push_str(&format!(
+                "| `FROM {}` | {} | {} | {} | {} | {} |\n",
+                r.base,
+                crate::facts::format_mb(r.size),
+                r.files,
+                listed(&r.shell),
+                listed(&r.package_manager),
+                runs
+            ));
+        }
+        out
+    }
+}
+
 /// Seconds from starting the container until the first app answered or exited, if one did.
 pub fn start_seconds(apps: &BTreeMap<String, AppOutcome>) -> Option<f64> {
     apps.values().find_map(|a| match a {
@@ -104,6 +195,7 @@ impl MeasuredResults {
             engine_info: None,
             bases: BTreeMap::new(),
             exercises: BTreeMap::new(),
+            runtime_bases: Vec::new(),
             classroom: BTreeMap::new(),
         }
     }
@@ -131,6 +223,34 @@ impl MeasuredResults {
     pub fn drift(&self, fresh: &MeasuredResults, tolerance: f64) -> Vec<String> {
         let mut out = Vec::new();
         let far = |a: f64, b: f64| (a - b).abs() > tolerance * a.abs().max(b.abs());
+        for old in &self.runtime_bases {
+            let Some(new) = fresh.runtime_bases.iter().find(|n| n.base == old.base) else {
+                out.push(format!(
+                    "runtime base {}: not in the fresh measurement",
+                    old.base
+                ));
+                continue;
+            };
+            for (field, a, b) in [
+                ("size", old.size as f64, new.size as f64),
+                ("files", old.files as f64, new.files as f64),
+            ] {
+                if far(a, b) {
+                    out.push(format!(
+                        "runtime base {} {field}: committed {a}, measured {b}",
+                        old.base
+                    ));
+                }
+            }
+            if (old.runs, &old.shell, &old.package_manager)
+                != (new.runs, &new.shell, &new.package_manager)
+            {
+                out.push(format!(
+                    "runtime base {}: shell, package manager or whether it runs changed",
+                    old.base
+                ));
+            }
+        }
         for (name, old) in &self.exercises {
             let Some(new) = fresh.exercises.get(name) else {
                 out.push(format!("{name}: not in the fresh measurement"));
@@ -224,6 +344,15 @@ pub(crate) mod fixtures {
             engine: "Docker Engine 20.10.24+dfsg1 (API 1.41)".into(),
             engine_info: None,
             bases: BTreeMap::from([("debian:bookworm".to_string(), 116_600_000)]),
+            runtime_bases: vec![super::RuntimeBase {
+                base: "scratch".into(),
+                size: 2_600_000,
+                files: 1,
+                shell: vec![],
+                package_manager: vec![],
+                runs: false,
+                missing: vec!["certificates".into(), "user".into()],
+            }],
             classroom: BTreeMap::from([("jobs_2_seconds".to_string(), serde_json::json!(61.23))]),
             exercises: BTreeMap::from([(
                 "01-static-binary".to_string(),
@@ -240,6 +369,30 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::fixtures::numbers;
+    use super::RuntimeBase;
+
+    #[test]
+    fn the_runtime_base_table_says_what_is_missing() {
+        let out = "certificates: MISSING (no CA certificates in /etc/ssl/certs)\ntime zone: 17:30 UTC is 19:30 CEST in Europe/Paris\nuser: MISSING (uid 0: user: unknown userid 0)\n";
+        assert_eq!(RuntimeBase::missing_in(out), vec!["certificates", "user"]);
+        let mut debian = numbers().runtime_bases[0].clone();
+        debian.base = "debian:bookworm".into();
+        debian.size = 117_000_000;
+        debian.files = 8000;
+        debian.shell = vec!["/bin/sh".into()];
+        debian.package_manager = vec!["/usr/bin/apt".into(), "/usr/bin/dpkg".into()];
+        debian.runs = true;
+        debian.missing = vec![];
+        let table = RuntimeBase::table(&[debian, numbers().runtime_bases[0].clone()]);
+        assert_eq!(
+            table.lines().nth(2),
+            Some("| `FROM debian:bookworm` | 117.0 MB | 8000 | `/bin/sh` | `/usr/bin/apt`, `/usr/bin/dpkg` | yes |")
+        );
+        assert_eq!(
+            table.lines().nth(3),
+            Some("| `FROM scratch` | 2.60 MB | 1 | none | none | no: certificates, user missing |")
+        );
+    }
 
     #[test]
     fn drift_beyond_ten_percent_is_reported() {

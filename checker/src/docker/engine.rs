@@ -272,6 +272,20 @@ impl Engine {
         }
     }
 
+    /// The image's labels; None when the image is not on the engine.
+    pub async fn image_labels(
+        &self,
+        image: &str,
+    ) -> Result<Option<HashMap<String, String>>, CheckerError> {
+        match self.docker.inspect_image(image).await {
+            Ok(info) => Ok(Some(info.config.and_then(|c| c.labels).unwrap_or_default())),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Pulls `image`, reporting each progress line; the error says why it could not.
     pub async fn pull(&self, image: &str, mut on_progress: impl FnMut(&str)) -> Result<(), String> {
         let (name, tag) = split_tag(image);

@@ -139,6 +139,26 @@ mod tests {
     }
 
     #[test]
+    fn distroless_nonroot_resolves_through_its_own_passwd() {
+        // The /etc/passwd of gcr.io/distroless/*-debian12, as `checker images --offline`
+        // writes it too.
+        let distroless = "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n";
+        assert_eq!(
+            resolve_user("nonroot:nonroot", Some(distroless)),
+            ResolvedUser::NonRoot {
+                uid: 65532,
+                written: "nonroot:nonroot".into()
+            }
+        );
+        assert_eq!(
+            resolve_user("nonroot", Some(distroless)).describe(),
+            "`nonroot` = uid 65532"
+        );
+        // The same name on scratch: nothing to resolve it with.
+        assert!(!resolve_user("nonroot", None).is_non_root());
+    }
+
+    #[test]
     fn names_resolve_through_passwd() {
         assert_eq!(
             resolve_user("app", Some(PASSWD)),

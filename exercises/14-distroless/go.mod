@@ -1,0 +1,3 @@
+module example.com/worldclock
+
+go 1.19
