@@ -83,7 +83,9 @@ pub fn figure_lines(content: &str) -> Result<Vec<(String, String)>, String> {
     let block = BLOCK.get_or_init(|| Regex::new(FIGURES_BLOCK).expect("valid regex"));
     static LINE: OnceLock<Regex> = OnceLock::new();
     let line_re = LINE.get_or_init(|| {
-        Regex::new(&format!(r"^({TYPED_NUMBER}) = ((?:measure|target) .+)$")).expect("valid regex")
+        Regex::new(&format!(
+            r"^({TYPED_NUMBER}) = ((?:measure|target) [^|]+(?: \| (?:measure|target) [^|]+)*)$"
+        )).expect("valid regex")
     });
     let mut out: Vec<(String, String)> = Vec::new();
     for caps in block.captures_iter(content) {
@@ -172,13 +174,29 @@ fn expand_annotated_numbers(
             .expect("valid regex")
             .captures(number)
             .ok_or_else(|| format!("`{number}` is not a number with a unit"))?;
-        let args: Vec<&str> = spec.split_whitespace().collect();
-        let (produced, bytes) = match args.split_first() {
-            Some((&"measure", rest)) => (measure(rest, numbers), measured_bytes(rest, numbers)),
-            Some((_, rest)) => (goal_threshold(rest, workbook), None),
-            None => (Err("empty figure".into()), None),
-        };
-        produced.and_then(|figure| checked_figure(&typed[1], &typed[2], &typed[3], &figure, bytes))
+        // `a | b`: one typed number standing for several figures, printed only while the
+        // checker's figures agree to the digit (a starter and a solution of the same size).
+        let mut shown: Option<String> = None;
+        for one in spec.split(" | ") {
+            let args: Vec<&str> = one.split_whitespace().collect();
+            let (produced, bytes) = match args.split_first() {
+                Some((&"measure", rest)) => (measure(rest, numbers), measured_bytes(rest, numbers)),
+                Some((_, rest)) => (goal_threshold(rest, workbook), None),
+                None => (Err("empty figure".into()), None),
+            };
+            let figure = produced.and_then(|figure| {
+                checked_figure(&typed[1], &typed[2], &typed[3], &figure, bytes)
+            })?;
+            match &shown {
+                Some(first) if *first != figure => {
+                    return Err(format!(
+                        "the figures it stands for differ ({first} and {figure}): type them apart"
+                    ))
+                }
+                _ => shown = Some(figure),
+            }
+        }
+        shown.ok_or_else(|| "empty figure".to_string())
     };
     // Numbers tied by the figures block first, then the block goes.
     let mut used = vec![false; tied.len()];
@@ -702,6 +720,14 @@ mod tests {
         let twice = "<!-- figures\n2 MB = target 01-static-binary size\n2 MB = measure 01-static-binary solution size\n-->\n";
         assert!(figure_lines(twice).unwrap_err().contains("tied to both"));
         assert!(figure_lines("<!-- figures\nabout 2 MB\n-->\n").is_err());
+        // One number for several figures, while they agree.
+        let same = "Both 2 MB.\n<!-- figures\n2 MB = target 01-static-binary size | target 01-static-binary size\n-->\n";
+        assert_eq!(
+            expand_directives(same, "01.md", &workbook, &numbers()).unwrap(),
+            "Both 2 MB.\n"
+        );
+        let differ = "Both 0.7 MB.\n<!-- figures\n0.7 MB = measure 01-static-binary solution size | target 01-static-binary size\n-->\n";
+        assert!(expand_directives(differ, "01.md", &workbook, &numbers()).is_err());
     }
 
     #[test]
