@@ -85,7 +85,8 @@ pub fn figure_lines(content: &str) -> Result<Vec<(String, String)>, String> {
     let line_re = LINE.get_or_init(|| {
         Regex::new(&format!(
             r"^({TYPED_NUMBER}) = ((?:measure|target) [^|]+(?: \| (?:measure|target) [^|]+)*)$"
-        )).expect("valid regex")
+        ))
+        .expect("valid regex")
     });
     let mut out: Vec<(String, String)> = Vec::new();
     for caps in block.captures_iter(content) {
