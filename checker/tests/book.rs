@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::*;
 use regex::Regex;
@@ -23,18 +23,30 @@ fn chapters() -> Vec<PathBuf> {
     files
 }
 
-/// Prose and HTML of a chapter with fenced code blocks removed (code may say `sleep 2`).
-fn prose(path: &Path) -> Vec<(usize, String)> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut in_fence = false;
+/// The lines of a page a reader takes as statements: prose, HTML, and the code blocks that
+/// show output (`console`, `text` or no language), where a `docker history` listing or the
+/// checker's verdict may print a size or a time. Blocks of Dockerfiles, shell scripts or
+/// source code are left out (code may say `sleep 2`).
+fn lines(text: &str) -> Vec<(usize, String)> {
+    let mut fence: Option<bool> = None; // Some(shown) inside a fence
     text.lines()
         .enumerate()
         .filter_map(|(i, line)| {
-            if line.trim_start().starts_with("```") {
-                in_fence = !in_fence;
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("```") {
+                fence = match fence {
+                    Some(_) => None,
+                    None => {
+                        let info = trimmed.trim_start_matches('`').trim();
+                        Some(matches!(info, "" | "console" | "text"))
+                    }
+                };
                 return None;
             }
-            (!in_fence).then(|| (i + 1, line.to_string()))
+            match fence {
+                Some(false) => None,
+                _ => Some((i + 1, line.to_string())),
+            }
         })
         .collect()
 }
@@ -49,17 +61,44 @@ fn exercise_readmes() -> Vec<PathBuf> {
     files
 }
 
-/// Sizes and times typed into the prose of `files`, once what `allowed` matches is taken out.
-fn typed_numbers(files: &[PathBuf], allowed: &Regex) -> Vec<String> {
-    let number =
-        Regex::new(r"\b\d+(\.\d+)?\s?(B|kB|KB|MB|GB|MiB|GiB|ms|seconds|second|s|minutes|min)\b")
-            .unwrap();
+/// What a measurement typed by hand looks like: a size, a time, a percentage, a count of
+/// packages, modules, layers or files, a Debian point release. A zero size is no measurement
+/// (`docker history` lists the config-only steps as `0B`).
+fn typed_measurements(text: &str) -> Vec<String> {
+    let patterns = [
+        r"\b\d+(\.\d+)?\s?(B|kB|KB|MB|GB|MiB|GiB|ms|seconds|second|s|minutes|min)\b",
+        r"\b\d+(\.\d+)?\s?%",
+        r"\b\d+ (more |other )?(Debian )?(packages|modules|layers|files)\b",
+        r"\bDebian \d+\.\d+\b",
+    ];
+    let zero = Regex::new(r"^0+(\.0+)?\s?[A-Za-z]+$").unwrap();
+    patterns
+        .iter()
+        .flat_map(|p| {
+            Regex::new(p)
+                .unwrap()
+                .find_iter(text)
+                .map(|m| m.as_str().to_string())
+                .collect::<Vec<_>>()
+        })
+        .filter(|m| !zero.is_match(m))
+        .collect()
+}
+
+/// Measurements typed into `files`, once what the checker fills in is taken out:
+/// `{{#…}}` directives, and in exercise READMEs the numbers tied to the checker's figures
+/// (inline `<!-- measure … -->` or a figures block).
+fn typed_numbers(files: &[PathBuf]) -> Vec<String> {
+    let directive = Regex::new(r"\{\{#[^}]*\}\}").unwrap();
     let mut found = Vec::new();
     for file in files {
-        for (line, text) in prose(file) {
-            let text = allowed.replace_all(&text, "");
-            for m in number.find_iter(&text) {
-                found.push(format!("{}:{line}: `{}`", file.display(), m.as_str()));
+        let text = std::fs::read_to_string(file).unwrap();
+        let text = checker::dev::mdbook::strip_tied_numbers(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for (line, text) in lines(&text) {
+            let text = directive.replace_all(&text, "");
+            for m in typed_measurements(&text) {
+                found.push(format!("{}:{line}: `{m}`", file.display()));
             }
         }
     }
@@ -67,30 +106,51 @@ fn typed_numbers(files: &[PathBuf], allowed: &Regex) -> Vec<String> {
 }
 
 #[test]
+fn the_guard_recognises_the_measurements_people_type() {
+    for typed in [
+        "2.36kB  COPY app.py .",
+        "saved over 99 %",
+        "about 30 % of it",
+        "37 more packages",
+        "close to 400 Debian packages",
+        "500 after 9.91 s, body",
+        "all 70 modules",
+        "(Debian 12.15)",
+        "overlapped 1.3 s",
+    ] {
+        assert!(!typed_measurements(typed).is_empty(), "{typed}");
+    }
+    for fine in [
+        "0B      CMD",
+        "exercise 03",
+        "sleep 2",
+        "Debian 12",
+        "uid 10001",
+    ] {
+        assert!(typed_measurements(fine).is_empty(), "{fine}");
+    }
+}
+
+#[test]
 fn chapters_type_in_no_sizes_or_times() {
-    let found = typed_numbers(&chapters(), &Regex::new(r"\{\{#[^}]*\}\}").unwrap());
+    let found = typed_numbers(&chapters());
     assert!(
         found.is_empty(),
-        "sizes and times must come from {{{{#measure …}}}} directives:\n{}",
+        "sizes, times, percentages and counts must come from {{{{#measure …}}}} directives:\n{}",
         found.join("\n")
     );
 }
 
-/// Exercise READMEs are read as plain files too, so they may type a number, but only with a
-/// comment naming the checker's figure it stands for; the book prints that figure instead
-/// and refuses a typed number more than 10 % away (`the_preprocessor_expands_every_directive`).
+/// Exercise READMEs are read as plain files too, so they may type a number, but only one tied
+/// to the checker's figure, in a figures block at the end (or a comment beside it); the book
+/// prints that figure instead and refuses a typed number more than 10 % away
+/// (`the_preprocessor_expands_every_directive`).
 #[test]
 fn exercise_readmes_type_only_numbers_tied_to_the_checkers_figures() {
-    // A number the preprocessor replaces (the library's own pattern), or a directive.
-    let annotated = Regex::new(&format!(
-        r"{}|\{{\{{#[^}}]*\}}\}}",
-        checker::dev::mdbook::ANNOTATED_NUMBER
-    ))
-    .unwrap();
-    let found = typed_numbers(&exercise_readmes(), &annotated);
+    let found = typed_numbers(&exercise_readmes());
     assert!(
         found.is_empty(),
-        "a size or time in an exercise README needs a comment naming the checker's figure, e.g. `326 MB<!-- measure 01-static-binary starter size -->`:\n{}",
+        "a size, time, percentage or count in an exercise README must be tied to the checker's figure in the README's figures block, e.g.\n<!-- figures\n326 MB = measure 01-static-binary starter size\n-->\nor said in words:\n{}",
         found.join("\n")
     );
 }
@@ -189,6 +249,14 @@ fn the_preprocessor_expands_every_directive() {
         !rendered.contains("{{#measure")
             && !rendered.contains("{{#goals")
             && !rendered.contains("{{#measured-results")
+    );
+    // The figures blocks and inline markers are gone: the book shows the checker's figures.
+    for marker in ["<!-- figures", "<!-- measure", "<!-- target"] {
+        assert!(!rendered.contains(marker), "{marker} left in the book");
+    }
+    assert!(
+        rendered.contains("2.35kB  COPY app.py ."),
+        "12's docker history listing shows the checker's layer size in kB"
     );
     assert!(
         rendered.contains("| `size` | image-size | ≤ 2 MB | misses it (the lesson) |"),

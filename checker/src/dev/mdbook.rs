@@ -56,7 +56,105 @@ pub fn expand_directives(
 /// or `2 MB<!-- target 01-static-binary size -->` for a goal's threshold. Exercise READMEs
 /// are read outside the book too, where a `{{#measure}}` directive would show as is.
 pub const ANNOTATED_NUMBER: &str =
-    r"(\d+(?:\.\d+)?)\s?(kB|MB|GB|ms|s)<!-- (measure|target) ([^>]*?) -->";
+    r"(\d+(?:\.\d+)?)(\s?)(kB|MB|GB|ms|s|%)<!-- (measure|target) ([^>]*?) -->";
+
+/// A number as a page types it: value, optional space, unit.
+const TYPED_NUMBER: &str = r"(\d+(?:\.\d+)?)(\s?)(kB|MB|GB|ms|s|%)";
+
+/// The block that ties a README's plain numbers to the checker's figures without a comment
+/// beside each one, so the file reads cleanly in an editor or a terminal:
+///
+/// ```text
+/// <!-- figures
+/// 19 MB = measure 12-layer-cleanup starter layer 2
+/// 4 MB = target 12-layer-cleanup waste
+/// -->
+/// ```
+///
+/// Every occurrence of a listed number in the page (prose, tables and console blocks alike)
+/// becomes the checker's figure in the book, checked as an annotated number is.
+const FIGURES_BLOCK: &str = r"(?s)<!-- figures\n(.*?)-->\n?";
+
+/// The numbers a page ties to the checker's figures: `(typed, "measure …" | "target …")`,
+/// from its figures block (see [`FIGURES_BLOCK`]). A line that is not `NUMBER = KIND ARGS` is
+/// an error naming it.
+pub fn figure_lines(content: &str) -> Result<Vec<(String, String)>, String> {
+    static BLOCK: OnceLock<Regex> = OnceLock::new();
+    let block = BLOCK.get_or_init(|| Regex::new(FIGURES_BLOCK).expect("valid regex"));
+    static LINE: OnceLock<Regex> = OnceLock::new();
+    let line_re = LINE.get_or_init(|| {
+        Regex::new(&format!(
+            r"^({TYPED_NUMBER}) = ((?:measure|target) [^|]+(?: \| (?:measure|target) [^|]+)*)$"
+        ))
+        .expect("valid regex")
+    });
+    let mut out: Vec<(String, String)> = Vec::new();
+    for caps in block.captures_iter(content) {
+        for line in caps[1].lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let c = line_re.captures(line).ok_or_else(|| {
+                format!("figures line `{line}` is not `NUMBER UNIT = measure|target …`")
+            })?;
+            let (typed, spec) = (c[1].to_string(), c[5].trim().to_string());
+            match out.iter().find(|(t, _)| *t == typed) {
+                Some((_, other)) if *other != spec => {
+                    return Err(format!("`{typed}` is tied to both `{other}` and `{spec}`; type one of them differently or annotate it inline"))
+                }
+                Some(_) => {}
+                None => out.push((typed, spec)),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The page with every number the checker fills in taken out (inline annotated numbers,
+/// numbers tied by a figures block, the block itself, kept as empty lines): what is left is
+/// typed by hand. For the guard that finds hand-typed measurements.
+pub fn strip_tied_numbers(content: &str) -> Result<String, String> {
+    let tied = figure_lines(content)?;
+    let block = Regex::new(FIGURES_BLOCK).expect("valid regex");
+    let content = block.replace_all(content, |c: &regex::Captures<'_>| {
+        "\n".repeat(c[0].matches('\n').count())
+    });
+    let annotated = Regex::new(ANNOTATED_NUMBER).expect("valid regex");
+    let content = annotated.replace_all(&content, "");
+    Ok(replace_typed(&content, &|typed| {
+        tied.iter().any(|(t, _)| t == typed).then(String::new)
+    })
+    .into_owned())
+}
+
+/// Replaces each number `figure` answers for, where it stands alone (no digit or point
+/// before it, no letter after it) and carries no inline annotation.
+fn replace_typed<'a>(
+    content: &'a str,
+    figure: &dyn Fn(&str) -> Option<String>,
+) -> std::borrow::Cow<'a, str> {
+    static TYPED: OnceLock<Regex> = OnceLock::new();
+    let typed = TYPED.get_or_init(|| Regex::new(TYPED_NUMBER).expect("valid regex"));
+    let mut out = String::new();
+    let mut last = 0;
+    for m in typed.find_iter(content) {
+        let before = content[..m.start()].chars().next_back();
+        let after = &content[m.end()..];
+        if before.is_some_and(|c| c.is_ascii_digit() || c == '.')
+            || after.chars().next().is_some_and(|c| c.is_alphanumeric())
+            || after.starts_with("<!--")
+        {
+            continue;
+        }
+        if let Some(new) = figure(m.as_str()) {
+            out.push_str(&content[last..m.start()]);
+            out.push_str(&new);
+            last = m.end();
+        }
+    }
+    if last == 0 {
+        return std::borrow::Cow::Borrowed(content);
+    }
+    out.push_str(&content[last..]);
+    std::borrow::Cow::Owned(out)
+}
 
 /// The book prints the checker's figure in place of the typed one, and refuses a typed number
 /// more than 10 % away from it, so the plain README cannot drift from the measurements.
@@ -68,34 +166,70 @@ fn expand_annotated_numbers(
 ) -> Result<String, String> {
     static ANNOTATED: OnceLock<Regex> = OnceLock::new();
     let annotated = ANNOTATED.get_or_init(|| Regex::new(ANNOTATED_NUMBER).expect("valid regex"));
+    static BLOCK: OnceLock<Regex> = OnceLock::new();
+    let block = BLOCK.get_or_init(|| Regex::new(FIGURES_BLOCK).expect("valid regex"));
+    let tied = figure_lines(content).map_err(|e| format!("{chapter}: {e}"))?;
     let mut error = None;
-    let out = annotated.replace_all(content, |caps: &regex::Captures<'_>| {
-        let args: Vec<&str> = caps[4].split_whitespace().collect();
-        let produced = match &caps[3] {
-            "measure" => measure(&args, numbers),
-            _ => goal_threshold(&args, workbook),
-        };
-        let checked = produced.and_then(|figure| {
-            let typed = quantity(&caps[1], &caps[2]);
-            let (value, unit) = figure
-                .split_once(' ')
-                .ok_or_else(|| format!("`{figure}` is not a size or a time"))?;
-            let fresh = quantity(value, unit);
-            let tolerance = if matches!(unit, "s" | "ms") {
-                (0.1 * fresh).max(0.5)
-            } else {
-                0.1 * fresh
+    let check = |number: &str, spec: &str| -> Result<String, String> {
+        let typed = Regex::new(&format!("^{TYPED_NUMBER}$"))
+            .expect("valid regex")
+            .captures(number)
+            .ok_or_else(|| format!("`{number}` is not a number with a unit"))?;
+        // `a | b`: one typed number standing for several figures, printed only while the
+        // checker's figures agree to the digit (a starter and a solution of the same size).
+        let mut shown: Option<String> = None;
+        for one in spec.split(" | ") {
+            let args: Vec<&str> = one.split_whitespace().collect();
+            let (produced, bytes) = match args.split_first() {
+                Some((&"measure", rest)) => (measure(rest, numbers), measured_bytes(rest, numbers)),
+                Some((_, rest)) => (goal_threshold(rest, workbook), None),
+                None => (Err("empty figure".into()), None),
             };
-            if (typed - fresh).abs() > tolerance {
-                Err(format!(
-                    "the page says {} {} where the checker has {figure}",
-                    &caps[1], &caps[2]
-                ))
-            } else {
-                Ok(figure)
+            let figure = produced.and_then(|figure| {
+                checked_figure(&typed[1], &typed[2], &typed[3], &figure, bytes)
+            })?;
+            match &shown {
+                Some(first) if *first != figure => {
+                    return Err(format!(
+                        "the figures it stands for differ ({first} and {figure}): type them apart"
+                    ))
+                }
+                _ => shown = Some(figure),
             }
-        });
-        checked.unwrap_or_else(|e| {
+        }
+        shown.ok_or_else(|| "empty figure".to_string())
+    };
+    // Numbers tied by the figures block first, then the block goes.
+    let mut used = vec![false; tied.len()];
+    let out = replace_typed(content, &|typed| {
+        // A placeholder for now: the figure is checked below, where errors are collected.
+        let i = tied.iter().position(|(t, _)| t == typed)?;
+        Some(format!("\u{0}{i}\u{0}"))
+    });
+    let out = block.replace_all(&out, "");
+    static SLOT: OnceLock<Regex> = OnceLock::new();
+    let slot = SLOT.get_or_init(|| Regex::new("\u{0}(\\d+)\u{0}").expect("valid regex"));
+    let out = slot.replace_all(&out, |caps: &regex::Captures<'_>| {
+        let i: usize = caps[1].parse().unwrap_or(0);
+        used[i] = true;
+        let (typed, spec) = &tied[i];
+        check(typed, spec).unwrap_or_else(|e| {
+            error.get_or_insert(format!("{chapter}: `{typed} = {spec}`: {e}"));
+            String::new()
+        })
+    });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    if let Some(i) = used.iter().position(|u| !u) {
+        return Err(format!(
+            "{chapter}: the figures block ties `{}`, which the page never types",
+            tied[i].0
+        ));
+    }
+    let out = annotated.replace_all(&out, |caps: &regex::Captures<'_>| {
+        let number = format!("{}{}{}", &caps[1], &caps[2], &caps[3]);
+        check(&number, &format!("{} {}", &caps[4], &caps[5])).unwrap_or_else(|e| {
             error.get_or_insert(format!("{chapter}: `{}`: {e}", &caps[0]));
             String::new()
         })
@@ -103,6 +237,89 @@ fn expand_annotated_numbers(
     match error {
         Some(e) => Err(e),
         None => Ok(out.into_owned()),
+    }
+}
+
+/// The checker's `figure` in place of the typed number, in the typed number's unit and
+/// spacing (`2.35kB` in a `docker history` listing stays in kB, with no space), refused when
+/// more than 10 % away (half a second for times).
+fn checked_figure(
+    value: &str,
+    space: &str,
+    unit: &str,
+    figure: &str,
+    bytes: Option<u64>,
+) -> Result<String, String> {
+    let typed = quantity(value, unit);
+    let (fvalue, funit) = figure
+        .split_once(' ')
+        .ok_or_else(|| format!("`{figure}` is not a size or a time"))?;
+    // The exact byte count where there is one: "0.02 MB" is too coarse for a typed 16.1 kB.
+    let fresh = bytes.map_or_else(|| quantity(fvalue, funit), |b| b as f64);
+    let tolerance = if matches!(funit, "s" | "ms") {
+        (0.1 * fresh).max(0.5)
+    } else {
+        0.1 * fresh
+    };
+    if (typed - fresh).abs() > tolerance {
+        return Err(format!(
+            "the page says {value} {unit} where the checker has {figure}"
+        ));
+    }
+    fn same_kind(u: &str) -> &str {
+        match u {
+            "kB" | "MB" | "GB" => "size",
+            "s" | "ms" => "time",
+            _ => u,
+        }
+    }
+    if same_kind(unit) != same_kind(funit) {
+        return Err(format!(
+            "the page says {value} {unit} where the checker has {figure}"
+        ));
+    }
+    let shown = if unit == "kB" && funit != "kB" {
+        let kb = fresh / 1e3;
+        if kb < 10.0 {
+            format!("{kb:.2}")
+        } else {
+            format!("{kb:.1}")
+        }
+    } else if unit == funit {
+        fvalue.to_string()
+    } else {
+        return Ok(if space.is_empty() {
+            figure.replacen(' ', "", 1)
+        } else {
+            figure.to_string()
+        });
+    };
+    Ok(format!("{shown}{space}{unit}"))
+}
+
+/// The exact bytes behind a size figure of `measure`, where it is one.
+fn measured_bytes(args: &[&str], numbers: &MeasuredResults) -> Option<u64> {
+    match args {
+        ["base", image] => numbers.bases.get(*image).copied(),
+        [name, variant, field, rest @ ..] => {
+            let e = numbers.exercises.get(*name)?;
+            let v = match *variant {
+                "starter" => &e.starter,
+                "solution" => &e.solution,
+                _ => return None,
+            };
+            match (*field, rest) {
+                ("layer", [n]) => v
+                    .layer_sizes
+                    .get(n.parse::<usize>().ok()?.checked_sub(1)?)
+                    .copied(),
+                ("size", []) => Some(v.size),
+                ("context", []) => Some(v.context_bytes),
+                ("wasted", []) => v.wasted_bytes,
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -115,7 +332,7 @@ fn quantity(value: &str, unit: &str) -> f64 {
             "MB" => 1e6,
             "GB" => 1e9,
             "ms" => 1e-3,
-            _ => 1.0,
+            _ => 1.0, // s, %
         }
 }
 
@@ -490,6 +707,44 @@ mod tests {
             page,
             "The starter is 326.0 MB, its layer 209.0 MB and the goal at most 2 MB, within 10 s; it starts in 0.36 s."
         );
+    }
+
+    #[test]
+    fn a_figures_block_ties_plain_numbers_everywhere_in_the_page() {
+        let (_dir, workbook) = workbook_with_01();
+        let page = "The starter is 330 MB, the goal at most 2 MB.\n\n```console\n$ docker history x\n209MB  RUN apt-get\n16.1kB  RUN gcc\n```\n\nStill 330 MB, not 1330 MB or 330 MBs. It saves 99.8 %.\n<!-- figures\n330 MB = measure 01-static-binary starter size\n2 MB = target 01-static-binary size\n209MB = measure 01-static-binary starter layer 2\n16.1kB = measure 01-static-binary starter layer 3\n99.8 % = measure 01-static-binary saving\n-->\n";
+        let out = expand_directives(page, "01.md", &workbook, &numbers()).unwrap();
+        assert_eq!(
+            out,
+            "The starter is 326.0 MB, the goal at most 2 MB.\n\n```console\n$ docker history x\n209.0MB  RUN apt-get\n16.0kB  RUN gcc\n```\n\nStill 326.0 MB, not 1330 MB or 330 MBs. It saves 99.8 %.\n"
+        );
+        let stripped = strip_tied_numbers(page).unwrap();
+        assert!(
+            !stripped.contains("330 MB,") && stripped.contains("1330 MB"),
+            "{stripped}"
+        );
+        assert_eq!(stripped.lines().count(), page.lines().count());
+        // A tie the page never uses, a number far off, and one number tied twice are refused.
+        let unused = "Text.\n<!-- figures\n330 MB = measure 01-static-binary starter size\n-->\n";
+        assert!(expand_directives(unused, "01.md", &workbook, &numbers())
+            .unwrap_err()
+            .contains("never types"));
+        let far =
+            "It is 400 MB.\n<!-- figures\n400 MB = measure 01-static-binary starter size\n-->\n";
+        assert!(expand_directives(far, "01.md", &workbook, &numbers())
+            .unwrap_err()
+            .contains("says 400 MB where the checker has 326.0 MB"));
+        let twice = "<!-- figures\n2 MB = target 01-static-binary size\n2 MB = measure 01-static-binary solution size\n-->\n";
+        assert!(figure_lines(twice).unwrap_err().contains("tied to both"));
+        assert!(figure_lines("<!-- figures\nabout 2 MB\n-->\n").is_err());
+        // One number for several figures, while they agree.
+        let same = "Both 2 MB.\n<!-- figures\n2 MB = target 01-static-binary size | target 01-static-binary size\n-->\n";
+        assert_eq!(
+            expand_directives(same, "01.md", &workbook, &numbers()).unwrap(),
+            "Both 2 MB.\n"
+        );
+        let differ = "Both 0.7 MB.\n<!-- figures\n0.7 MB = measure 01-static-binary solution size | target 01-static-binary size\n-->\n";
+        assert!(expand_directives(differ, "01.md", &workbook, &numbers()).is_err());
     }
 
     #[test]

@@ -19,6 +19,9 @@ impl Kind for RelativeSize {
     fn target(&self) -> String {
         format!("≤ {} %", self.max_percent)
     }
+    fn threshold(&self) -> Option<String> {
+        Some(format!("{} %", self.max_percent))
+    }
     fn needs_starter_size(&self) -> bool {
         true
     }
