@@ -15,36 +15,43 @@ if [ $# -eq 0 ]; then
   set -- "$default"
 fi
 rounds=${ROUNDS:-5}
-work=$(mktemp -d)
+# Each checker gets a workbook copy of its own: image tags are per checkout, and two
+# checkers rebuilding the same tags in turns would each find the other's image there and
+# take its own stored results as stale.
+declare -A dirs
+for checker in "$@"; do
+  dirs[$checker]=$(mktemp -d)
+  mkdir -p "${dirs[$checker]}/exercises"
+  cp -a exercises/. "${dirs[$checker]}/exercises/"
+done
 cleanup() {
   [ -n "${watcher:-}" ] && { kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null || true; }
-  "$1" --root "$work" clean >/dev/null 2>&1 || true
-  rm -rf "$work"
+  for checker in "${!dirs[@]}"; do
+    "$checker" --root "${dirs[$checker]}" clean >/dev/null 2>&1 || true
+    rm -rf "${dirs[$checker]}"
+  done
 }
-trap 'cleanup "$1"' EXIT
-mkdir -p "$work/exercises"
-cp -a exercises/. "$work/exercises/"
+trap cleanup EXIT
 names=$(ls exercises)
 now() { date +%s.%N; }
 seconds() { local start end; start=$(now); "$@" >/dev/null 2>&1 || true; end=$(now); awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "engine: $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo unknown) at ${DOCKER_HOST:-the default socket}"
-# The key covers the checker's binary, so each checker fills the cache with its own first
-# check of each exercise; that check is not counted.
+# The first check of each exercise fills the cache; it is not counted.
 for checker in "$@"; do
-  "$checker" --root "$work" check $names --solution >/dev/null 2>&1 || true
+  "$checker" --root "${dirs[$checker]}" check $names --solution >/dev/null 2>&1 || true
 done
 declare -A cached
 for round in $(seq "$rounds"); do
   for checker in "$@"; do
-    cached[$checker]+="$(seconds "$checker" --root "$work" check $names --solution) "
+    cached[$checker]+="$(seconds "$checker" --root "${dirs[$checker]}" check $names --solution) "
   done
 done
 for checker in "$@"; do
   line="re-check of all 13, nothing changed ($checker): $(echo ${cached[$checker]} | tr ' ' '\n' | median) s median of $rounds from the result cache [${cached[$checker]% }]"
   if [ "${FRESH:-1}" != 0 ]; then
-    line+=", $(seconds "$checker" --root "$work" check $names --solution --fresh | median) s with --fresh"
+    line+=", $(seconds "$checker" --root "${dirs[$checker]}" check $names --solution --fresh | median) s with --fresh"
   fi
   echo "$line"
 done
@@ -54,9 +61,7 @@ done
 # the result the check stored: the build request's wall time (what the report rounds as
 # "built in": BuildKit solving the steps, all cached here, and exporting the image), and
 # within it the span of BuildKit's own step timestamps (its solve time).
-ex="$work/exercises/01-static-binary"
-cp "$ex/solution/Dockerfile" "$ex/Dockerfile"
-newest_result() { ls -t "$work/.workbook-cache/results/"*.json | head -1; }
+newest_result() { ls -t "$1/.workbook-cache/results/"*.json | head -1; }
 build_times() {
   python3 -c '
 import json, sys
@@ -66,6 +71,9 @@ solve = max(s["completed"] for s in steps) - min(s["started"] for s in steps) if
 print("%.3f %.3f" % (r["measurements"]["build_seconds"], solve))' "$1"
 }
 for checker in "$@"; do
+  work=${dirs[$checker]}
+  ex="$work/exercises/01-static-binary"
+  cp "$ex/solution/Dockerfile" "$ex/Dockerfile"
   log="$work/watch.log"
   : > "$log"
   "$checker" --root "$work" watch 01 > "$log" 2>&1 &
@@ -78,7 +86,7 @@ for checker in "$@"; do
     printf '\n# attempt %s %s\n' "$attempt" "$saved" >> "$ex/Dockerfile"
     until [ "$(grep -c "goals met" "$log")" -gt "$lines" ]; do sleep 0.005; done
     shown=$(now)
-    read -r build solve < <(build_times "$(newest_result)")
+    read -r build solve < <(build_times "$(newest_result "$work")")
     total=$(awk -v s="$saved" -v e="$shown" 'BEGIN { printf "%.3f", e - s }')
     totals+="$total " builds+="$build " solves+="$solve "
     echo "  save to verdict, attempt $attempt: $total s (build request $build s, BuildKit's solve $solve s)"
