@@ -48,11 +48,16 @@ pub async fn build_plan(
     let mut build_args = exercise.file.exercise.build_args.clone();
     build_args.extend(plan.build_args.clone());
     let graph = parse_off_the_runtime(&file, text, &build_args, plan.target.clone()).await?;
-    ensure_base_images(engine, &file, &graph).await?;
     // The engine reads the ignore file itself; reading it here first names the line of a
     // bad pattern, which the engine's message does not.
     context::load_dockerignore(&exercise.dir, variant.dockerfile())?;
     let tag = plan.tag(&exercise.image_tag(variant));
+    // Independent questions to the engine, asked together: each round trip is time the
+    // learner waits for on every save.
+    let ((), previous) = tokio::try_join!(
+        ensure_base_images(engine, &file, &graph),
+        engine.image_id(&tag)
+    )?;
     let request = BuildRequest {
         context: context::Folder::with_overlay(&exercise.dir, plan.replacements.clone()),
         dockerfile: variant.dockerfile().to_string(),
@@ -62,7 +67,6 @@ pub async fn build_plan(
         target: plan.target.clone(),
         no_cache: plan.no_cache,
     };
-    let previous = engine.image_id(&tag).await?;
     let image = engine.record_build(&tag, previous.clone());
     let outcome = engine.build(request, progress).await?;
     // A rebuild moves the tag; the image it leaves behind is ours to remove.
@@ -128,8 +132,13 @@ pub async fn ensure_base_images(
     file: &std::path::Path,
     graph: &StageGraph,
 ) -> Result<(), CheckerError> {
-    for (image, line) in graph.external_images() {
-        if engine.image_exists(&image).await? {
+    let images = graph.external_images();
+    let present = futures_util::future::try_join_all(
+        images.iter().map(|(image, _)| engine.image_exists(image)),
+    )
+    .await?;
+    for ((image, line), present) in images.into_iter().zip(present) {
+        if present {
             continue;
         }
         if let Err(detail) = engine.pull(&image, |_| {}).await {

@@ -146,36 +146,143 @@ pub async fn check_cached(
     progress: &mut dyn BuildProgress,
     cache: &ResultCache,
 ) -> Result<CheckResult, CheckerError> {
-    let key = match result_key(engine, exercise, variant).await {
-        Ok(key) => key,
-        // The check itself will say what is wrong (a Dockerfile that does not parse…).
-        Err(_) => return check(engine, exercise, variant, progress).await,
-    };
-    if let Some(mut stored) = cache.get(&key) {
-        let image_id = engine.image_id(&stored.image).await?;
-        if image_id.as_deref() == Some(stored.image_id.as_str()) {
-            for verdict in &mut stored.verdicts {
-                if let Some(goal) = exercise.file.goals.iter().find(|g| g.id == verdict.id) {
-                    verdict.kind = goal.kind.name();
-                }
-            }
-            stored.from_cache = true;
-            return Ok(stored);
-        }
+    let lookup = look_up(engine, &[exercise], variant, cache)
+        .await
+        .pop()
+        .expect("one look-up per exercise");
+    check_looked_up(engine, exercise, variant, progress, cache, lookup).await
+}
+
+/// What the result cache holds for checking one exercise now.
+pub struct Lookup {
+    /// The key a check with today's inputs is stored under; None when it cannot be worked
+    /// out (a Dockerfile that does not parse, an engine that does not answer): the check
+    /// itself will say what is wrong.
+    pub key: Option<String>,
+    /// The stored result, when there is one and its image is still on the engine.
+    pub stored: Option<CheckResult>,
+}
+
+/// The stored result of `lookup`, or [`check`] afresh, stored under its key.
+pub async fn check_looked_up(
+    engine: &Engine,
+    exercise: &Exercise,
+    variant: Variant,
+    progress: &mut dyn BuildProgress,
+    cache: &ResultCache,
+    lookup: Lookup,
+) -> Result<CheckResult, CheckerError> {
+    if let Some(stored) = lookup.stored {
+        return Ok(stored);
     }
     let result = check(engine, exercise, variant, progress).await?;
-    if let Err(e) = cache.put(&key, &result) {
-        progress.note(&format!("warning: the result could not be cached: {e}"));
+    if let Some(key) = lookup.key {
+        if let Err(e) = cache.put(&key, &result) {
+            progress.note(&format!("warning: the result could not be cached: {e}"));
+        }
     }
     Ok(result)
 }
 
-/// The result cache's key for checking `variant` of `exercise` now.
-async fn result_key(
+/// Looks up checks of `variant` of each of `exercises` in the result cache, all at once: a
+/// re-check of the whole workbook is mostly waiting for the engine's answers, so what the
+/// keys share is asked once (the engine's facts, each base image's id however many
+/// exercises start from it) and the questions are asked together, not one after another.
+pub async fn look_up(
     engine: &Engine,
-    exercise: &Exercise,
+    exercises: &[&Exercise],
     variant: Variant,
-) -> Result<String, CheckerError> {
+    cache: &ResultCache,
+) -> Vec<Lookup> {
+    let engine_facts = engine
+        .info()
+        .await
+        .ok()
+        .map(|info| serde_json::to_string(info).expect("engine facts serialize"));
+    let bases: Vec<Option<Vec<String>>> = exercises
+        .iter()
+        .map(|e| external_images(e, variant).ok())
+        .collect();
+    let wanted: Vec<&String> = bases
+        .iter()
+        .flatten()
+        .flatten()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let ids = futures_util::future::join_all(wanted.iter().map(|image| engine.image_id(image)));
+    let base_ids: BTreeMap<&String, Option<String>> = wanted
+        .iter()
+        .copied()
+        .zip(ids.await)
+        // An engine error leaves the image out: the keys that need it are not worked out.
+        .filter_map(|(image, id)| Some((image, id.ok()?)))
+        .collect();
+    let checker = result_cache::checker_identity();
+    // Hashing reads every file of each exercise: off the async runtime's workers.
+    let keys: Vec<Option<String>> = tokio::task::block_in_place(|| {
+        exercises
+            .iter()
+            .zip(&bases)
+            .map(|(exercise, bases)| {
+                let base_images = bases
+                    .as_ref()?
+                    .iter()
+                    .map(|image| Some((image.clone(), base_ids.get(image)?.clone())))
+                    .collect::<Option<Vec<_>>>()?;
+                let mut folders = vec![exercise.dir.as_path()];
+                if exercise.reference_dir != exercise.dir {
+                    folders.push(exercise.reference_dir.as_path());
+                }
+                KeyInputs {
+                    checker: checker.clone(),
+                    engine: engine_facts.clone()?,
+                    variant: variant.as_str(),
+                    exercise: serde_json::to_string(&exercise.file)
+                        .expect("exercise.toml serializes"),
+                    base_images,
+                    folders,
+                }
+                .key()
+                .ok()
+            })
+            .collect()
+    });
+    let stored: Vec<Option<CheckResult>> =
+        keys.iter().map(|key| cache.get(key.as_ref()?)).collect();
+    // A stored result stands only while its image does (`checker clean` removes it).
+    let images = futures_util::future::join_all(stored.iter().map(|stored| async move {
+        match stored {
+            Some(s) => engine.image_id(&s.image).await.ok().flatten(),
+            None => None,
+        }
+    }))
+    .await;
+    exercises
+        .iter()
+        .zip(keys)
+        .zip(stored)
+        .zip(images)
+        .map(|(((exercise, key), stored), image_id)| {
+            let stored = stored
+                .filter(|s| image_id.as_deref() == Some(s.image_id.as_str()))
+                .map(|mut s| {
+                    for verdict in &mut s.verdicts {
+                        if let Some(goal) = exercise.file.goals.iter().find(|g| g.id == verdict.id)
+                        {
+                            verdict.kind = goal.kind.name();
+                        }
+                    }
+                    s.from_cache = true;
+                    s
+                });
+            Lookup { key, stored }
+        })
+        .collect()
+}
+
+/// The external images the Dockerfile of `variant` of `exercise` starts from or reads.
+fn external_images(exercise: &Exercise, variant: Variant) -> Result<Vec<String>, CheckerError> {
     let file = exercise.dockerfile_path(variant);
     let text = crate::docker::dockerfile::read_dockerfile(&file)?;
     let graph = crate::docker::dockerfile::parse_stage_graph(
@@ -184,25 +291,11 @@ async fn result_key(
         &exercise.file.exercise.build_args,
         None,
     )?;
-    let mut base_images = Vec::new();
-    for (image, _) in graph.external_images() {
-        let id = engine.image_id(&image).await?;
-        base_images.push((image, id));
-    }
-    let mut folders = vec![exercise.dir.as_path()];
-    if exercise.reference_dir != exercise.dir {
-        folders.push(exercise.reference_dir.as_path());
-    }
-    let inputs = KeyInputs {
-        checker: result_cache::checker_identity(),
-        engine: serde_json::to_string(engine.info().await?).expect("engine facts serialize"),
-        variant: variant.as_str(),
-        exercise: serde_json::to_string(&exercise.file).expect("exercise.toml serializes"),
-        base_images,
-        folders,
-    };
-    // Hashing reads every file of the exercise: off the async runtime's workers.
-    tokio::task::block_in_place(|| inputs.key())
+    Ok(graph
+        .external_images()
+        .into_iter()
+        .map(|(image, _)| image)
+        .collect())
 }
 
 /// The facts about the built image that every goal may judge (all but the probes'), the
@@ -223,13 +316,25 @@ async fn measure(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    // These ask the engine independent questions about the same image: asked at once, what
-    // the checker adds to a build stays close to the slowest of them (usually the app check).
-    let (facts, mut layers, (passwd, found_paths), apps) = tokio::try_join!(
+    let needs_starter_size = goals.iter().any(|g| g.kind.needs_starter_size());
+    let graph = &build.graph;
+    // These ask the engine independent questions about the same image (and build the
+    // pristine starter to compare with): asked at once, what the checker adds to a build
+    // stays close to the slowest of them (usually the app check), not their sum.
+    let (facts, mut layers, (passwd, found_paths), apps, other_starter_size, base) = tokio::try_join!(
         engine.inspect(tag),
         engine.layers(tag),
         engine.inspect_files(tag, labels, &paths),
         run_apps(engine, goals, tag, labels),
+        async {
+            match variant {
+                _ if !needs_starter_size => Ok(None),
+                // The starter's own size is the image's, measured with the others.
+                Variant::Starter => Ok(None),
+                _ => starter_size(engine, exercise).await.map(Some),
+            }
+        },
+        base_layers(engine, graph, tag),
     )?;
     let layer_count = layers.len();
     let history = layers
@@ -239,16 +344,7 @@ async fn measure(
     layers.sort_by_key(|l| std::cmp::Reverse(l.size));
     layers.truncate(5);
 
-    let starter_size = if goals.iter().any(|g| g.kind.needs_starter_size()) {
-        Some(match variant {
-            Variant::Starter => facts.size,
-            _ => starter_size(engine, exercise).await?,
-        })
-    } else {
-        None
-    };
-    let graph = &build.graph;
-    let base = base_layers(engine, graph, &facts.diff_ids).await?;
+    let starter_size = needs_starter_size.then(|| other_starter_size.unwrap_or(facts.size));
     let measurements = Measurements {
         image_size: facts.size,
         compressed_size: facts.compressed_size,
@@ -280,11 +376,11 @@ async fn measure(
 }
 
 /// The image the target stage starts from (through the stages it is built on), when the
-/// final image begins with every layer of it: what the size advice counts as the base.
+/// final image `tag` begins with every layer of it: what the size advice counts as the base.
 async fn base_layers(
     engine: &Engine,
     graph: &StageGraph,
-    diff_ids: &[String],
+    tag: &str,
 ) -> Result<Option<BaseLayers>, CheckerError> {
     let mut stage = graph.target;
     let image = loop {
@@ -294,7 +390,7 @@ async fn base_layers(
             Base::Scratch => return Ok(None),
         }
     };
-    let base_ids = engine.inspect(&image).await?.diff_ids;
+    let (base_ids, diff_ids) = tokio::try_join!(engine.diff_ids(&image), engine.diff_ids(tag))?;
     if base_ids.is_empty() || !diff_ids.starts_with(&base_ids) {
         return Ok(None);
     }

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use super::Outcome;
-use crate::check::{CheckResult, Checked, CouldNotCheck};
+use crate::check::{check_looked_up, look_up, CheckResult, Checked, CouldNotCheck, Lookup};
 use crate::docker::engine::Engine;
 use crate::error::CheckerError;
 use crate::report::{exporter, Format, RunInfo};
@@ -60,27 +60,39 @@ pub async fn check_and_record(
         let cache = ResultCache::in_workbook(&workbook.root);
         crate::check::check_cached(engine, exercise, variant, progress, &cache).await?
     };
-    if variant == Variant::Learner {
-        let (mut file, aside) = ProgressFile::load_or_set_aside(&workbook.root)?;
-        if let Some(aside) = aside {
-            progress.note(&format!("warning: {aside}"));
-        }
-        // A stored result is the Dockerfile's result now: recorded as checked now.
-        let checked_at = if result.from_cache {
-            chrono::Utc::now()
-        } else {
-            result.checked_at
-        };
-        file.record(
-            &result.exercise,
-            checked_at,
-            &result.verdicts,
-            &result.measurements,
-        );
-        file.record_engine(&result.exercise, engine.info().await.ok());
-        file.save()?;
-    }
+    record(workbook, engine, variant, &result, progress).await?;
     Ok(result)
+}
+
+/// Records a check of the learner's Dockerfile in the progress file.
+async fn record(
+    workbook: &Workbook,
+    engine: &Engine,
+    variant: Variant,
+    result: &CheckResult,
+    progress: &mut dyn crate::docker::engine::BuildProgress,
+) -> Result<(), CheckerError> {
+    if variant != Variant::Learner {
+        return Ok(());
+    }
+    let (mut file, aside) = ProgressFile::load_or_set_aside(&workbook.root)?;
+    if let Some(aside) = aside {
+        progress.note(&format!("warning: {aside}"));
+    }
+    // A stored result is the Dockerfile's result now: recorded as checked now.
+    let checked_at = if result.from_cache {
+        chrono::Utc::now()
+    } else {
+        result.checked_at
+    };
+    file.record(
+        &result.exercise,
+        checked_at,
+        &result.verdicts,
+        &result.measurements,
+    );
+    file.record_engine(&result.exercise, engine.info().await.ok());
+    file.save()
 }
 
 /// Checks every exercise named, whatever happens to one of them: one that cannot be checked
@@ -93,6 +105,32 @@ pub async fn check(
     format: Format,
     fresh: bool,
 ) -> Outcome {
+    let engine = connect(workbook).await;
+    check_on(workbook, engine.as_ref(), names, variant, format, fresh).await
+}
+
+/// The engine for checks of `workbook`; a failure is said on stderr, and each exercise's
+/// entry of the report says it again.
+pub async fn connect(workbook: &Workbook) -> Result<Engine, CheckerError> {
+    let engine = crate::commands::connect()
+        .await
+        .map(|engine| engine.with_size_cache(&workbook.root));
+    if let Err(e) = &engine {
+        eprintln!("error: {e}");
+    }
+    engine
+}
+
+/// [`check`] on an engine already connected (or the error of connecting to it): `watch`
+/// keeps one for every re-check instead of connecting again on each save.
+pub async fn check_on(
+    workbook: &Workbook,
+    engine: Result<&Engine, &CheckerError>,
+    names: &[String],
+    variant: Variant,
+    format: Format,
+    fresh: bool,
+) -> Outcome {
     if variant == Variant::Learner {
         // Before building: a damaged progress file would otherwise cost the result.
         if let (_, Some(aside)) = ProgressFile::load_or_set_aside(&workbook.root)? {
@@ -100,16 +138,24 @@ pub async fn check(
         }
     }
     let exercises = select(workbook, names)?;
-    let engine = crate::commands::connect()
-        .await
-        .map(|engine| engine.with_size_cache(&workbook.root));
-    if let Err(e) = &engine {
-        eprintln!("error: {e}");
-    }
+    let cache = ResultCache::in_workbook(&workbook.root);
+    // Every exercise is looked up in the result cache at once (see `check::look_up`): a
+    // re-check with nothing changed is then a few round trips to the engine in all.
+    let mut lookups: Vec<Option<Lookup>> = match engine {
+        Ok(engine) if !fresh => {
+            let all: Vec<&Exercise> = exercises.iter().collect();
+            look_up(engine, &all, variant, &cache)
+                .await
+                .into_iter()
+                .map(Some)
+                .collect()
+        }
+        _ => exercises.iter().map(|_| None).collect(),
+    };
     let mut outcomes: Vec<Checked> = Vec::new();
-    for exercise in &exercises {
-        outcomes.push(match &engine {
-            Ok(engine) => check_one(workbook, engine, exercise, variant, fresh)
+    for (exercise, lookup) in exercises.iter().zip(lookups.iter_mut()) {
+        outcomes.push(match engine {
+            Ok(engine) => check_one(workbook, engine, exercise, variant, &cache, lookup.take())
                 .await
                 .map_err(|e| {
                     eprintln!("error: {e}");
@@ -120,7 +166,7 @@ pub async fn check(
     }
     print!(
         "{}",
-        exporter(format).check(&run_info(engine.as_ref()).await, &outcomes)
+        exporter(format).check(&run_info(engine).await, &outcomes)
     );
     Ok(if outcomes.iter().any(|o| o.is_err()) {
         ExitCode::from(2)
@@ -131,17 +177,36 @@ pub async fn check(
     })
 }
 
-/// Checks one exercise with a progress line on the terminal, and records the learner's
+/// Checks one exercise, the stored result of `lookup` when it holds one (None: afresh),
+/// with a progress line on the terminal while it builds, and records the learner's
 /// progress.
 async fn check_one(
     workbook: &Workbook,
     engine: &Engine,
     exercise: &Exercise,
     variant: Variant,
-    fresh: bool,
+    cache: &ResultCache,
+    lookup: Option<Lookup>,
 ) -> Result<CheckResult, CheckerError> {
-    let mut progress = TerminalProgress::new(&format!("{} ({})", exercise.name, variant.as_str()));
-    let result = check_and_record(workbook, engine, exercise, variant, fresh, &mut progress).await;
-    drop(progress);
-    result
+    let result = match lookup {
+        // Nothing is built: no progress line to show.
+        Some(Lookup {
+            stored: Some(stored),
+            ..
+        }) => stored,
+        lookup => {
+            let mut progress =
+                TerminalProgress::new(&format!("{} ({})", exercise.name, variant.as_str()));
+            let result = match lookup {
+                Some(lookup) => {
+                    check_looked_up(engine, exercise, variant, &mut progress, cache, lookup).await
+                }
+                None => crate::check::check(engine, exercise, variant, &mut progress).await,
+            };
+            drop(progress);
+            result?
+        }
+    };
+    record(workbook, engine, variant, &result, &mut crate::ui::Silent).await?;
+    Ok(result)
 }

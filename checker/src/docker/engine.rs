@@ -637,10 +637,15 @@ impl Engine {
         Ok((created.id, pending))
     }
 
-    /// Removes a container this run created, and settles its entry in the ledger.
+    /// Removes a container this run created, and settles its entry in the ledger, on a task
+    /// of its own: removing a container takes the engine the better part of a second on
+    /// the containerd store, and nothing the check reports waits for it.
     async fn remove_created(&self, id: &str, pending: Pending) {
-        self.remove_container(id).await;
-        pending.settle();
+        let (docker, warnings, id) = (self.docker.clone(), self.warnings.clone(), id.to_string());
+        ledger::remove_later(pending, async move {
+            remove_container(&docker, &*warnings, &id).await
+        })
+        .await;
     }
 
     /// Records that a build is about to (re)tag `tag`, which points at `before` now: if the
@@ -653,14 +658,7 @@ impl Engine {
     /// Removes a container, whatever state it is in. Failure to remove is a warning (see
     /// `Warnings`) rather than hiding the check's own result.
     pub async fn remove_container(&self, id: &str) {
-        let options = RemoveContainerOptionsBuilder::default()
-            .force(true)
-            .v(true)
-            .build();
-        if let Err(e) = self.docker.remove_container(id, Some(options)).await {
-            let message = format!("warning: could not remove container {id}: {e}");
-            self.warnings.warn(&message);
-        }
+        remove_container(&self.docker, &*self.warnings, id).await
     }
 
     /// Runs the image to its end (or the time limit) and collects its output.
@@ -947,6 +945,8 @@ impl Engine {
     /// Removes an image the checker replaced, unless something still uses it (another tag,
     /// a container): then it is not garbage, and the engine's refusal is the answer.
     pub async fn remove_replaced_image(&self, id: &str) {
+        // A container of the image may still be on its way out.
+        ledger::removals_done().await;
         let options = RemoveImageOptionsBuilder::default().force(false).build();
         match self.docker.remove_image(id, Some(options), None).await {
             Ok(_)
@@ -962,6 +962,8 @@ impl Engine {
     }
 
     pub async fn remove_image(&self, image: &str) -> Result<(), CheckerError> {
+        // A container of the image may still be on its way out.
+        ledger::removals_done().await;
         let options = RemoveImageOptionsBuilder::default().force(false).build();
         match self.docker.remove_image(image, Some(options), None).await {
             Ok(_)
@@ -1072,6 +1074,17 @@ fn is_broken_stream(error: &bollard::errors::Error) -> bool {
         bollard::errors::Error::DockerResponseServerError { .. }
             | bollard::errors::Error::DockerStreamError { .. }
     )
+}
+
+/// Removes a container, whatever state it is in; failing to is a warning.
+async fn remove_container(docker: &Docker, warnings: &dyn Warnings, id: &str) {
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    if let Err(e) = docker.remove_container(id, Some(options)).await {
+        warnings.warn(&format!("warning: could not remove container {id}: {e}"));
+    }
 }
 
 /// A client whose build requests say `version=2` (BuildKit) where bollard wrote `1`.

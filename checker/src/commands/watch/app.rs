@@ -39,6 +39,9 @@ struct Screen {
     status: String,
     /// Hint, list, reset or key text; shown above the report until Esc or the next check.
     message: Vec<String>,
+    /// The message outlives the next check: a reset's, whose check of the starter follows
+    /// the reset within a few milliseconds (a stored result) and would wipe it unread.
+    keep_message: bool,
     changes: Vec<String>,
     report: Vec<String>,
     done: bool,
@@ -196,6 +199,7 @@ impl App<'_> {
             title: exercise.title().to_string(),
             status: String::new(),
             message: Vec::new(),
+            keep_message: false,
             changes: Vec::new(),
             report: Vec::new(),
             done: false,
@@ -238,7 +242,9 @@ impl App<'_> {
     /// Checks the exercise on screen; false when the learner quit while it ran.
     async fn check(&mut self, screen: &mut Screen, fresh: bool) -> bool {
         screen.status = format!("checking {}…", screen.exercise);
-        screen.message.clear();
+        if !std::mem::take(&mut screen.keep_message) {
+            screen.message.clear();
+        }
         let _ = draw(screen);
         let workbook = self.workbook;
         let name = screen.exercise.clone();
@@ -369,10 +375,10 @@ impl App<'_> {
                 Step::Redraw
             }
             KeyCode::Char('r') => {
-                screen.message = text(super::super::reset::reset_lines(
-                    self.workbook,
-                    &screen.exercise,
-                ));
+                let reset = super::super::reset::reset_lines(self.workbook, &screen.exercise);
+                // Only a reset that wrote the file has a check coming.
+                screen.keep_message = reset.is_ok();
+                screen.message = text(reset);
                 // The saved starter is a change the file watcher reports, which checks it.
                 Step::Redraw
             }

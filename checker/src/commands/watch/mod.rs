@@ -23,8 +23,11 @@ use crate::workbook::exercise::Variant;
 use crate::workbook::Workbook;
 
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// Editors save in bursts (temp file, rename, chmod); wait for the burst to end.
-const SETTLE: Duration = Duration::from_millis(300);
+/// Editors save in bursts (temp file, rename, chmod) a few milliseconds long; the check
+/// starts once the files have been quiet this long. Every millisecond of it is added to
+/// the learner's wait for the verdict, and a burst that outlasts it costs only a second
+/// check, of the finished file, right after the first.
+const SETTLE: Duration = Duration::from_millis(50);
 
 pub async fn watch(
     workbook: &Workbook,
@@ -67,7 +70,8 @@ pub async fn plain(
         "watching {} (Ctrl-C to stop); checking {first}",
         dir.display()
     );
-    recheck(workbook, &first, fresh).await;
+    let mut engine = None;
+    recheck(workbook, &mut engine, &first, fresh).await;
 
     loop {
         let first = rx.recv().await.ok_or(CheckerError::WatcherStopped)?;
@@ -78,19 +82,32 @@ pub async fn plain(
         }
         let Some(exercise) = changed else { continue };
         eprintln!("\n── change in {exercise}: checking ──");
-        recheck(workbook, &exercise, fresh).await;
+        recheck(workbook, &mut engine, &exercise, fresh).await;
     }
 }
 
-async fn recheck(workbook: &Workbook, exercise: &str, fresh: bool) {
-    let outcome = super::check::check(
+/// Checks `exercise` on the engine of the checks before, connecting when there is none yet
+/// (or it could not be reached then): a connection costs round trips on every save.
+async fn recheck(
+    workbook: &Workbook,
+    engine: &mut Option<crate::docker::engine::Engine>,
+    exercise: &str,
+    fresh: bool,
+) {
+    let connected = match engine.take() {
+        Some(engine) => Ok(engine),
+        None => super::check::connect(workbook).await,
+    };
+    let outcome = super::check::check_on(
         workbook,
+        connected.as_ref(),
         &[exercise.to_string()],
         Variant::Learner,
         Format::Text,
         fresh,
     )
     .await;
+    *engine = connected.ok();
     // In watch mode a failed check is something to fix and save again, not a reason to stop.
     if let Err(e) = outcome {
         eprintln!("error: {e}");

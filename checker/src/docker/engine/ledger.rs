@@ -132,6 +132,33 @@ pub(super) fn image_removed(tag: &str) {
     entries().retain(|_, e| !matches!(&e.made, Made::Image { tag: t, .. } if t == tag));
 }
 
+/// Held (shared) by every container removal running on its own: removing an image waits
+/// for them (see [`removals_done`]), since the engine refuses to remove an image a container
+/// of it is still made from.
+static REMOVING: LazyLock<std::sync::Arc<tokio::sync::RwLock<()>>> =
+    LazyLock::new(|| std::sync::Arc::new(tokio::sync::RwLock::new(())));
+
+/// Runs `removal` (of what `pending` stands for) on a task of its own, then settles
+/// `pending`: the caller has what it needs from the container and goes on, while the engine
+/// takes its time removing it. The run waits for these tasks before it exits (see
+/// [`wait_for_undoing`]); a run interrupted meanwhile still finds the entry and removes it.
+pub(super) async fn remove_later(
+    pending: Pending,
+    removal: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let held = REMOVING.clone().read_owned().await;
+    LEDGER.undoing.spawn(async move {
+        removal.await;
+        pending.settle();
+        drop(held);
+    });
+}
+
+/// Waits until no container removal started by [`remove_later`] is running.
+pub(super) async fn removals_done() {
+    drop(REMOVING.write().await);
+}
+
 /// Waits for the undoing that dropped guards started (a grading timeout's, say).
 pub async fn wait_for_undoing() {
     LEDGER.undoing.close();
