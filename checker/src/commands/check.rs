@@ -105,8 +105,21 @@ pub async fn check(
     format: Format,
     fresh: bool,
 ) -> Outcome {
+    // A damaged progress file is reported (and set aside) before anything else is said:
+    // with no engine the learner must still learn that the file was damaged.
+    set_aside_damaged_progress(workbook, variant)?;
     let engine = connect(workbook).await;
     check_on(workbook, engine.as_ref(), names, variant, format, fresh).await
+}
+
+/// Before building: a damaged progress file would otherwise cost the result.
+fn set_aside_damaged_progress(workbook: &Workbook, variant: Variant) -> Result<(), CheckerError> {
+    if variant == Variant::Learner {
+        if let (_, Some(aside)) = ProgressFile::load_or_set_aside(&workbook.root)? {
+            eprintln!("warning: {aside}");
+        }
+    }
+    Ok(())
 }
 
 /// The engine for checks of `workbook`; a failure is said on stderr, and each exercise's
@@ -131,12 +144,7 @@ pub async fn check_on(
     format: Format,
     fresh: bool,
 ) -> Outcome {
-    if variant == Variant::Learner {
-        // Before building: a damaged progress file would otherwise cost the result.
-        if let (_, Some(aside)) = ProgressFile::load_or_set_aside(&workbook.root)? {
-            eprintln!("warning: {aside}");
-        }
-    }
+    set_aside_damaged_progress(workbook, variant)?;
     let exercises = select(workbook, names)?;
     let cache = ResultCache::in_workbook(&workbook.root);
     // Every exercise is looked up in the result cache at once (see `check::look_up`): a
