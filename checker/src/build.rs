@@ -44,9 +44,15 @@ pub async fn build_plan(
     progress: &mut dyn BuildProgress,
 ) -> Result<Built, CheckerError> {
     let file = exercise.dockerfile_path(variant);
-    let text = crate::docker::dockerfile::read_dockerfile(&file)?;
+    let mut text = crate::docker::dockerfile::read_dockerfile(&file)?;
     let mut build_args = exercise.file.exercise.build_args.clone();
     build_args.extend(plan.build_args.clone());
+    let mut replacements = plan.replacements.clone();
+    if plan.name_stages {
+        let graph = parse_off_the_runtime(&file, text.clone(), &build_args, None).await?;
+        text = graph.with_every_stage_named(&text);
+        replacements.insert(variant.dockerfile().to_string(), text.clone().into_bytes());
+    }
     let graph = parse_off_the_runtime(&file, text, &build_args, plan.target.clone()).await?;
     // The engine reads the ignore file itself; reading it here first names the line of a
     // bad pattern, which the engine's message does not.
@@ -59,11 +65,12 @@ pub async fn build_plan(
         engine.image_id(&tag)
     )?;
     let request = BuildRequest {
-        context: context::Folder::with_overlay(&exercise.dir, plan.replacements.clone()),
+        context: context::Folder::with_overlay(&exercise.dir, replacements),
         dockerfile: variant.dockerfile().to_string(),
         tag: tag.clone(),
         labels: labels(exercise, variant),
         build_args,
+        secrets: exercise.secrets()?,
         target: plan.target.clone(),
         no_cache: plan.no_cache,
     };

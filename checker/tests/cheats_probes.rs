@@ -219,3 +219,89 @@ fn an_app_failure_names_the_arg_the_stage_never_declared() {
         "{detail}"
     );
 }
+
+/// The key exercise 15 decrypts its quotes with, as the secret goal looks for it.
+fn key_of_15() -> String {
+    std::fs::read_to_string(workbook_root().join("exercises/15-build-mounts/data.key"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_secret_copied_into_a_stage_without_a_name_is_found_there() {
+    require_engine();
+    // The starter's mistake (copy the key in, remove it after) in a build stage that has no
+    // name, which `--target` cannot build: the checker names it to look into its layers.
+    let dockerfile = solution_with(
+        "15-build-mounts",
+        "FROM debian:bookworm AS build",
+        "FROM debian:bookworm",
+    )
+    .replace("--from=build", "--from=0")
+    .replacen(
+        "RUN --mount=type=secret,id=data_key,required=true",
+        "COPY data.key ./\nRUN",
+        1,
+    )
+    .replacen("-key /run/secrets/data_key", "-key data.key", 1);
+    assert!(dockerfile.contains("COPY data.key ./"), "{dockerfile}");
+    let book = Workbook::with("15-build-mounts", &dockerfile);
+    let (report, code) = book.check("15");
+    assert_eq!(code, Some(1), "{report}");
+    assert!(!met(&report, "secret"), "{report}");
+    let detail = detail(&report, "secret");
+    assert!(
+        detail.contains("stage checker-stage-0: layer") && detail.contains("(COPY data.key ./)"),
+        "{detail}"
+    );
+    // The final image is clean: only the stage's layer holds the key.
+    assert!(!detail.contains("the image:"), "{detail}");
+    assert!(met(&report, "quote"), "{report}");
+}
+
+#[test]
+fn a_secret_in_an_env_of_the_final_stage_is_found_in_config_and_history() {
+    require_engine();
+    let dockerfile = solution_with(
+        "15-build-mounts",
+        "USER 10001:10001",
+        &format!("ENV DATA_KEY={}\nUSER 10001:10001", key_of_15()),
+    );
+    let book = Workbook::with("15-build-mounts", &dockerfile);
+    let (report, code) = book.check("15");
+    assert_eq!(code, Some(1), "{report}");
+    assert!(!met(&report, "secret"), "{report}");
+    let detail = detail(&report, "secret");
+    assert!(
+        detail.contains("the image: the image config (env, labels, command)"),
+        "{detail}"
+    );
+    assert!(detail.contains("the image: history entry"), "{detail}");
+}
+
+#[test]
+fn a_proxy_mounted_without_a_module_cache_misses_the_cache_mount_goal() {
+    require_engine();
+    // The proxy out of every layer, but the modules kept nowhere between builds: every
+    // edit downloads them again, and with the proxy gone the build fails.
+    let dockerfile = solution_with(
+        "15-build-mounts",
+        "    --mount=type=cache,target=/root/go/pkg/mod \\\n",
+        "",
+    );
+    let book = Workbook::with("15-build-mounts", &dockerfile);
+    let (report, code) = book.check("15");
+    assert_eq!(code, Some(1), "{report}");
+    assert!(!met(&report, "module-cache"), "{report}");
+    assert_eq!(
+        measured(&report, "module-cache"),
+        "downloads again: failed without goproxy/"
+    );
+    let detail = detail(&report, "module-cache");
+    assert!(
+        detail.contains("RUN --mount=type=cache,target="),
+        "{detail}"
+    );
+    assert!(met(&report, "secret"), "{report}");
+}

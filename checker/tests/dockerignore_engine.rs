@@ -287,6 +287,7 @@ async fn checker_build(
         tag: tag.into(),
         labels: BTreeMap::new(),
         build_args: BTreeMap::new(),
+        secrets: BTreeMap::new(),
         target: None,
         no_cache: false,
     };

@@ -341,6 +341,7 @@ pub async fn build_distroless(
         tag: image.to_string(),
         labels,
         build_args: BTreeMap::new(),
+        secrets: BTreeMap::new(),
         target: Some(target.to_string()),
         no_cache,
     };

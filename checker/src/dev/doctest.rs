@@ -123,6 +123,7 @@ async fn build_snippet(
             (crate::docker::engine::SCOPE_LABEL.to_string(), scope),
         ]),
         build_args: BTreeMap::new(),
+        secrets: BTreeMap::new(),
         target: None,
         no_cache: false,
     };

@@ -274,6 +274,75 @@ pub async fn contents_of(engine: &Engine, image: &str) -> Result<Arc<ImageConten
     Ok(contents)
 }
 
+/// Where `needle` occurs in `image`: in which layers (any file, also one a later layer
+/// deletes: the layer still ships it), in which history entries, in the config. Each place
+/// in words, e.g. "layer 5 of 7 (COPY data.key ./)".
+pub async fn find_bytes(
+    engine: &Engine,
+    image: &str,
+    needle: &[u8],
+) -> Result<Vec<String>, CheckerError> {
+    let mut file = tempfile::tempfile().map_err(CheckerError::TempFile)?;
+    engine.export_image(image, &mut file).await?;
+    let platform = engine.platform().await?;
+    let wanted = needle.to_vec();
+    let hits = tokio::task::spawn_blocking(move || {
+        file.rewind()?;
+        let finder = memchr::memmem::Finder::new(&wanted);
+        crate::docker::oci::read_layers(file, &platform, |tar| stream_contains(tar, &finder))
+    })
+    .await?
+    .map_err(CheckerError::archive(format!(
+        "reading the layers of {image}"
+    )))?;
+    let mut found = Vec::new();
+    if hits.iter().any(|&hit| hit) {
+        // Which instruction made each layer: only worth asking when one is to be named.
+        let layers = engine.layers(image).await?;
+        for (i, _) in hits.iter().enumerate().filter(|(_, &hit)| hit) {
+            let made_by = layers
+                .iter()
+                .find(|l| l.position == i + 1)
+                .map(|l| format!(" ({})", crate::docker::engine::short_step(&l.created_by)))
+                .unwrap_or_default();
+            found.push(format!("layer {} of {}{made_by}", i + 1, hits.len()));
+        }
+    }
+    let finder = memchr::memmem::Finder::new(needle);
+    for (place, text) in engine.metadata_texts(image).await? {
+        if finder.find(text.as_bytes()).is_some() {
+            found.push(place);
+        }
+    }
+    Ok(found)
+}
+
+/// Whether `needle` occurs anywhere in the stream (a layer tar: file content lies in it
+/// unbroken, so a secret a file holds is found whatever the file's name).
+pub fn stream_contains(
+    stream: &mut dyn Read,
+    finder: &memchr::memmem::Finder<'_>,
+) -> std::io::Result<bool> {
+    let keep = finder.needle().len().saturating_sub(1);
+    let mut buffer = vec![0u8; (1 << 20) + keep];
+    let mut filled = 0;
+    loop {
+        let read = stream.read(&mut buffer[filled..])?;
+        if read == 0 {
+            return Ok(false);
+        }
+        filled += read;
+        if finder.find(&buffer[..filled]).is_some() {
+            return Ok(true);
+        }
+        // Keep the tail that may hold the start of a match cut by the buffer's end.
+        if filled > keep {
+            buffer.copy_within(filled - keep..filled, 0);
+            filled = keep;
+        }
+    }
+}
+
 /// The SHA-256 of `bytes`, as [`File::sha256`] holds it.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
@@ -282,6 +351,30 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_are_found_across_reads_and_not_where_they_are_not() {
+        let secret = b"wb15-0123456789abcdef";
+        let mut stream = vec![b'x'; 3 << 20];
+        // Across the first buffer's end, where one read stops and the next begins.
+        let at = (1 << 20) - 7;
+        stream[at..at + secret.len()].copy_from_slice(secret);
+        let finder = memchr::memmem::Finder::new(secret);
+        assert!(stream_contains(&mut std::io::Cursor::new(&stream), &finder).unwrap());
+        // A reader that hands out a few bytes at a time.
+        let slow = SlowReader(std::io::Cursor::new(stream.clone()));
+        assert!(stream_contains(&mut { slow }, &finder).unwrap());
+        stream[at] = b'y';
+        assert!(!stream_contains(&mut std::io::Cursor::new(&stream), &finder).unwrap());
+    }
+
+    struct SlowReader(std::io::Cursor<Vec<u8>>);
+    impl Read for SlowReader {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(4093);
+            self.0.read(&mut buf[..n])
+        }
+    }
 
     fn layer(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());

@@ -643,6 +643,38 @@ impl StageGraph {
         found
     }
 
+    /// The name `--target` builds `stage` by: its own, or the one
+    /// [`StageGraph::with_every_stage_named`] gives a stage that has none.
+    pub fn target_name(&self, stage: usize) -> String {
+        self.stages[stage]
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("checker-stage-{stage}"))
+    }
+
+    /// `text` (the Dockerfile this graph was parsed from) with ` AS checker-stage-<n>` after
+    /// the FROM of every stage that has no name, so that each can be built as a target.
+    /// Names are not part of BuildKit's cache keys: the stages still come from the cache.
+    pub fn with_every_stage_named(&self, text: &str) -> String {
+        let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+        for stage in self.stages.iter().filter(|s| s.name.is_none()) {
+            // The FROM instruction ends on the first line not continued with `\`.
+            let mut last = stage.line - 1;
+            while last + 1 < lines.len() && lines[last].trim_end().ends_with('\\') {
+                last += 1;
+            }
+            let Some(line) = lines.get_mut(last) else {
+                continue;
+            };
+            let (body, cr) = match line.strip_suffix('\r') {
+                Some(body) => (body.to_string(), "\r"),
+                None => (line.clone(), ""),
+            };
+            *line = format!("{body} AS {}{cr}", self.target_name(stage.index));
+        }
+        lines.join("\n")
+    }
+
     /// Stages that `stage` depends on, directly or through other stages (itself excluded).
     pub fn dependencies(&self, stage: usize) -> BTreeSet<usize> {
         let mut seen = BTreeSet::new();
@@ -859,6 +891,32 @@ mod tests {
 
     fn graph(text: &str) -> StageGraph {
         parse_stage_graph(Path::new("Dockerfile"), text, &BTreeMap::new(), None).unwrap()
+    }
+
+    #[test]
+    fn unnamed_stages_get_names_that_build_as_targets() {
+        let text = "FROM debian:bookworm\nRUN make\nFROM golang \\\n  AS tools\nFROM \\\n  scratch\r\nCOPY --from=0 /a /a\n";
+        let g = graph(text);
+        let named = g.with_every_stage_named(text);
+        assert_eq!(
+            named,
+            "FROM debian:bookworm AS checker-stage-0\nRUN make\nFROM golang \\\n  AS tools\nFROM \\\n  scratch AS checker-stage-2\r\nCOPY --from=0 /a /a\n"
+        );
+        let again = graph(&named);
+        assert_eq!(again.target_name(0), "checker-stage-0");
+        assert_eq!(again.target_name(1), "tools");
+        assert_eq!(again.stages.len(), 3);
+        // Every stage can now be the target.
+        for stage in 0..3 {
+            let target = again.target_name(stage);
+            parse_stage_graph(
+                Path::new("Dockerfile"),
+                &named,
+                &BTreeMap::new(),
+                Some(&target),
+            )
+            .unwrap();
+        }
     }
 
     #[test]

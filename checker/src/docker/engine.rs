@@ -96,6 +96,8 @@ pub struct BuildRequest {
     pub tag: String,
     pub labels: BTreeMap<String, String>,
     pub build_args: BTreeMap<String, String>,
+    /// Secrets by id, for `RUN --mount=type=secret` (served through the session).
+    pub secrets: BTreeMap<String, Vec<u8>>,
     pub target: Option<String>,
     pub no_cache: bool,
 }
@@ -373,9 +375,13 @@ impl Engine {
             ("context".to_string(), request.context.clone()),
             ("dockerfile".to_string(), request.context.clone()),
         ]);
-        let session =
-            crate::docker::session::open(&self.endpoint, folders, &shared_key(&request.context))
-                .await?;
+        let session = crate::docker::session::open(
+            &self.endpoint,
+            folders,
+            request.secrets.clone(),
+            &shared_key(&request.context),
+        )
+        .await?;
         let labels: HashMap<String, String> = request.labels.clone().into_iter().collect();
         let build_args: HashMap<String, String> = request.build_args.clone().into_iter().collect();
         let mut options = BuildImageOptionsBuilder::default()
@@ -848,6 +854,33 @@ impl Engine {
         Some(host.trim_matches(['[', ']']).to_string())
     }
 
+    /// The image's metadata as text, each with where it is: every history entry (the
+    /// instruction that made it, with the build arguments RUN saw), and the config (its
+    /// environment, labels, command…). What `docker history` and `docker inspect` show anyone
+    /// who has the image.
+    pub async fn metadata_texts(&self, image: &str) -> Result<Vec<(String, String)>, CheckerError> {
+        let (info, history) = tokio::try_join!(
+            self.docker.inspect_image(image),
+            self.docker.image_history(image)
+        )?;
+        let mut texts: Vec<(String, String)> = history
+            .into_iter()
+            .rev()
+            .enumerate()
+            .map(|(i, h)| {
+                (
+                    format!("history entry {} ({})", i + 1, short_step(&h.created_by)),
+                    format!("{}\n{}", h.created_by, h.comment),
+                )
+            })
+            .collect();
+        if let Some(config) = info.config {
+            let text = serde_json::to_string(&config).unwrap_or_default();
+            texts.push(("the image config (env, labels, command)".into(), text));
+        }
+        Ok(texts)
+    }
+
     /// Writes `docker save IMAGE` into `file`, for reading the layers' contents.
     pub async fn export_image(
         &self,
@@ -1309,6 +1342,20 @@ async fn http_get(url: &str) -> Result<(u16, String), String> {
         .map_err(|e| e.to_string())?
         .to_bytes();
     Ok((status, cap(&body)))
+}
+
+/// An instruction as history records it, short enough for a message: BuildKit's
+/// `/bin/sh -c` prefix and `# buildkit` suffix left out, cut at 60 characters.
+pub fn short_step(created_by: &str) -> String {
+    let step = created_by
+        .trim()
+        .trim_end_matches("# buildkit")
+        .trim()
+        .replace("/bin/sh -c ", "");
+    match step.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &step[..at]),
+        None => step,
+    }
 }
 
 #[cfg(test)]

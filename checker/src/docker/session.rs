@@ -21,6 +21,8 @@ use bollard_buildkit_proto::health::health_server::{Health, HealthServer};
 use bollard_buildkit_proto::health::{
     HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse,
 };
+use bollard_buildkit_proto::moby::buildkit::secrets::v1::secrets_server::{Secrets, SecretsServer};
+use bollard_buildkit_proto::moby::buildkit::secrets::v1::{GetSecretRequest, GetSecretResponse};
 use bollard_buildkit_proto::moby::filesync::packet::file_sync_server::{FileSync, FileSyncServer};
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
@@ -34,6 +36,7 @@ use crate::error::CheckerError;
 /// The gRPC methods the session offers; the engine only calls what is announced.
 const DIFF_COPY: &str = "/moby.filesync.v1.FileSync/DiffCopy";
 const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
+const GET_SECRET: &str = "/moby.buildkit.secrets.v1.Secrets/GetSecret";
 /// fsutil's chunk size for file content.
 const CHUNK: usize = 32 * 1024;
 
@@ -58,12 +61,14 @@ impl Session {
     }
 }
 
-/// Opens a session on the engine at `host` serving `folders` by name. `shared_key` lets the
-/// engine reuse what it kept of an earlier transfer with the same key, so it must change
-/// whenever the same paths may hold other content (an overlay).
+/// Opens a session on the engine at `host` serving `folders` by name, and `secrets` by id
+/// (what `RUN --mount=type=secret,id=…` reads, as `docker build --secret id=…,src=…` serves
+/// it). `shared_key` lets the engine reuse what it kept of an earlier transfer with the same
+/// key, so it must change whenever the same paths may hold other content (an overlay).
 pub async fn open(
     endpoint: &Endpoint,
     folders: BTreeMap<String, Folder>,
+    secrets: BTreeMap<String, Vec<u8>>,
     shared_key: &str,
 ) -> Result<Session, CheckerError> {
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -80,6 +85,7 @@ pub async fn open(
         let _ = tonic::transport::Server::builder()
             .add_service(HealthServer::new(AlwaysServing))
             .add_service(file_sync)
+            .add_service(SecretsServer::new(SecretStore(secrets)))
             .serve_with_incoming(futures_util::stream::iter([Ok::<_, std::io::Error>(io)]))
             .await;
     });
@@ -119,6 +125,7 @@ async fn upgrade(
         .header("X-Docker-Expose-Session-Sharedkey", shared_key)
         .header("X-Docker-Expose-Session-Grpc-Method", DIFF_COPY)
         .header("X-Docker-Expose-Session-Grpc-Method", HEALTH_CHECK)
+        .header("X-Docker-Expose-Session-Grpc-Method", GET_SECRET)
         .body(http_body_util::Empty::<bytes::Bytes>::new())
         .map_err(|e| failed(e.to_string()))?;
     let response = sender
@@ -331,6 +338,24 @@ impl Health for AlwaysServing {
         _: Request<HealthCheckRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         Err(Status::unimplemented("not offered"))
+    }
+}
+
+/// The secrets of a build by id. An id it does not hold is NotFound, which BuildKit reads
+/// as "no such secret": a `required=true` mount then fails the build, any other is skipped.
+struct SecretStore(BTreeMap<String, Vec<u8>>);
+
+#[tonic::async_trait]
+impl Secrets for SecretStore {
+    async fn get_secret(
+        &self,
+        request: Request<GetSecretRequest>,
+    ) -> Result<Response<GetSecretResponse>, Status> {
+        let id = &request.get_ref().id;
+        match self.0.get(id) {
+            Some(data) => Ok(Response::new(GetSecretResponse { data: data.clone() })),
+            None => Err(Status::not_found(format!("secret {id} not found"))),
+        }
     }
 }
 

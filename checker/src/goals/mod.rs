@@ -120,6 +120,8 @@ goal_kinds! {
     Packages(packages) = "packages",
     SourcesAbsent(sources_absent) = "sources-absent",
     BaseImage(base_image) = "base-image",
+    SecretAbsent(secret_absent) = "secret-absent",
+    CacheMount(cache_mount) = "cache-mount",
 }
 
 /// The synchronous part of [`Kind`], as a trait object.

@@ -39,6 +39,9 @@ pub struct Plan {
     pub tag_suffix: Option<String>,
     /// Build arguments on top of the exercise's own.
     pub build_args: BTreeMap<String, String>,
+    /// Gives every stage without a name one (`StageGraph::target_name`), so that `target`
+    /// can name any stage.
+    pub name_stages: bool,
 }
 
 impl Plan {

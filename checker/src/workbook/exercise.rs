@@ -32,6 +32,10 @@ pub struct ExerciseMeta {
     /// Build arguments passed to every build of this exercise.
     #[serde(default)]
     pub build_args: std::collections::BTreeMap<String, String>,
+    /// Secrets served to every build of this exercise, by id, each read from a file of the
+    /// workbook's exercise folder: `docker build --secret id=<id>,src=<file>`.
+    #[serde(default)]
+    pub secrets: std::collections::BTreeMap<String, String>,
 }
 
 /// Which Dockerfile of an exercise is meant.
@@ -141,6 +145,28 @@ impl Exercise {
         self.dir.join(variant.dockerfile())
     }
 
+    /// The bytes of each secret `exercise.toml` declares, read from the workbook's own
+    /// exercise folder (a hand-in's copy of the file is the learner's, not the key the
+    /// exercise was made with).
+    pub fn secrets(&self) -> Result<std::collections::BTreeMap<String, Vec<u8>>, CheckerError> {
+        self.file
+            .exercise
+            .secrets
+            .iter()
+            .map(|(id, file)| {
+                let path = self.reference_dir.join(file);
+                let bytes = std::fs::read(&path).map_err(|e| CheckerError::InvalidExercise {
+                    file: self.reference_dir.join("exercise.toml"),
+                    message: format!(
+                        "key `exercise.secrets.{id}` names {}, which cannot be read: {e}",
+                        path.display()
+                    ),
+                })?;
+                Ok((id.clone(), bytes))
+            })
+            .collect()
+    }
+
     /// The tag every image of this exercise gets, e.g.
     /// `workbook-3f9a0c21d4/01-static-binary:solution`: the checkout's scope in the
     /// repository, so that no other checkout's check moves it.
@@ -199,6 +225,22 @@ fn validate(file: &ExerciseFile) -> Result<(), String> {
         }
         goal.kind.validate(&at)?;
     }
+    for (id, path) in &file.exercise.secrets {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            return Err(format!(
+                "key `exercise.secrets`: `{id}` is not a secret id (letters, digits, `_`, `-`, `.`)"
+            ));
+        }
+        if !is_inside_the_folder(path) {
+            return Err(format!(
+                "key `exercise.secrets.{id}`: `{path}` must be a path inside the exercise folder"
+            ));
+        }
+    }
     for id in &file.exercise.lesson {
         if !ids.contains(id.as_str()) {
             return Err(format!(
@@ -207,6 +249,18 @@ fn validate(file: &ExerciseFile) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A relative path that stays inside the folder it is relative to.
+pub fn is_inside_the_folder(path: &str) -> bool {
+    let path = Path::new(path);
+    !path.as_os_str().is_empty()
+        && path.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
 }
 
 #[cfg(test)]
@@ -310,6 +364,26 @@ stdout = "Hello"
             err.contains("exercise.lesson") && err.contains("tiny"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn secrets_are_ids_with_files_inside_the_exercise_folder() {
+        let file = |secrets: &str| {
+            let text = VALID.replacen(
+                "hints = [\"a\", \"b\"]",
+                &format!("hints = [\"a\", \"b\"]\n[exercise.secrets]\n{secrets}"),
+                1,
+            );
+            parse_exercise_toml(&text)
+        };
+        let ok = file("data_key = \"data.key\"").unwrap();
+        assert_eq!(ok.exercise.secrets["data_key"], "data.key");
+        let e = file("data_key = \"../../home/key\"").unwrap_err();
+        assert!(e.contains("inside the exercise folder"), "{e}");
+        let e = file("data_key = \"/etc/shadow\"").unwrap_err();
+        assert!(e.contains("inside the exercise folder"), "{e}");
+        let e = file("\"a b\" = \"data.key\"").unwrap_err();
+        assert!(e.contains("not a secret id"), "{e}");
     }
 
     #[test]
