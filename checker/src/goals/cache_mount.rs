@@ -169,13 +169,13 @@ impl CacheMount {
 fn why_it_failed(step: &str, line: Option<usize>, log: &str) -> String {
     let said = log
         .lines()
+        .rev()
         .map(|l| l.trim_start().trim_start_matches('|').trim())
-        .filter(|l| {
+        .find(|l| {
             !l.is_empty()
                 && !l.contains("did not complete successfully")
                 && !l.starts_with("executor failed")
-        })
-        .last();
+        });
     let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
     match said {
         Some(said) => format!("{step}{at}: {said}"),
