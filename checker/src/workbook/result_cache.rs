@@ -35,6 +35,8 @@ pub struct KeyInputs<'a> {
     /// Folders whose every file counts: the exercise folder, and the workbook's own copy of
     /// it when grading.
     pub folders: Vec<&'a Path>,
+    /// Paths (relative to each folder) that do not count: files the result cannot depend on.
+    pub left_out: &'a [&'a str],
 }
 
 impl KeyInputs<'_> {
@@ -49,7 +51,7 @@ impl KeyInputs<'_> {
             hash_field(&mut hasher, id.as_deref().unwrap_or("missing").as_bytes());
         }
         for folder in &self.folders {
-            hash_folder(&mut hasher, folder)?;
+            hash_folder(&mut hasher, folder, self.left_out)?;
         }
         Ok(hex(&hasher.finalize()))
     }
@@ -123,7 +125,7 @@ fn hash_field(hasher: &mut Sha256, bytes: &[u8]) {
 /// Every entry under `folder` in a fixed order: its relative path, kind and mode, and a
 /// file's bytes or a link's target. Links are not followed (the build context does not
 /// follow them either).
-fn hash_folder(hasher: &mut Sha256, folder: &Path) -> Result<(), CheckerError> {
+fn hash_folder(hasher: &mut Sha256, folder: &Path, left_out: &[&str]) -> Result<(), CheckerError> {
     use std::os::unix::fs::PermissionsExt;
     for entry in walkdir::WalkDir::new(folder)
         .follow_links(false)
@@ -136,6 +138,9 @@ fn hash_folder(hasher: &mut Sha256, folder: &Path) -> Result<(), CheckerError> {
         })?;
         let path = entry.path();
         let relative = path.strip_prefix(folder).unwrap_or(path);
+        if left_out.iter().any(|l| relative == Path::new(l)) {
+            continue;
+        }
         hash_field(hasher, relative.as_os_str().as_encoded_bytes());
         let metadata = entry.metadata().map_err(|e| CheckerError::Io {
             path: path.to_path_buf(),
@@ -189,6 +194,7 @@ mod tests {
             exercise: "[exercise]\ntitle = \"t\"\n".into(),
             base_images: vec![("debian:bookworm".into(), Some(base_id.into()))],
             folders: vec![folder],
+            left_out: &[],
         }
     }
 
@@ -229,6 +235,34 @@ mod tests {
         assert!(keys.insert(inputs(dir.path(), "sha256:a").key().unwrap()));
         std::os::unix::fs::symlink("main.c", dir.path().join("src/link")).unwrap();
         assert!(keys.insert(inputs(dir.path(), "sha256:a").key().unwrap()));
+    }
+
+    #[test]
+    fn a_left_out_file_changes_no_key_and_every_other_file_still_does() {
+        // The starter's size is keyed without the learner's Dockerfile: a save of it is no
+        // reason to build the pristine starter again; a change to the starter's is.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("starter")).unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM debian:bookworm\n").unwrap();
+        std::fs::write(
+            dir.path().join("starter/Dockerfile"),
+            "FROM debian:bookworm\n",
+        )
+        .unwrap();
+        let key = |dir: &Path| {
+            KeyInputs {
+                left_out: &["Dockerfile", "Dockerfile.dockerignore"],
+                ..inputs(dir, "sha256:a")
+            }
+            .key()
+            .unwrap()
+        };
+        let before = key(dir.path());
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        std::fs::write(dir.path().join("Dockerfile.dockerignore"), "*\n").unwrap();
+        assert_eq!(key(dir.path()), before);
+        std::fs::write(dir.path().join("starter/Dockerfile"), "FROM scratch\n").unwrap();
+        assert_ne!(key(dir.path()), before);
     }
 
     #[test]
