@@ -20,7 +20,7 @@ pub struct Built {
     pub image: crate::docker::engine::Pending,
     pub graph: StageGraph,
     pub steps: Vec<BuildStep>,
-    /// BuildKit's build-check findings (none on engines before 27).
+    /// BuildKit's build-check findings (none on engines before 27.1).
     pub warnings: Vec<crate::docker::engine::BuildWarning>,
     pub seconds: f64,
     pub context_bytes: u64,
