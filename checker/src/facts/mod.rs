@@ -115,14 +115,14 @@ pub enum ProbeOutcome {
     },
     /// `build-arg`: the ARG's default (None: not declared before FROM), whether the build
     /// with the alternate value failed (and how), how the app goals went on it, whether it
-    /// is still built on the default build's base (for an ARG that changes the base), and
-    /// the global ARGs a stage uses without declaring them.
+    /// is still built on the default build's base (for an ARG that changes the base). The
+    /// global ARGs a stage uses without declaring them are the measurements' own
+    /// (`undeclared_args`), which the run and http goals name too.
     BuildArg {
         default: Option<String>,
         build_error: Option<String>,
         apps: BTreeMap<String, AppOutcome>,
         base: Option<AlternateBase>,
-        undeclared: Vec<crate::docker::dockerfile::UndeclaredArg>,
     },
     /// `wasted-bytes`: dive's count, with the paths that waste most.
     WastedBytes { bytes: u64, top: Vec<(String, u64)> },

@@ -99,7 +99,6 @@ impl Kind for BuildArg {
             build_error,
             apps,
             base,
-            undeclared: probe.graph.undeclared_args(),
         }))
     }
     fn judge(&self, goal: &Goal, all: &[Goal], m: &Measurements) -> Verdict {
@@ -108,13 +107,13 @@ impl Kind for BuildArg {
             build_error,
             apps,
             base,
-            undeclared,
         }) = m.probes.get(&goal.id)
         else {
             return Verdict::new(goal, false, "not measured".into(), self.target());
         };
         let (name, alternate) = (&self.name, &self.alternate);
         let target = self.target();
+        let undeclared = &m.undeclared_args;
         if let Some(problem) = self.pin_problem(default.as_deref()) {
             return Verdict::new(goal, false, problem, target);
         }
@@ -320,7 +319,6 @@ mod judging {
                 layers: 1,
                 kept,
             }),
-            undeclared: vec![],
         }
     }
 
@@ -406,14 +404,12 @@ mod judging {
         let arg = arg_goal("SUITE", "bookworm-slim", Changes::Base);
         let goals = vec![arg.clone(), runs()];
         let mut m = measured();
-        let mut outcome = probe(Some("bookworm"), None, printed(1, "version empty"), Some(false));
-        if let ProbeOutcome::BuildArg { undeclared, .. } = &mut outcome {
-            undeclared.push(UndeclaredArg {
-                stage: "build".into(),
-                name: "APP_VERSION".into(),
-                line: 27,
-            });
-        }
+        let outcome = probe(Some("bookworm"), None, printed(1, "version empty"), Some(false));
+        m.undeclared_args.push(UndeclaredArg {
+            stage: "build".into(),
+            name: "APP_VERSION".into(),
+            line: 27,
+        });
         m.probes.insert("alt".into(), outcome);
         let detail = judge(&arg, &goals, &m).detail.unwrap();
         assert!(
