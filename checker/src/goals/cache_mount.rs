@@ -45,36 +45,11 @@ impl Kind for CacheMount {
         let edited = with_fresh_tail(probe.read(goal, "change", &self.change)?);
         // Another edit for the second rebuild, so that it cannot come from the first's cache.
         let edited_again = with_fresh_tail(edited.clone());
-        let mut emptied = BTreeMap::new();
-        let root = probe.dir.join(&self.withhold);
-        for entry in walkdir::WalkDir::new(&root) {
-            let entry = entry.map_err(|e| CheckerError::InvalidExercise {
-                file: probe.dir.join("exercise.toml"),
-                message: format!(
-                    "key `goals` (id `{}`): `withhold` names {}, which cannot be read: {e}",
-                    goal.id,
-                    root.display()
-                ),
-            })?;
-            if entry.file_type().is_file() {
-                let relative = entry
-                    .path()
-                    .strip_prefix(probe.dir)
-                    .unwrap_or(entry.path())
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                emptied.insert(relative, Vec::new());
-            }
-        }
-        if emptied.is_empty() {
-            return Err(CheckerError::InvalidExercise {
-                file: probe.dir.join("exercise.toml"),
-                message: format!(
-                    "key `goals` (id `{}`): `withhold` names `{}`, which holds no file",
-                    goal.id, self.withhold
-                ),
-            });
-        }
+        let emptied: BTreeMap<String, Vec<u8>> = probe
+            .files_under(goal, "withhold", &self.withhold)?
+            .into_iter()
+            .map(|file| (file, Vec::new()))
+            .collect();
         let change = &self.change;
         probe.note(goal, &format!("rebuilding with {change} changed"));
         let warm = Plan {

@@ -98,6 +98,41 @@ impl Probe<'_> {
         }
     }
 
+    /// Every file under `folder` (a file or folder the goal's `key` names in the exercise
+    /// folder), as paths relative to the exercise folder, in name order; an error naming the
+    /// key when it cannot be read or holds no file.
+    pub(super) fn files_under(
+        &self,
+        goal: &Goal,
+        key: &str,
+        folder: &str,
+    ) -> Result<Vec<String>, CheckerError> {
+        let invalid = |message: String| CheckerError::InvalidExercise {
+            file: self.dir.join("exercise.toml"),
+            message: format!("key `goals` (id `{}`): `{key}` names {message}", goal.id),
+        };
+        let root = self.dir.join(folder);
+        let mut files = Vec::new();
+        for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
+            let entry = entry
+                .map_err(|e| invalid(format!("{}, which cannot be read: {e}", root.display())))?;
+            if entry.file_type().is_file() {
+                files.push(
+                    entry
+                        .path()
+                        .strip_prefix(self.dir)
+                        .unwrap_or(entry.path())
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+        if files.is_empty() {
+            return Err(invalid(format!("`{folder}`, which holds no file")));
+        }
+        Ok(files)
+    }
+
     /// A file the goal names in the exercise folder, or the error naming the goal's key.
     pub(super) fn read(&self, goal: &Goal, key: &str, file: &str) -> Result<Vec<u8>, CheckerError> {
         let path = self.dir.join(file);

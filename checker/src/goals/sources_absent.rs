@@ -39,42 +39,12 @@ impl Kind for SourcesAbsent {
     ) -> Result<Option<ProbeOutcome>, CheckerError> {
         let mut hashes: BTreeMap<[u8; 32], String> = BTreeMap::new();
         for source in &self.sources {
-            let root = probe.dir.join(source);
-            let walk = walkdir::WalkDir::new(&root).sort_by_file_name();
-            let mut any = false;
-            for entry in walk {
-                let entry = entry.map_err(|e| CheckerError::InvalidExercise {
-                    file: probe.dir.join("exercise.toml"),
-                    message: format!(
-                        "key `goals` (id `{}`): `sources` names {}, which cannot be read: {e}",
-                        goal.id,
-                        root.display()
-                    ),
-                })?;
-                if !entry.file_type().is_file() {
-                    continue;
-                }
-                any = true;
-                let relative = entry
-                    .path()
-                    .strip_prefix(probe.dir)
-                    .unwrap_or(entry.path())
-                    .to_string_lossy()
-                    .replace('\\', "/");
+            for relative in probe.files_under(goal, "sources", source)? {
                 let bytes = probe.read(goal, "sources", &relative)?;
                 // An empty file matches every empty file: it says nothing of what ships.
                 if !bytes.is_empty() {
                     hashes.insert(contents::sha256(&bytes), relative);
                 }
-            }
-            if !any {
-                return Err(CheckerError::InvalidExercise {
-                    file: probe.dir.join("exercise.toml"),
-                    message: format!(
-                        "key `goals` (id `{}`): `sources` names `{source}`, which holds no file",
-                        goal.id
-                    ),
-                });
             }
         }
         let contents = contents::contents_of(probe.engine, probe.image).await?;
