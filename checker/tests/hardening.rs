@@ -283,6 +283,30 @@ fn an_oversized_dockerfile_is_refused_with_its_name() {
     assert!(err.contains("MiB"), "{err}");
 }
 
+#[test]
+fn a_dockerfile_of_100000_instructions_is_refused_before_an_engine_sees_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("Dockerfile");
+    let mut text = String::from("FROM debian:bookworm-slim\n");
+    text.push_str(&"RUN true\n".repeat(100_000));
+    std::fs::write(&file, text).unwrap();
+    let child = checker()
+        .arg("graph")
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, err, took) = wait_at_most(child, Duration::from_secs(60));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&file.display().to_string()), "{err}");
+    assert!(
+        err.contains("line 1001:") && err.contains("100001 instructions, more than the 1000"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
 // ── #10 exercise.toml and the progress file ──────────────────────────────────────────────
 
 #[test]

@@ -124,6 +124,13 @@ pub struct StageGraph {
 /// keeps `checker graph /dev/zero` (or a runaway generated file) from eating the memory.
 pub const MAX_DOCKERFILE_BYTES: u64 = 1024 * 1024;
 
+/// The most instructions a Dockerfile may have. The exercises' have a few dozen. The bound
+/// is for what the engine does with more: BuildKit's Dockerfile frontend takes time that
+/// grows faster than the count, and goes on after its client has given up — a 100,000-line
+/// one kept Docker 28.5's frontend on a whole core for more than 8 minutes after a grading
+/// timeout had dropped its check, slowing every build after it.
+pub const MAX_INSTRUCTIONS: usize = 1000;
+
 /// Reads a Dockerfile, at most [`MAX_DOCKERFILE_BYTES`] of it: a larger file (or an endless
 /// one such as `/dev/zero`) is refused, naming the file and the bound. Pipes stay readable,
 /// so `checker graph <(…)` works.
@@ -194,6 +201,15 @@ pub fn parse_stage_graph(
         text,
         starts: instruction_starts(&parsed),
     };
+    if let Some(&past) = at.starts.get(MAX_INSTRUCTIONS) {
+        return Err(at.fail(
+            past,
+            format!(
+                "the Dockerfile has {} instructions, more than the {MAX_INSTRUCTIONS} the checker sends to an engine (BuildKit's frontend slows down with each one, and keeps going after the checker gives up)",
+                at.starts.len()
+            ),
+        ));
+    }
     let (args, global_args) = global_args_of(&parsed, build_args);
     let mut stages: Vec<Stage> = Vec::new();
     let mut edges = Vec::new();
@@ -1245,17 +1261,29 @@ mod tests {
 
     /// Issue 11: each instruction's line used to be counted from the start of the file, so
     /// 100,000 lines took over a minute. One pass now; the bound is generous for a debug
-    /// build on a busy machine (it takes well under a second).
+    /// build on a busy machine (it takes well under a second). The lines are 503
+    /// instructions of up to 200 lines each, within `MAX_INSTRUCTIONS`.
     #[test]
     fn a_100000_line_dockerfile_parses_in_linear_time() {
+        // An instruction of `lines` lines: `first`, then continuation lines.
+        let spanning = |first: &str, lines: usize, word: &str| {
+            let mut out = format!("{first} \\\n");
+            for j in 1..lines - 1 {
+                out.push_str(&format!("  {word}{j} \\\n"));
+            }
+            out.push_str(&format!("  {word}end\n"));
+            out
+        };
         let mut text = String::from("FROM debian:bookworm AS build\n");
-        for i in 0..49_999 {
-            text.push_str(&format!("RUN echo {i}\n"));
+        for i in 0..249 {
+            text.push_str(&spanning(&format!("RUN echo {i}"), 200, "x"));
         }
+        text.push_str(&spanning("RUN echo last", 199, "x"));
         text.push_str("FROM scratch\n");
-        for i in 0..49_998 {
-            text.push_str(&format!("ENV V{i}=x\n"));
+        for i in 0..249 {
+            text.push_str(&spanning(&format!("ENV V{i}=x"), 200, "W=y"));
         }
+        text.push_str(&spanning("ENV LAST=x", 198, "W=y"));
         text.push_str("COPY --from=build /x /x\n");
         assert_eq!(text.lines().count(), 100_000);
         let started = std::time::Instant::now();
@@ -1315,5 +1343,27 @@ mod work {
         );
         assert!(!g.does_work(3), "a base image's files, no RUN");
         assert_eq!(g.idle_dependencies(4), vec!["idle".to_string()]);
+    }
+
+    #[test]
+    fn a_dockerfile_past_the_instruction_bound_is_refused_at_the_first_line_past_it() {
+        let at_the_bound = format!("FROM debian\n{}", "RUN true\n".repeat(MAX_INSTRUCTIONS - 1));
+        assert_eq!(graph(&at_the_bound).stages.len(), 1);
+        let past = format!(
+            "ARG V=1\nFROM debian\n{}",
+            "RUN true\n".repeat(MAX_INSTRUCTIONS)
+        );
+        let e = parse_stage_graph(Path::new("Dockerfile"), &past, &BTreeMap::new(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Dockerfile"), "{e}");
+        assert!(
+            e.contains(&format!("line {}:", MAX_INSTRUCTIONS + 1)),
+            "the first instruction past the bound: {e}"
+        );
+        assert!(
+            e.contains(&format!("{} instructions", MAX_INSTRUCTIONS + 2)),
+            "{e}"
+        );
     }
 }
