@@ -58,6 +58,8 @@ pub async fn build_plan(
     // bad pattern, which the engine's message does not.
     context::load_dockerignore(&exercise.dir, variant.dockerfile())?;
     let tag = plan.tag(&exercise.image_tag(variant));
+    // An image an earlier build replaced may be this build's again: removed first.
+    engine.replaced_images_removed().await;
     // Independent questions to the engine, asked together: each round trip is time the
     // learner waits for on every save.
     let ((), previous) = tokio::try_join!(
@@ -76,15 +78,21 @@ pub async fn build_plan(
     };
     let image = engine.record_build(&tag, previous.clone());
     let outcome = engine.build(request, progress).await?;
+    // The image's id: as the engine announced it, else asked.
+    let image_id = match &outcome {
+        Ok(o) if o.image_id.is_some() => o.image_id.clone(),
+        _ => engine.image_id(&tag).await?,
+    };
     // A rebuild moves the tag; the image it leaves behind is ours to remove.
     if let Some(previous) = previous {
-        if engine.image_id(&tag).await?.as_deref() != Some(previous.as_str()) {
+        if image_id.as_deref() != Some(previous.as_str()) {
             engine.remove_replaced_image(&previous).await;
         }
     }
     match outcome {
         Ok(o) => Ok(Built {
             image,
+            image_id,
             graph,
             steps: o.steps,
             warnings: o.warnings,

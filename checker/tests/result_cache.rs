@@ -102,3 +102,66 @@ fn unchanged_inputs_reuse_the_result_and_any_change_checks_afresh() {
     );
     run(dir.path(), &["clean"]);
 }
+
+/// Under `watch`, a save that leaves the image as it was (a comment) is judged without
+/// starting the app again, and the report says whose run it is; a save that makes another
+/// image (a LABEL: same layers, new config) runs the app again.
+#[test]
+fn a_save_that_keeps_the_image_reuses_its_app_run_and_another_image_runs_again() {
+    require_engine();
+    let dir = tempfile::tempdir().unwrap();
+    let ex = dir.path().join("exercises/01-static-binary");
+    copy_tree(&workbook_root().join("exercises/01-static-binary"), &ex);
+    std::fs::copy(ex.join("solution/Dockerfile"), ex.join("Dockerfile")).unwrap();
+    let out_path = dir.path().join("watch.out");
+    let mut child = checker()
+        .arg("--root")
+        .arg(dir.path())
+        .args(["watch", "01"])
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The reports so far, once there are `n` of them.
+    let reports = |n: usize| -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+        loop {
+            let output = std::fs::read_to_string(&out_path).unwrap_or_default();
+            let reports: Vec<String> = output
+                .split_inclusive("goals met.")
+                .filter(|r| r.contains("goals met."))
+                .map(str::to_string)
+                .collect();
+            if reports.len() >= n || std::time::Instant::now() > deadline {
+                return reports;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let append = |line: &str| {
+        let mut text = std::fs::read_to_string(ex.join("Dockerfile")).unwrap();
+        text.push_str(line);
+        std::fs::write(ex.join("Dockerfile"), text).unwrap();
+    };
+    let reused = "its app was not started again";
+    let first = reports(1);
+    append("\n# a comment: the same image\n");
+    let second = reports(2);
+    append("\nLABEL org.workbook.test=\"another image\"\n");
+    let third = reports(3);
+    child.kill().unwrap();
+    let _ = child.wait();
+    run(dir.path(), &["clean"]);
+    assert_eq!(third.len(), 3, "three reports: {third:?}");
+    assert!(!first[0].contains(reused), "{}", first[0]);
+    assert!(
+        second[1].contains(reused) && second[1].contains("6 of 6 goals met."),
+        "{}",
+        second[1]
+    );
+    assert!(
+        !third[2].contains(reused) && third[2].contains("6 of 6 goals met."),
+        "{}",
+        third[2]
+    );
+}

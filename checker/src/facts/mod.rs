@@ -35,6 +35,11 @@ pub struct Measurements {
     pub paths: BTreeMap<String, bool>,
     /// Goal id → how the app behaved.
     pub apps: BTreeMap<String, AppOutcome>,
+    /// When `apps` are the outcomes of an earlier check, in this run of the checker, of an
+    /// image with the same id (same layers, same config): the time of that check. None:
+    /// the apps ran for this check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apps_ran_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The largest layers with the instruction that made each, largest first.
     pub largest_layers: Vec<Layer>,
     /// Wall time of the build, seconds.

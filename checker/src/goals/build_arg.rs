@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::probe::first_line;
 use super::probe::Plan;
 use super::verdict::undeclared_args_hint;
-use super::{judge, run_apps, Goal, GoalKind, Kind, Probe, Verdict};
+use super::{judge, run_apps, Goal, Kind, Probe, Verdict};
 use crate::docker::dockerfile::{Base, StageGraph};
 use crate::docker::engine::Engine;
 use crate::error::CheckerError;
@@ -220,8 +220,7 @@ async fn base_layers(
 
 /// The app goals (run, http) of the exercise.
 fn app_goals(all: &[Goal]) -> impl Iterator<Item = &Goal> {
-    all.iter()
-        .filter(|g| matches!(g.kind, GoalKind::Run(_) | GoalKind::Http(_)))
+    all.iter().filter(|g| g.kind.has_app())
 }
 
 /// What the app printed or answered, per app goal.

@@ -172,6 +172,10 @@ impl GoalKind {
     pub fn needs_starter_size(&self) -> bool {
         self.kind().needs_starter_size()
     }
+    /// Whether the goal runs the image (`app` gives an outcome).
+    pub fn has_app(&self) -> bool {
+        matches!(self, GoalKind::Run(_) | GoalKind::Http(_))
+    }
 }
 
 /// One goal: an id the lesson and reports refer to, and what is measured against what.

@@ -18,6 +18,8 @@ pub struct Built {
     /// The image built, until the caller keeps it (`settle`) or removes it; dropped
     /// unsettled (the check was interrupted), the build is undone.
     pub image: crate::docker::engine::Pending,
+    /// The id of the image built (None: the engine did not say and has no such tag).
+    pub image_id: Option<String>,
     pub graph: StageGraph,
     pub steps: Vec<BuildStep>,
     /// BuildKit's build-check findings (none on engines before 27.1).

@@ -96,6 +96,13 @@ fn write_result(out: &mut String, r: &CheckResult) {
                 .format("%-d %b %H:%M:%S")
         );
     }
+    if let Some(ran_at) = m.apps_ran_at {
+        let _ = writeln!(
+            out,
+            "the image is the one checked at {} (the same id): its app was not started again (`--fresh`, or `c` in watch, starts it)",
+            ran_at.with_timezone(&chrono::Local).format("%H:%M:%S")
+        );
+    }
     let _ = writeln!(
         out,
         "image {}: {}, {} layers; built in {:.1} s, {} of {} steps cached; context {}",

@@ -27,7 +27,7 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// starts once the files have been quiet this long. Every millisecond of it is added to
 /// the learner's wait for the verdict, and a burst that outlasts it costs only a second
 /// check, of the finished file, right after the first.
-const SETTLE: Duration = Duration::from_millis(50);
+const SETTLE: Duration = Duration::from_millis(20);
 
 pub async fn watch(
     workbook: &Workbook,

@@ -159,6 +159,26 @@ pub(super) async fn removals_done() {
     drop(REMOVING.write().await);
 }
 
+/// Held (shared) by every removal of an image a build replaced, running on its own (see
+/// [`replacements_done`]).
+static REPLACING: LazyLock<std::sync::Arc<tokio::sync::RwLock<()>>> =
+    LazyLock::new(|| std::sync::Arc::new(tokio::sync::RwLock::new(())));
+
+/// Runs `removal` of an image a build replaced on a task of its own, which the run waits
+/// for before it exits (see [`wait_for_undoing`]).
+pub(super) async fn replace_later(removal: impl std::future::Future<Output = ()> + Send + 'static) {
+    let held = REPLACING.clone().read_owned().await;
+    LEDGER.undoing.spawn(async move {
+        removal.await;
+        drop(held);
+    });
+}
+
+/// Waits until no removal started by [`replace_later`] is running.
+pub(super) async fn replacements_done() {
+    drop(REPLACING.write().await);
+}
+
 /// Waits for the undoing that dropped guards started (a grading timeout's, say).
 pub async fn wait_for_undoing() {
     LEDGER.undoing.close();
