@@ -12,17 +12,31 @@ use std::path::{Path, PathBuf};
 use common::*;
 
 /// A workbook holding a copy of one real exercise, with `dockerfile` as the learner's.
+/// Held by each test from its first build to the end of its clean-up: these tests run one
+/// at a time. Several of them judge the build cache (07's cache-reuse probe rebuilds and
+/// reads which steps came from it), and on the containerd image store the build cache and
+/// the images share their content (moby/moby#48700): another test's `checker clean`,
+/// removing images built on the same layers, made a step the probe needed rebuild ("0 of 1
+/// cached", twice in full CI runs on Docker 28.5, never when the test ran alone).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 struct Workbook {
     dir: tempfile::TempDir,
+    // Released after `drop` has cleaned up (fields drop after it).
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Workbook {
     fn with(exercise: &str, dockerfile: &str) -> Workbook {
+        // A test that failed while holding it poisons it; the next one still runs.
+        let turn = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let ex: PathBuf = dir.path().join("exercises").join(exercise);
         copy_tree(&workbook_root().join("exercises").join(exercise), &ex);
         std::fs::write(ex.join("Dockerfile"), dockerfile).unwrap();
-        Workbook { dir }
+        Workbook { dir, _turn: turn }
     }
 
     /// `checker check <exercise> --format json`: the report, and the exit code.
