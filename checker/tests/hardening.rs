@@ -260,15 +260,11 @@ fn graph_of_dev_zero_fails_fast_naming_the_file_and_the_bound() {
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
-#[test]
-fn an_oversized_dockerfile_is_refused_with_its_name() {
+/// `checker graph` of a Dockerfile holding `text` (in a folder kept while the result is):
+/// the folder, the file, and how the run ended (within a minute).
+fn graph_of(text: &str) -> (tempfile::TempDir, PathBuf, (Option<i32>, String, Duration)) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("Dockerfile");
-    let line = "RUN echo padding padding padding padding padding padding padding\n";
-    let text = format!(
-        "FROM scratch\n{}",
-        line.repeat(8 * 1024 * 1024 / line.len())
-    );
     std::fs::write(&file, text).unwrap();
     let child = checker()
         .arg("graph")
@@ -277,7 +273,18 @@ fn an_oversized_dockerfile_is_refused_with_its_name() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (code, err, _) = wait_at_most(child, Duration::from_secs(60));
+    let ended = wait_at_most(child, Duration::from_secs(60));
+    (dir, file, ended)
+}
+
+#[test]
+fn an_oversized_dockerfile_is_refused_with_its_name() {
+    let line = "RUN echo padding padding padding padding padding padding padding\n";
+    let text = format!(
+        "FROM scratch\n{}",
+        line.repeat(8 * 1024 * 1024 / line.len())
+    );
+    let (_dir, file, (code, err, _)) = graph_of(&text);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(&file.display().to_string()), "{err}");
     assert!(err.contains("MiB"), "{err}");
@@ -285,19 +292,9 @@ fn an_oversized_dockerfile_is_refused_with_its_name() {
 
 #[test]
 fn a_dockerfile_of_100000_instructions_is_refused_before_an_engine_sees_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("Dockerfile");
     let mut text = String::from("FROM debian:bookworm-slim\n");
     text.push_str(&"RUN true\n".repeat(100_000));
-    std::fs::write(&file, text).unwrap();
-    let child = checker()
-        .arg("graph")
-        .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (code, err, took) = wait_at_most(child, Duration::from_secs(60));
+    let (_dir, file, (code, err, took)) = graph_of(&text);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(&file.display().to_string()), "{err}");
     assert!(
