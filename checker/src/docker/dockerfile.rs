@@ -189,6 +189,10 @@ pub fn parse_stage_graph(
     build_args: &BTreeMap<String, String>,
     target: Option<&str>,
 ) -> Result<StageGraph, CheckerError> {
+    // The parser drops a leading byte-order mark, as BuildKit does, and its offsets count
+    // from after it: ours must too, or an offset lands inside a later BOM's bytes. A BOM
+    // holds no line break, so lines keep their numbers.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let parsed = parse_dockerfile::parse(text).map_err(|e| CheckerError::DockerfileSyntax {
         file: file.to_path_buf(),
         line: e.line().max(1),
@@ -1343,6 +1347,17 @@ mod work {
         );
         assert!(!g.does_work(3), "a base image's files, no RUN");
         assert_eq!(g.idle_dependencies(4), vec!["idle".to_string()]);
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_dropped_and_a_later_one_is_text() {
+        // Found by the fuzzer: the parser's offsets count from after a leading BOM, and a
+        // second BOM inside a line made an offset land inside its bytes.
+        let text = "\u{feff}# a comment\nFROM debian:bookworm AS build\u{feff}\n\nRUN apt-get update\nEXPOSE 8081\n";
+        let g = graph(text);
+        assert_eq!(g.stages.len(), 1);
+        assert_eq!(g.stages[0].line, 2, "the BOM holds no line break");
+        assert_eq!(g.stages[0].steps.len(), 2);
     }
 
     #[test]
