@@ -188,9 +188,9 @@ const CASES: &[Case] = &[
 #[test]
 fn every_bad_input_gets_its_exit_code_and_message() {
     require_engine();
-    // One workbook, one exercise per case: a broken one spoils only itself, and one `clean`
-    // at the end removes every image the cases made.
-    let dir = tempfile::tempdir().unwrap();
+    // One workbook, one exercise per case: a broken one spoils only itself, and the
+    // workbook's clean-up at the end removes every image the cases made.
+    let dir = TempWorkbook::new();
     let names: Vec<String> = CASES
         .iter()
         .enumerate()
@@ -243,7 +243,6 @@ fn every_bad_input_gets_its_exit_code_and_message() {
             failures.push(format!("{name}: {}\n{said}", wrong.join("; ")));
         }
     }
-    let _ = run(dir.path(), &["clean"]);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

@@ -9,7 +9,7 @@ use common::*;
 /// Checks `dockerfile` as the learner's Dockerfile of a copy of `exercise`; the JSON report.
 fn check_cheat(exercise: &str, dockerfile: &str) -> serde_json::Value {
     require_engine();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TempWorkbook::new();
     let to = dir.path().join("exercises").join(exercise);
     copy_tree(&workbook_root().join("exercises").join(exercise), &to);
     std::fs::write(to.join("Dockerfile"), dockerfile).unwrap();

@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::*;
 
@@ -21,8 +21,8 @@ use common::*;
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 struct Workbook {
-    dir: tempfile::TempDir,
-    // Released after `drop` has cleaned up (fields drop after it).
+    // Fields drop in order: the copy's images are removed before the turn is released.
+    dir: TempWorkbook,
     _turn: std::sync::MutexGuard<'static, ()>,
 }
 
@@ -32,7 +32,7 @@ impl Workbook {
         let turn = ONE_AT_A_TIME
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let dir = tempfile::tempdir().unwrap();
+        let dir = TempWorkbook::new();
         let ex: PathBuf = dir.path().join("exercises").join(exercise);
         copy_tree(&workbook_root().join("exercises").join(exercise), &ex);
         std::fs::write(ex.join("Dockerfile"), dockerfile).unwrap();
@@ -43,17 +43,6 @@ impl Workbook {
     fn check(&self, exercise: &str) -> (serde_json::Value, Option<i32>) {
         let out = run(self.dir.path(), &["check", exercise, "--format", "json"]);
         (json(&out), out.status.code())
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Workbook {
-    /// The images of this copy's checks are its own (tags scoped to the checkout): removed.
-    fn drop(&mut self) {
-        run(self.root(), &["clean"]);
     }
 }
 

@@ -41,7 +41,7 @@ fn junit_and_markdown_reports() {
     }
     assert_eq!((suites, cases, failures), (1, 6, 0), "{xml}");
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TempWorkbook::new();
     copy_tree(
         &workbook_root().join("exercises/01-static-binary"),
         &dir.path().join("exercises/01-static-binary"),
@@ -259,7 +259,7 @@ fn grading_keeps_learners_apart_whatever_their_names() {
 #[test]
 fn two_checkouts_on_one_engine_keep_their_own_images() {
     require_engine();
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (TempWorkbook::new(), TempWorkbook::new());
     let mut images = Vec::new();
     for checkout in [&a, &b] {
         copy_tree(

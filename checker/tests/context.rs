@@ -9,8 +9,8 @@ use std::path::Path;
 use common::*;
 
 /// A workbook in a temporary folder with one exercise `01-context` made of `files`.
-fn workbook(files: &[(&str, &str)], goals: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+fn workbook(files: &[(&str, &str)], goals: &str) -> TempWorkbook {
+    let dir = TempWorkbook::new();
     let ex = dir.path().join("exercises/01-context");
     for (path, content) in files {
         let p = ex.join(path);

@@ -37,8 +37,8 @@ fn wait_at_most(mut child: Child, limit: Duration) -> (Option<i32>, String, Dura
     }
 }
 
-fn one_exercise_workbook() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
+fn one_exercise_workbook() -> (TempWorkbook, PathBuf) {
+    let dir = TempWorkbook::new();
     let ex = dir.path().join("exercises/01-static-binary");
     copy_tree(&workbook_root().join("exercises/01-static-binary"), &ex);
     (dir, ex)
@@ -308,7 +308,7 @@ fn a_dockerfile_of_100000_instructions_is_refused_before_an_engine_sees_it() {
 
 #[test]
 fn one_broken_exercise_toml_spoils_only_itself() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TempWorkbook::new();
     for name in ["01-static-binary", "02-go-api"] {
         copy_tree(
             &workbook_root().join("exercises").join(name),
@@ -401,7 +401,7 @@ fn a_damaged_progress_file_is_reported_and_set_aside_before_building() {
 #[test]
 fn a_damaged_progress_file_costs_no_result() {
     require_engine();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TempWorkbook::new();
     copy_tree(
         &fixture("users").join("exercises/01-no-user"),
         &dir.path().join("exercises/01-no-user"),

@@ -13,7 +13,7 @@ use checker::docker::engine::SCOPE_LABEL;
 use common::*;
 
 /// A copy of the `interrupt` fixture workbook: its own checkout, so its own scope label.
-fn workbook() -> (tempfile::TempDir, PathBuf) {
+fn workbook() -> (TempWorkbook, PathBuf) {
     let dir = copy_fixture("interrupt");
     let exercises = dir.path().join("exercises");
     (dir, exercises)

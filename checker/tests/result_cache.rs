@@ -26,7 +26,7 @@ fn from_cache(report: &serde_json::Value) -> bool {
 #[test]
 fn unchanged_inputs_reuse_the_result_and_any_change_checks_afresh() {
     require_engine();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TempWorkbook::new();
     let ex = dir.path().join("exercises/01-static-binary");
     copy_tree(&workbook_root().join("exercises/01-static-binary"), &ex);
 
@@ -100,7 +100,6 @@ fn unchanged_inputs_reuse_the_result_and_any_change_checks_afresh() {
         toml.contains("max_mb = 3.0"),
         "the exercise.toml change took: {toml}"
     );
-    run(dir.path(), &["clean"]);
 }
 
 /// Under `watch`, a save that leaves the image as it was (a comment) is judged without
@@ -109,7 +108,7 @@ fn unchanged_inputs_reuse_the_result_and_any_change_checks_afresh() {
 #[test]
 fn a_save_that_keeps_the_image_reuses_its_app_run_and_another_image_runs_again() {
     require_engine();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TempWorkbook::new();
     let ex = dir.path().join("exercises/01-static-binary");
     copy_tree(&workbook_root().join("exercises/01-static-binary"), &ex);
     std::fs::copy(ex.join("solution/Dockerfile"), ex.join("Dockerfile")).unwrap();
@@ -151,7 +150,6 @@ fn a_save_that_keeps_the_image_reuses_its_app_run_and_another_image_runs_again()
     let third = reports(3);
     child.kill().unwrap();
     let _ = child.wait();
-    run(dir.path(), &["clean"]);
     assert_eq!(third.len(), 3, "three reports: {third:?}");
     assert!(!first[0].contains(reused), "{}", first[0]);
     assert!(

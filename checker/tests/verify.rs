@@ -66,7 +66,7 @@ fn every_exercise_verifies() {
 #[test]
 fn a_learners_check_reports_measured_against_target_and_the_biggest_layer() {
     require_engine();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TempWorkbook::new();
     copy_tree(
         &workbook_root().join("exercises/01-static-binary"),
         &dir.path().join("exercises/01-static-binary"),
@@ -109,7 +109,7 @@ fn a_learners_check_reports_measured_against_target_and_the_biggest_layer() {
 fn watch_rechecks_on_save_with_events_and_with_polling() {
     require_engine();
     for mode in [None, Some("--poll")] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = TempWorkbook::new();
         let ex = dir.path().join("exercises/01-static-binary");
         copy_tree(&workbook_root().join("exercises/01-static-binary"), &ex);
         let out_path = dir.path().join("watch.out");

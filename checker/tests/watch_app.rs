@@ -71,7 +71,7 @@ impl Drop for Tmux {
 #[test]
 fn watch_is_a_terminal_app_whose_keys_do_what_they_say() {
     require_engine();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TempWorkbook::new();
     let exercise = dir.path().join("exercises/01-static-binary");
     copy_tree(
         &workbook_root().join("exercises/01-static-binary"),

@@ -189,16 +189,16 @@ pub fn parse_stage_graph(
     build_args: &BTreeMap<String, String>,
     target: Option<&str>,
 ) -> Result<StageGraph, CheckerError> {
-    // The parser drops a leading byte-order mark, as BuildKit does, and its offsets count
-    // from after it: ours must too, or an offset lands inside a later BOM's bytes. A BOM
-    // holds no line break, so lines keep their numbers.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let parsed = parse_dockerfile::parse(text).map_err(|e| CheckerError::DockerfileSyntax {
         file: file.to_path_buf(),
         line: e.line().max(1),
         column: e.column(),
         message: format!("{e:#}"),
     })?;
+    // The parser drops one leading byte-order mark, as BuildKit does, and its offsets count
+    // from after it: ours must too, or an offset lands inside a later BOM's bytes. A BOM
+    // holds no line break, so lines keep their numbers.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let at = Located {
         file,
         lines: LineIndex::new(text),
@@ -1358,6 +1358,12 @@ mod work {
         assert_eq!(g.stages.len(), 1);
         assert_eq!(g.stages[0].line, 2, "the BOM holds no line break");
         assert_eq!(g.stages[0].steps.len(), 2);
+        // Only one mark is dropped, as in BuildKit: a second one is the first line's text.
+        let twice = format!("\u{feff}{text}");
+        let e = parse_stage_graph(Path::new("Dockerfile"), &twice, &BTreeMap::new(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("Dockerfile:1:1:"), "{e}");
     }
 
     #[test]

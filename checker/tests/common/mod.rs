@@ -135,9 +135,39 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
+/// A workbook in a fresh temporary folder. Dropped, it first removes what the checker made
+/// for it on the engine (`checker clean`: the images tagged with this checkout's scope),
+/// then the folder, also when the test failed: a test leaves the engine as it found it.
+/// Without it, every run of the suite left about a hundred images of folders that no longer
+/// exist, a few GB on the containerd store.
+pub struct TempWorkbook {
+    dir: tempfile::TempDir,
+}
+
+impl TempWorkbook {
+    pub fn new() -> TempWorkbook {
+        TempWorkbook {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TempWorkbook {
+    fn drop(&mut self) {
+        // A folder no check ran in has nothing to remove (and `clean` would not find it).
+        if self.path().join("exercises").is_dir() {
+            let _ = run(self.path(), &["clean"]);
+        }
+    }
+}
+
 /// A copy of a fixture workbook in a fresh temporary folder, for tests that write.
-pub fn copy_fixture(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+pub fn copy_fixture(name: &str) -> TempWorkbook {
+    let dir = TempWorkbook::new();
     copy_tree(&fixture(name), dir.path());
     dir
 }
