@@ -321,3 +321,73 @@ fn verify_junit_with_control_characters_in_the_build_log_is_valid_xml() {
     assert_eq!(attribute(suites[1], "errors"), "0", "{xml}");
     assert!(xml.contains("bell \\u{7} escape \\u{1b}[31m"), "{xml}");
 }
+
+/// A checker killed outright (a closed terminal, SIGKILL) right after a verdict leaves the
+/// removal of its app's container to the engine; a `clean` straight after finds it still
+/// being removed. It waits for it, then removes the image: exit 0, no warning, nothing left.
+/// Before, it warned of containers already gone or being removed, and one time in five it
+/// failed on the image ("container … is using its referenced image") and left it.
+#[test]
+fn clean_right_after_a_killed_watch_removes_everything_without_a_warning() {
+    require_engine();
+    for attempt in 1..=3 {
+        let dir = TempWorkbook::new();
+        let exercise = dir.path().join("exercises/01-static-binary");
+        copy_tree(
+            &workbook_root().join("exercises/01-static-binary"),
+            &exercise,
+        );
+        std::fs::copy(
+            exercise.join("solution/Dockerfile"),
+            exercise.join("Dockerfile"),
+        )
+        .unwrap();
+        let out = dir.path().join("watch.out");
+        let mut child = checker()
+            .arg("--root")
+            .arg(dir.path())
+            .args(["watch", "01"])
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let verdicts = || {
+            std::fs::read_to_string(&out)
+                .unwrap_or_default()
+                .matches("goals met.")
+                .count()
+        };
+        assert!(
+            wait_for(Duration::from_secs(180), || verdicts() >= 1),
+            "no verdict: {}",
+            std::fs::read_to_string(&out).unwrap_or_default()
+        );
+        // A new image (a LABEL): its verdict is followed by removals (the app's container,
+        // the replaced image), and the kill lands in the middle of them.
+        let mut dockerfile = std::fs::read_to_string(exercise.join("Dockerfile")).unwrap();
+        dockerfile.push_str(&format!(
+            "\nLABEL org.workbook.test=\"attempt {attempt}\"\n"
+        ));
+        std::fs::write(exercise.join("Dockerfile"), dockerfile).unwrap();
+        let started = Instant::now();
+        while verdicts() < 2 && started.elapsed() < Duration::from_secs(180) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let cleaned = run(dir.path(), &["clean"]);
+        let stderr = text(&cleaned.stderr);
+        assert_eq!(
+            cleaned.status.code(),
+            Some(0),
+            "attempt {attempt}: {stderr}"
+        );
+        assert!(!stderr.contains("warning"), "attempt {attempt}: {stderr}");
+        assert_eq!(
+            left_behind(&dir.path().join("exercises")),
+            "",
+            "attempt {attempt}: {}",
+            text(&cleaned.stdout)
+        );
+    }
+}

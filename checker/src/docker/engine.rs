@@ -13,6 +13,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, LogsOptionsBuilder,
     PruneImagesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+    WaitContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -1163,9 +1164,43 @@ async fn remove_container(docker: &Docker, warnings: &dyn Warnings, id: &str) {
         .force(true)
         .v(true)
         .build();
-    if let Err(e) = docker.remove_container(id, Some(options)).await {
-        warnings.warn(&format!("warning: could not remove container {id}: {e}"));
+    match docker.remove_container(id, Some(options)).await {
+        Ok(())
+        // Gone already: what was asked is done.
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {}
+        // "Removal already in progress": a checker killed mid-way (a closed terminal, a
+        // SIGKILL) leaves its removals to the engine. Returning now would let `clean` ask
+        // for the image while that container still holds it, and fail on it.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 409, ..
+        }) if removed_within(docker, id, REMOVAL_WAIT).await => {}
+        Err(e) => warnings.warn(&format!("warning: could not remove container {id}: {e}")),
     }
+}
+
+/// How long a removal another client started may take before it is reported.
+const REMOVAL_WAIT: Duration = Duration::from_secs(60);
+
+/// Whether the container `id` is gone within `limit` (the engine's wait for "removed").
+async fn removed_within(docker: &Docker, id: &str, limit: Duration) -> bool {
+    let options = WaitContainerOptionsBuilder::default()
+        .condition("removed")
+        .build();
+    let mut wait = docker.wait_container(id, Some(options));
+    // Any answer means the wait is over: removed, already gone (404), or an exit code
+    // bollard reports as an error; only a timeout leaves it in doubt.
+    if tokio::time::timeout(limit, wait.next()).await.is_err() {
+        return false;
+    }
+    matches!(
+        docker.inspect_container(id, None).await,
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        })
+    )
 }
 
 /// A client whose build requests say `version=2` (BuildKit) where bollard wrote `1`.
