@@ -9,9 +9,7 @@ use common::*;
 /// Checks `dockerfile` as the learner's Dockerfile of a copy of `exercise`; the JSON report.
 fn check_cheat(exercise: &str, dockerfile: &str) -> serde_json::Value {
     require_engine();
-    let dir = TempWorkbook::new();
-    let to = dir.path().join("exercises").join(exercise);
-    copy_tree(&workbook_root().join("exercises").join(exercise), &to);
+    let (dir, to) = workbook_with(exercise);
     std::fs::write(to.join("Dockerfile"), dockerfile).unwrap();
     let out = run(dir.path(), &["check", exercise, "--format", "json"]);
     assert_eq!(

@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::*;
 
 /// A workbook holding a copy of one real exercise, with `dockerfile` as the learner's.
@@ -32,9 +30,7 @@ impl Workbook {
         let turn = ONE_AT_A_TIME
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let dir = TempWorkbook::new();
-        let ex: PathBuf = dir.path().join("exercises").join(exercise);
-        copy_tree(&workbook_root().join("exercises").join(exercise), &ex);
+        let (dir, ex) = workbook_with(exercise);
         std::fs::write(ex.join("Dockerfile"), dockerfile).unwrap();
         Workbook { dir, _turn: turn }
     }

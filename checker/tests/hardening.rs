@@ -38,10 +38,7 @@ fn wait_at_most(mut child: Child, limit: Duration) -> (Option<i32>, String, Dura
 }
 
 fn one_exercise_workbook() -> (TempWorkbook, PathBuf) {
-    let dir = TempWorkbook::new();
-    let ex = dir.path().join("exercises/01-static-binary");
-    copy_tree(&workbook_root().join("exercises/01-static-binary"), &ex);
-    (dir, ex)
+    workbook_with("01-static-binary")
 }
 
 // ── #4 reset ─────────────────────────────────────────────────────────────────────────────

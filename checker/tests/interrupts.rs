@@ -331,50 +331,27 @@ fn verify_junit_with_control_characters_in_the_build_log_is_valid_xml() {
 fn clean_right_after_a_killed_watch_removes_everything_without_a_warning() {
     require_engine();
     for attempt in 1..=3 {
-        let dir = TempWorkbook::new();
-        let exercise = dir.path().join("exercises/01-static-binary");
-        copy_tree(
-            &workbook_root().join("exercises/01-static-binary"),
-            &exercise,
-        );
-        std::fs::copy(
-            exercise.join("solution/Dockerfile"),
-            exercise.join("Dockerfile"),
-        )
-        .unwrap();
-        let out = dir.path().join("watch.out");
-        let mut child = checker()
-            .arg("--root")
-            .arg(dir.path())
-            .args(["watch", "01"])
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let verdicts = || {
-            std::fs::read_to_string(&out)
-                .unwrap_or_default()
-                .matches("goals met.")
-                .count()
-        };
+        let (dir, exercise) = workbook_with("01-static-binary");
+        save_solution(&exercise);
+        let mut watch = Watch::start(dir.path(), &["01"]);
+        let verdicts = |output: &str| output.matches("goals met.").count();
         assert!(
-            wait_for(Duration::from_secs(180), || verdicts() >= 1),
+            watch.wait_until(Duration::from_secs(180), Duration::from_millis(200), |o| {
+                verdicts(o) >= 1
+            }),
             "no verdict: {}",
-            std::fs::read_to_string(&out).unwrap_or_default()
+            watch.output()
         );
         // A new image (a LABEL): its verdict is followed by removals (the app's container,
         // the replaced image), and the kill lands in the middle of them.
-        let mut dockerfile = std::fs::read_to_string(exercise.join("Dockerfile")).unwrap();
-        dockerfile.push_str(&format!(
-            "\nLABEL org.workbook.test=\"attempt {attempt}\"\n"
-        ));
-        std::fs::write(exercise.join("Dockerfile"), dockerfile).unwrap();
-        let started = Instant::now();
-        while verdicts() < 2 && started.elapsed() < Duration::from_secs(180) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
+        append_to_dockerfile(
+            &exercise,
+            &format!("\nLABEL org.workbook.test=\"attempt {attempt}\"\n"),
+        );
+        watch.wait_until(Duration::from_secs(180), Duration::from_millis(20), |o| {
+            verdicts(o) >= 2
+        });
+        watch.kill();
         let cleaned = run(dir.path(), &["clean"]);
         let stderr = text(&cleaned.stderr);
         assert_eq!(

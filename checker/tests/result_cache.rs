@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 
 fn check(root: &std::path::Path, extra: &[&str]) -> serde_json::Value {
@@ -26,9 +28,7 @@ fn from_cache(report: &serde_json::Value) -> bool {
 #[test]
 fn unchanged_inputs_reuse_the_result_and_any_change_checks_afresh() {
     require_engine();
-    let dir = TempWorkbook::new();
-    let ex = dir.path().join("exercises/01-static-binary");
-    copy_tree(&workbook_root().join("exercises/01-static-binary"), &ex);
+    let (dir, ex) = workbook_with("01-static-binary");
 
     let first = check(dir.path(), &[]);
     assert!(!from_cache(&first));
@@ -108,48 +108,24 @@ fn unchanged_inputs_reuse_the_result_and_any_change_checks_afresh() {
 #[test]
 fn a_save_that_keeps_the_image_reuses_its_app_run_and_another_image_runs_again() {
     require_engine();
-    let dir = TempWorkbook::new();
-    let ex = dir.path().join("exercises/01-static-binary");
-    copy_tree(&workbook_root().join("exercises/01-static-binary"), &ex);
-    std::fs::copy(ex.join("solution/Dockerfile"), ex.join("Dockerfile")).unwrap();
-    let out_path = dir.path().join("watch.out");
-    let mut child = checker()
-        .arg("--root")
-        .arg(dir.path())
-        .args(["watch", "01"])
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // The reports so far, once there are `n` of them.
-    let reports = |n: usize| -> Vec<String> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
-        loop {
-            let output = std::fs::read_to_string(&out_path).unwrap_or_default();
-            let reports: Vec<String> = output
-                .split_inclusive("goals met.")
-                .filter(|r| r.contains("goals met."))
-                .map(str::to_string)
-                .collect();
-            if reports.len() >= n || std::time::Instant::now() > deadline {
-                return reports;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+    let (dir, ex) = workbook_with("01-static-binary");
+    save_solution(&ex);
+    let mut watch = Watch::start(dir.path(), &["01"]);
+    // The reports so far, once there are `n` of them (or after three minutes).
+    let reports = |n: usize| {
+        watch.wait_until(Duration::from_secs(180), Duration::from_millis(100), |o| {
+            reports_in(o).len() >= n
+        });
+        watch.reports()
     };
-    let append = |line: &str| {
-        let mut text = std::fs::read_to_string(ex.join("Dockerfile")).unwrap();
-        text.push_str(line);
-        std::fs::write(ex.join("Dockerfile"), text).unwrap();
-    };
+
     let reused = "its app was not started again";
     let first = reports(1);
-    append("\n# a comment: the same image\n");
+    append_to_dockerfile(&ex, "\n# a comment: the same image\n");
     let second = reports(2);
-    append("\nLABEL org.workbook.test=\"another image\"\n");
+    append_to_dockerfile(&ex, "\nLABEL org.workbook.test=\"another image\"\n");
     let third = reports(3);
-    child.kill().unwrap();
-    let _ = child.wait();
+    watch.kill();
     assert_eq!(third.len(), 3, "three reports: {third:?}");
     assert!(!first[0].contains(reused), "{}", first[0]);
     assert!(

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 
 #[test]
@@ -66,11 +68,7 @@ fn every_exercise_verifies() {
 #[test]
 fn a_learners_check_reports_measured_against_target_and_the_biggest_layer() {
     require_engine();
-    let dir = TempWorkbook::new();
-    copy_tree(
-        &workbook_root().join("exercises/01-static-binary"),
-        &dir.path().join("exercises/01-static-binary"),
-    );
+    let (dir, ex) = workbook_with("01-static-binary");
     let out = run(dir.path(), &["check", "01-static-binary"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let report = text(&out.stdout);
@@ -88,8 +86,7 @@ fn a_learners_check_reports_measured_against_target_and_the_biggest_layer() {
         "the check was recorded: {listing}"
     );
     // The learner fixes it with the reference solution: the check passes and is recorded as done.
-    let ex = dir.path().join("exercises/01-static-binary");
-    std::fs::copy(ex.join("solution/Dockerfile"), ex.join("Dockerfile")).unwrap();
+    save_solution(&ex);
     let out = run(dir.path(), &["check", "01-static-binary"]);
     assert_eq!(
         out.status.code(),
@@ -109,37 +106,19 @@ fn a_learners_check_reports_measured_against_target_and_the_biggest_layer() {
 fn watch_rechecks_on_save_with_events_and_with_polling() {
     require_engine();
     for mode in [None, Some("--poll")] {
-        let dir = TempWorkbook::new();
-        let ex = dir.path().join("exercises/01-static-binary");
-        copy_tree(&workbook_root().join("exercises/01-static-binary"), &ex);
-        let out_path = dir.path().join("watch.out");
-        let mut cmd = checker();
-        cmd.arg("--root").arg(dir.path()).args(["watch", "01"]);
-        cmd.args(mode);
-        let mut child = cmd
-            .stdout(std::fs::File::create(&out_path).unwrap())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let (dir, ex) = workbook_with("01-static-binary");
+        let mut args = vec!["01"];
+        args.extend(mode);
+        let mut watch = Watch::start(dir.path(), &args);
         let wait_for = |needle: &str| {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-            while std::time::Instant::now() < deadline {
-                if std::fs::read_to_string(&out_path)
-                    .unwrap_or_default()
-                    .contains(needle)
-                {
-                    return true;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(200));
-            }
-            false
+            watch.wait_until(Duration::from_secs(120), Duration::from_millis(200), |o| {
+                o.contains(needle)
+            })
         };
         let first = wait_for("1 of 6 goals met.");
-        std::fs::copy(ex.join("solution/Dockerfile"), ex.join("Dockerfile")).unwrap();
+        save_solution(&ex);
         let second = wait_for("6 of 6 goals met.");
-        child.kill().unwrap();
-        let _ = child.wait();
-        let output = std::fs::read_to_string(&out_path).unwrap();
+        let output = watch.kill();
         assert!(first && second, "mode {mode:?}: {output}");
     }
 }

@@ -184,3 +184,104 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A workbook in a temporary folder holding one of the repository's exercises as a learner
+/// starts it (its starter is the `Dockerfile`); also returns the exercise's folder.
+pub fn workbook_with(exercise: &str) -> (TempWorkbook, PathBuf) {
+    let dir = TempWorkbook::new();
+    let folder = dir.path().join("exercises").join(exercise);
+    copy_tree(&workbook_root().join("exercises").join(exercise), &folder);
+    (dir, folder)
+}
+
+/// Saves the exercise's reference solution as the learner's `Dockerfile`.
+pub fn save_solution(exercise: &Path) {
+    std::fs::copy(
+        exercise.join("solution/Dockerfile"),
+        exercise.join("Dockerfile"),
+    )
+    .unwrap();
+}
+
+/// Appends `text` to the learner's `Dockerfile`, as an editor's save does.
+pub fn append_to_dockerfile(exercise: &Path, text: &str) {
+    let mut dockerfile = std::fs::read_to_string(exercise.join("Dockerfile")).unwrap();
+    dockerfile.push_str(text);
+    std::fs::write(exercise.join("Dockerfile"), dockerfile).unwrap();
+}
+
+/// `checker watch` on a workbook without a terminal (plain lines), its output in a file of
+/// the workbook's folder; killed when dropped, so a failing test leaves no watcher running.
+pub struct Watch {
+    child: std::process::Child,
+    output: PathBuf,
+}
+
+impl Watch {
+    /// Starts `checker --root <workbook> watch <args>`.
+    pub fn start(workbook: &Path, args: &[&str]) -> Watch {
+        let output = workbook.join("watch.out");
+        let child = checker()
+            .arg("--root")
+            .arg(workbook)
+            .arg("watch")
+            .args(args)
+            .stdout(std::fs::File::create(&output).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Watch { child, output }
+    }
+
+    /// What it has printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.output).unwrap_or_default()
+    }
+
+    /// Its reports so far, each ending with its "N of M goals met." line.
+    pub fn reports(&self) -> Vec<String> {
+        reports_in(&self.output())
+    }
+
+    /// Polls every `every` until `done` holds of the output or `limit` has passed; whether
+    /// it held.
+    pub fn wait_until(
+        &self,
+        limit: std::time::Duration,
+        every: std::time::Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> bool {
+        let started = std::time::Instant::now();
+        loop {
+            if done(&self.output()) {
+                return true;
+            }
+            if started.elapsed() > limit {
+                return false;
+            }
+            std::thread::sleep(every);
+        }
+    }
+
+    /// Kills it (SIGKILL, no clean-up of its own) and returns what it printed.
+    pub fn kill(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.output()
+    }
+}
+
+/// The reports in a watch's plain output, each ending with its "N of M goals met." line.
+pub fn reports_in(output: &str) -> Vec<String> {
+    output
+        .split_inclusive("goals met.")
+        .filter(|report| report.contains("goals met."))
+        .map(str::to_string)
+        .collect()
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
