@@ -37,15 +37,11 @@ fn wait_at_most(mut child: Child, limit: Duration) -> (Option<i32>, String, Dura
     }
 }
 
-fn one_exercise_workbook() -> (TempWorkbook, PathBuf) {
-    workbook_with("01-static-binary")
-}
-
 // ── #4 reset ─────────────────────────────────────────────────────────────────────────────
 
 #[test]
 fn reset_replaces_a_symlinked_dockerfile_and_never_writes_through_it() {
-    let (dir, ex) = one_exercise_workbook();
+    let (dir, ex) = workbook_with("01-static-binary");
     let outside = tempfile::tempdir().unwrap();
     let victim = outside.path().join("precious");
     std::fs::write(&victim, "not yours to overwrite\n").unwrap();
@@ -328,7 +324,7 @@ fn one_broken_exercise_toml_spoils_only_itself() {
 
 #[test]
 fn exercise_toml_refuses_port_zero_and_non_finite_sizes() {
-    let (dir, ex) = one_exercise_workbook();
+    let (dir, ex) = workbook_with("01-static-binary");
     let toml_path = ex.join("exercise.toml");
     let original = std::fs::read_to_string(&toml_path).unwrap();
     let cases = [
@@ -363,7 +359,7 @@ fn exercise_toml_refuses_port_zero_and_non_finite_sizes() {
 
 #[test]
 fn a_damaged_progress_file_is_reported_and_set_aside_before_building() {
-    let (dir, _) = one_exercise_workbook();
+    let (dir, _) = workbook_with("01-static-binary");
     let progress = dir.path().join(PROGRESS_FILE);
     std::fs::write(&progress, "{ not json").unwrap();
     // No engine: whatever happens to the build, the damage is reported first.

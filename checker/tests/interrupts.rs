@@ -56,17 +56,8 @@ fn start(root: &Path, args: &[&str], log: &Path) -> Child {
         .expect("the checker binary runs")
 }
 
-/// Waits up to `limit` for `condition`; false when it never held.
-fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if condition() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    false
-}
+/// How often the tests look again at what they wait for.
+const POLL: Duration = Duration::from_millis(200);
 
 /// Sends SIGINT (what Ctrl-C sends) and waits at most a minute for the exit code.
 fn interrupt(mut child: Child) -> Option<i32> {
@@ -76,7 +67,7 @@ fn interrupt(mut child: Child) -> Option<i32> {
         .unwrap();
     assert!(sent.success());
     assert!(
-        wait_for(Duration::from_secs(60), || child
+        wait_for(Duration::from_secs(60), POLL, || child
             .try_wait()
             .unwrap()
             .is_some()),
@@ -92,8 +83,9 @@ fn ctrl_c_during_an_app_run_removes_its_container_and_image_and_exits_130() {
     let log = dir.path().join("stderr");
     let child = start(dir.path(), &["check", "01-never-exits"], &log);
     assert!(
-        wait_for(Duration::from_secs(120), || !running_containers(&exercises)
-            .is_empty()),
+        wait_for(Duration::from_secs(120), POLL, || {
+            !running_containers(&exercises).is_empty()
+        }),
         "the app never started: {}",
         std::fs::read_to_string(&log).unwrap()
     );
@@ -116,9 +108,10 @@ fn ctrl_c_mid_build_leaves_no_image_and_exits_130() {
     let child = start(dir.path(), &["check", "02-slow-build"], &log);
     // The base image's step is reported done; the next one sleeps for ten minutes.
     assert!(
-        wait_for(Duration::from_secs(120), || std::fs::read_to_string(&log)
-            .unwrap()
-            .contains("FROM docker.io/library/debian")),
+        wait_for(Duration::from_secs(120), POLL, || {
+            let written = std::fs::read_to_string(&log).unwrap();
+            written.contains("FROM docker.io/library/debian")
+        }),
         "the build never started: {}",
         std::fs::read_to_string(&log).unwrap()
     );
@@ -336,9 +329,7 @@ fn clean_right_after_a_killed_watch_removes_everything_without_a_warning() {
         let mut watch = Watch::start(dir.path(), &["01"]);
         let verdicts = |output: &str| output.matches("goals met.").count();
         assert!(
-            watch.wait_until(Duration::from_secs(180), Duration::from_millis(200), |o| {
-                verdicts(o) >= 1
-            }),
+            watch.wait_until(Duration::from_secs(180), POLL, |o| verdicts(o) >= 1),
             "no verdict: {}",
             watch.output()
         );

@@ -184,7 +184,7 @@ fn list_shows_the_latest_result_after_a_regression_and_a_reset() {
     )
     .unwrap();
     let ex03 = dir.path().join("exercises/03-jdk-to-jre");
-    std::fs::copy(ex03.join("solution/Dockerfile"), ex03.join("Dockerfile")).unwrap();
+    save_solution(&ex03);
     let reset = run(dir.path(), &["reset", "03"]);
     assert!(reset.status.success(), "{}", text(&reset.stderr));
     let out = run(dir.path(), &["list"]);

@@ -251,16 +251,7 @@ impl Watch {
         every: std::time::Duration,
         done: impl Fn(&str) -> bool,
     ) -> bool {
-        let started = std::time::Instant::now();
-        loop {
-            if done(&self.output()) {
-                return true;
-            }
-            if started.elapsed() > limit {
-                return false;
-            }
-            std::thread::sleep(every);
-        }
+        wait_for(limit, every, || done(&self.output()))
     }
 
     /// Kills it (SIGKILL, no clean-up of its own) and returns what it printed.
@@ -268,6 +259,12 @@ impl Watch {
         let _ = self.child.kill();
         let _ = self.child.wait();
         self.output()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
@@ -280,8 +277,18 @@ pub fn reports_in(output: &str) -> Vec<String> {
         .collect()
 }
 
-impl Drop for Watch {
-    fn drop(&mut self) {
-        self.kill();
+/// Polls `condition` every `every` for up to `limit`; false when it never held.
+pub fn wait_for(
+    limit: std::time::Duration,
+    every: std::time::Duration,
+    mut condition: impl FnMut() -> bool,
+) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(every);
     }
+    false
 }
