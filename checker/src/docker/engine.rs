@@ -1036,11 +1036,12 @@ impl Engine {
         .await;
     }
 
-    /// Waits until the images that this run's builds replaced are removed: a build waits
-    /// before it reads what its tag points at, since it may make one of them again, and an
-    /// image removed by its id loses its only tag with it.
+    /// Waits until the images that this run's builds replaced are removed, and unfinished
+    /// builds undone: a build waits before it reads what its tag points at, since it may make
+    /// one of them again (an image removed by its id loses its only tag with it), and an
+    /// undoing removes whatever its tag points at when it runs.
     pub async fn replaced_images_removed(&self) {
-        ledger::replacements_done().await;
+        tokio::join!(ledger::replacements_done(), ledger::images_undone());
     }
 
     pub async fn remove_image(&self, image: &str) -> Result<(), CheckerError> {

@@ -75,7 +75,8 @@ impl Kind for BuildArg {
             ..Plan::default()
         };
         let tag = probe.builder.tag(&plan);
-        let (build_error, apps, base) = match probe.builder.build(&plan).await {
+        let result = probe.builder.build(&plan).await;
+        let (build_error, apps, base) = match &result {
             Ok(built) => {
                 let apps = run_apps(probe.engine, probe.goals, &tag, probe.labels).await?;
                 let base = match self.changes {
@@ -91,9 +92,9 @@ impl Kind for BuildArg {
                 | CheckerError::MissingBaseImage { .. }
                 | CheckerError::Dockerfile { .. }),
             ) => (Some(first_line(&e.to_string())), BTreeMap::new(), None),
-            Err(e) => return Err(e),
+            Err(_) => return result.map(|_| None),
         };
-        probe.remove(&tag).await;
+        probe.discard(&plan, &result).await;
         Ok(Some(ProbeOutcome::BuildArg {
             default,
             build_error,

@@ -125,12 +125,9 @@ impl CacheMount {
         plan: &Plan,
     ) -> Result<Option<String>, CheckerError> {
         let result = probe.builder.build(plan).await;
-        probe.remove(&probe.builder.tag(plan)).await;
+        probe.discard(plan, &result).await;
         match result {
-            Ok(built) => {
-                built.image.settle();
-                Ok(None)
-            }
+            Ok(_) => Ok(None),
             Err(CheckerError::BuildFailed {
                 line, step, log, ..
             }) => Ok(Some(why_it_failed(&step, line, &log))),

@@ -63,7 +63,7 @@ impl Kind for CacheReuse {
             ..Plan::default()
         };
         let result = probe.builder.build(&plan).await;
-        probe.remove(&probe.builder.tag(&plan)).await;
+        probe.discard(&plan, &result).await;
         let built = match result {
             Ok(built) => built,
             Err(e @ CheckerError::BuildFailed { .. }) => {

@@ -60,8 +60,9 @@ impl Kind for ParallelStages {
                 tag_suffix: Some("probe".into()),
                 ..Plan::default()
             };
-            let built = probe.builder.build(&plan).await?;
-            probe.remove(&probe.builder.tag(&plan)).await;
+            let result = probe.builder.build(&plan).await;
+            probe.discard(&plan, &result).await;
+            let built = result?;
             overlap_seconds(&built.steps, &labels)
         } else {
             None

@@ -92,11 +92,19 @@ impl Probe<'_> {
         self.progress.note(&message);
     }
 
-    /// Removes a probe's image; one left behind is worth a warning, not a failed check.
-    pub(super) async fn remove(&mut self, tag: &str) {
-        if let Err(e) = self.engine.remove_image(tag).await {
+    /// Removes what a probe built under `plan`'s tag and settles the build's guard. The guard
+    /// must not be left to its drop: its undoing runs on a task of its own, and a probe that
+    /// builds the same tag next (exercise 11's two build-arg goals both use `-alternate`)
+    /// had its fresh image removed under it ("No such image: …:learner-alternate").
+    /// An image left behind is worth a warning, not a failed check.
+    pub(super) async fn discard(&mut self, plan: &Plan, built: &Result<Built, CheckerError>) {
+        let tag = self.builder.tag(plan);
+        if let Err(e) = self.engine.remove_image(&tag).await {
             let message = format!("warning: could not remove the probe image {tag}: {e}");
             self.progress.note(&message);
+        }
+        if let Ok(built) = built {
+            built.image.settle();
         }
     }
 

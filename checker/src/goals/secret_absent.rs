@@ -74,11 +74,11 @@ impl Kind for SecretAbsent {
                 ..Plan::default()
             };
             let tag = probe.builder.tag(&plan);
-            match probe.builder.build(&plan).await {
-                Ok(built) => {
+            let result = probe.builder.build(&plan).await;
+            match result {
+                Ok(_) => {
                     let places = contents::find_bytes(probe.engine, &tag, secret).await;
-                    probe.remove(&tag).await;
-                    built.image.settle();
+                    probe.discard(&plan, &result).await;
                     found.extend(places?.into_iter().map(|p| format!("stage {name}: {p}")));
                     searched.push(format!("stage {name}"));
                 }

@@ -207,7 +207,7 @@ impl TestStage {
             ..Plan::default()
         };
         let result = probe.builder.build(&plan).await;
-        probe.remove(&probe.builder.tag(&plan)).await;
+        probe.discard(&plan, &result).await;
         match result {
             Ok(_) => Ok(Ok(())),
             Err(e @ (CheckerError::BuildFailed { .. } | CheckerError::Dockerfile { .. })) => {

@@ -69,7 +69,7 @@ pub struct Pending {
 impl Pending {
     /// What the entry stands for is dealt with (removed already, or kept as the run's
     /// result): nothing to undo.
-    pub fn settle(self) {
+    pub fn settle(&self) {
         entries().remove(&self.id);
     }
 }
@@ -83,15 +83,36 @@ impl Drop for Pending {
         // Outside a runtime there is nothing to run the undoing on; `undo_everything` still
         // finds the entry.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            // Counted before the task starts: a build that waits for `images_undone` must
+            // not read (or move) the tag while this undoing may still remove what it finds.
+            let image = matches!(entry.made, Made::Image { .. });
+            if image {
+                IMAGE_UNDOS.send_modify(|n| *n += 1);
+            }
             LEDGER.undoing.spawn_on(
                 async move {
                     undo(&entry).await;
                     entries().remove(&id);
+                    if image {
+                        IMAGE_UNDOS.send_modify(|n| *n -= 1);
+                    }
                 },
                 &runtime,
             );
         }
     }
+}
+
+/// How many undoings of unfinished builds dropped guards have started and not finished.
+static IMAGE_UNDOS: LazyLock<tokio::sync::watch::Sender<usize>> =
+    LazyLock::new(|| tokio::sync::watch::channel(0).0);
+
+/// Waits until no undoing of an unfinished build is running: such an undoing removes what
+/// its tag points at, which would be the next build's image if that build came first.
+pub(super) async fn images_undone() {
+    let mut undos = IMAGE_UNDOS.subscribe();
+    // The sender lives in a static: the channel never closes.
+    let _ = undos.wait_for(|n| *n == 0).await;
 }
 
 fn record(docker: &Docker, made: Made) -> Pending {
