@@ -180,6 +180,27 @@ pub async fn check_cached(
     check_looked_up(engine, exercise, variant, progress, cache, lookup).await
 }
 
+/// [`check_cached`]; with `fresh`, checked afresh whatever the cache holds, and the result
+/// still stored under its key, so that a later look-up with the same inputs finds it (the
+/// test suite's `verify --fresh` then `measure`, which builds nothing again).
+pub async fn check_stored(
+    engine: &Engine,
+    exercise: &Exercise,
+    variant: Variant,
+    progress: &mut dyn BuildProgress,
+    cache: &ResultCache,
+    fresh: bool,
+) -> Result<CheckResult, CheckerError> {
+    let mut lookup = look_up(engine, &[exercise], variant, cache)
+        .await
+        .pop()
+        .expect("one look-up per exercise");
+    if fresh {
+        lookup.stored = None;
+    }
+    check_looked_up(engine, exercise, variant, progress, cache, lookup).await
+}
+
 /// What the result cache holds for checking one exercise now.
 pub struct Lookup {
     /// The key a check with today's inputs is stored under; None when it cannot be worked
@@ -351,7 +372,7 @@ async fn measure(
     // pristine starter to compare with): asked at once, what the checker adds to a build
     // stays close to the slowest of them (usually the app check), not their sum. The apps
     // come first: their containers are made before the others' (see `Engine::app_starts`).
-    let ((apps, apps_ran_at), facts, mut layers, (passwd, found_paths), other_starter_size, base) =
+    let ((apps, apps_ran_at), facts, mut layers, (users, found_paths), other_starter_size, base) =
         tokio::try_join!(
             apps(
                 engine,
@@ -389,7 +410,11 @@ async fn measure(
         layer_count: facts.layer_count.max(layer_count),
         stage_count: graph.stages.len(),
         final_depends_on: graph.dependencies(graph.target).len(),
-        user: Some(resolve_user(&facts.user, passwd.as_deref())),
+        user: Some(resolve_user(
+            &facts.user,
+            users.passwd.as_deref(),
+            users.group.as_deref(),
+        )),
         users_outside_target: graph.users_outside_target(),
         paths: found_paths,
         apps,
@@ -595,46 +620,50 @@ pub async fn verify(
     engine: &Engine,
     exercise: &Exercise,
     progress: &mut dyn BuildProgress,
+    cache: &ResultCache,
+    fresh: bool,
 ) -> Result<VerifyResult, CheckerError> {
     let mut problems = Vec::new();
     let lesson = exercise.lesson();
-    let starter = match check(engine, exercise, Variant::Starter, progress).await {
-        Ok(r) => {
-            let missed = r.missed();
-            for id in lesson.difference(&missed) {
-                problems.push(format!(
-                    "the starter meets `{id}`, which its lesson says it must miss"
-                ));
+    let starter =
+        match check_stored(engine, exercise, Variant::Starter, progress, cache, fresh).await {
+            Ok(r) => {
+                let missed = r.missed();
+                for id in lesson.difference(&missed) {
+                    problems.push(format!(
+                        "the starter meets `{id}`, which its lesson says it must miss"
+                    ));
+                }
+                for id in missed.difference(&lesson) {
+                    problems.push(format!(
+                        "the starter misses `{id}`, which is not part of its lesson"
+                    ));
+                }
+                Some(r)
             }
-            for id in missed.difference(&lesson) {
-                problems.push(format!(
-                    "the starter misses `{id}`, which is not part of its lesson"
-                ));
+            Err(e) if is_about_the_exercise(&e) => {
+                problems.push(format!("the starter could not be checked: {e}"));
+                None
             }
-            Some(r)
-        }
-        Err(e) if is_about_the_exercise(&e) => {
-            problems.push(format!("the starter could not be checked: {e}"));
-            None
-        }
-        Err(e) => return Err(e),
-    };
-    let solution = match check(engine, exercise, Variant::Solution, progress).await {
-        Ok(r) => {
-            for v in r.verdicts.iter().filter(|v| !v.met) {
-                problems.push(format!(
-                    "the solution misses `{}`: {} (goal {})",
-                    v.id, v.measured, v.target
-                ));
+            Err(e) => return Err(e),
+        };
+    let solution =
+        match check_stored(engine, exercise, Variant::Solution, progress, cache, fresh).await {
+            Ok(r) => {
+                for v in r.verdicts.iter().filter(|v| !v.met) {
+                    problems.push(format!(
+                        "the solution misses `{}`: {} (goal {})",
+                        v.id, v.measured, v.target
+                    ));
+                }
+                Some(r)
             }
-            Some(r)
-        }
-        Err(e) if is_about_the_exercise(&e) => {
-            problems.push(format!("the solution could not be checked: {e}"));
-            None
-        }
-        Err(e) => return Err(e),
-    };
+            Err(e) if is_about_the_exercise(&e) => {
+                problems.push(format!("the solution could not be checked: {e}"));
+                None
+            }
+            Err(e) => return Err(e),
+        };
     let learner = exercise.dockerfile_path(Variant::Learner);
     let pristine = exercise.dockerfile_path(Variant::Starter);
     if std::fs::read(&learner).ok() != std::fs::read(&pristine).ok() {

@@ -45,6 +45,14 @@ pub enum Command {
         names: Vec<String>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Build and judge every starter and solution again, even those whose inputs have
+        /// not changed since they were last verified (which otherwise give their stored result).
+        #[arg(long)]
+        fresh: bool,
+        /// Exercises verified at once. More than one needs an engine newer than Docker 20.10,
+        /// whose BuildKit can fail concurrent builds that share steps.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+        jobs: u16,
     },
     /// Show the next hint for an exercise (`--all` for every hint).
     Hint {

@@ -135,7 +135,12 @@ async fn in_workbook(command: Command, workbook: &Workbook) -> Outcome {
             };
             commands::check::check(workbook, &names, variant, format, fresh).await
         }
-        Command::Verify { names, format } => dev::verify::verify(workbook, &names, format).await,
+        Command::Verify {
+            names,
+            format,
+            fresh,
+            jobs,
+        } => dev::verify::verify(workbook, &names, format, fresh, jobs.into()).await,
         Command::Hint { name, all } => commands::hint::hint(workbook, &name, all),
         Command::Reset { name } => commands::reset::reset_command(workbook, &name),
         Command::Watch { name, poll, fresh } => {

@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle, WeakProgressBar};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle, WeakProgressBar};
 
 use crate::docker::engine::{BuildProgress, BuildStep};
 
@@ -30,6 +30,10 @@ impl crate::docker::engine::Warnings for Stderr {
         eprintln!("{message}");
     }
 }
+
+/// Where every spinner is drawn: builds that run at once (`verify --jobs`) each keep a line
+/// of their own instead of drawing over each other.
+static SCREEN: std::sync::LazyLock<MultiProgress> = std::sync::LazyLock::new(MultiProgress::new);
 
 /// The spinners on screen, so an interrupted run can clear them (its `TerminalProgress`
 /// values may never be dropped).
@@ -60,7 +64,7 @@ impl TerminalProgress {
     /// `prefix` names what is being built, e.g. `01-static-binary (learner)`.
     pub fn new(prefix: &str) -> TerminalProgress {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new_spinner();
+            let bar = SCREEN.add(ProgressBar::new_spinner());
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {prefix}: {wide_msg} {elapsed}")
                     .expect("valid template"),
@@ -102,7 +106,8 @@ impl BuildProgress for TerminalProgress {
         }
     }
     fn note(&mut self, message: &str) {
-        eprintln!("{message}");
+        // Above the spinners, not through them.
+        SCREEN.suspend(|| eprintln!("{message}"));
     }
 }
 

@@ -79,6 +79,7 @@ pub async fn measure_all(
                 .insert(base.to_string(), engine.inspect(base).await?.size);
         }
     }
+    let cache = crate::workbook::result_cache::ResultCache::in_workbook(&workbook.root);
     for exercise in workbook.exercises()? {
         let mut numbers = Vec::new();
         for variant in [Variant::Starter, Variant::Solution] {
@@ -87,7 +88,16 @@ pub async fn measure_all(
                 exercise.name,
                 variant.as_str()
             ));
-            let result = crate::check::check(engine, &exercise, variant, &mut progress).await?;
+            // A check with the same inputs (a `verify` just before) gives its stored result.
+            let result = crate::check::check_stored(
+                engine,
+                &exercise,
+                variant,
+                &mut progress,
+                &cache,
+                false,
+            )
+            .await?;
             drop(progress);
             let files = count_files(engine, &result.image).await?;
             let layer_sizes = engine

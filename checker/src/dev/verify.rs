@@ -8,9 +8,18 @@ use crate::commands::check::{run_info, select};
 use crate::commands::Outcome;
 use crate::report::{exporter, Format};
 use crate::ui::TerminalProgress;
+use crate::workbook::exercise::Exercise;
+use crate::workbook::result_cache::ResultCache;
 use crate::workbook::Workbook;
+use futures_util::StreamExt;
 
-pub async fn verify(workbook: &Workbook, names: &[String], format: Format) -> Outcome {
+pub async fn verify(
+    workbook: &Workbook,
+    names: &[String],
+    format: Format,
+    fresh: bool,
+    jobs: usize,
+) -> Outcome {
     let exercises = if names.is_empty() {
         workbook.exercises()?
     } else {
@@ -19,25 +28,13 @@ pub async fn verify(workbook: &Workbook, names: &[String], format: Format) -> Ou
     let engine = crate::commands::connect()
         .await?
         .with_size_cache(&workbook.root);
-    let mut results = Vec::new();
-    for exercise in &exercises {
-        let mut progress = TerminalProgress::new(&exercise.name);
-        // The engine failing one exercise (it went away, say) still gives a whole report.
-        let result = match crate::check::verify(&engine, exercise, &mut progress).await {
-            Ok(result) => result,
-            Err(e) => {
-                eprintln!("error: {e}");
-                VerifyResult {
-                    exercise: exercise.name.clone(),
-                    lesson: exercise.lesson().into_iter().collect(),
-                    starter: None,
-                    solution: None,
-                    problems: vec![format!("could not be checked: {e}")],
-                }
-            }
-        };
-        results.push(result);
-    }
+    let cache = ResultCache::in_workbook(&workbook.root);
+    // `jobs` exercises at a time, reported in the workbook's order.
+    let results: Vec<VerifyResult> = futures_util::stream::iter(&exercises)
+        .map(|exercise| verify_one(&engine, exercise, &cache, fresh))
+        .buffered(jobs.max(1))
+        .collect()
+        .await;
     print!(
         "{}",
         exporter(format).verify(&run_info(Ok(&engine)).await, &results)
@@ -50,4 +47,29 @@ pub async fn verify(workbook: &Workbook, names: &[String], format: Format) -> Ou
     } else {
         ExitCode::from(1)
     })
+}
+
+/// One exercise verified; the engine failing it (it went away, say) is a problem of that
+/// exercise's entry, so the report is still whole.
+async fn verify_one(
+    engine: &crate::docker::engine::Engine,
+    exercise: &Exercise,
+    cache: &ResultCache,
+    fresh: bool,
+) -> VerifyResult {
+    let mut progress = TerminalProgress::new(&exercise.name);
+    match crate::check::verify(engine, exercise, &mut progress, cache, fresh).await {
+        Ok(result) => result,
+        Err(e) => {
+            drop(progress);
+            eprintln!("error: {e}");
+            VerifyResult {
+                exercise: exercise.name.clone(),
+                lesson: exercise.lesson().into_iter().collect(),
+                starter: None,
+                solution: None,
+                problems: vec![format!("could not be checked: {e}")],
+            }
+        }
+    }
 }

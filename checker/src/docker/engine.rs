@@ -84,6 +84,41 @@ pub struct Engine {
     app_starts: std::sync::Arc<tokio::sync::RwLock<()>>,
 }
 
+/// The image's user database, as the runtime reads it to resolve USER.
+#[derive(Debug, Clone, Default)]
+pub struct UserFiles {
+    pub passwd: Option<String>,
+    pub group: Option<String>,
+}
+
+/// One path of a container's filesystem, read through the archive API.
+enum Entry {
+    Text(String),
+    Link(String),
+}
+
+/// Where the link at `path` pointing at `target` leads, inside the image's filesystem: an
+/// absolute target from its root, a relative one from the link's folder; `..` never
+/// climbs above the root.
+fn follow_link(path: &str, target: &str) -> String {
+    let mut parts: Vec<&str> = if target.starts_with('/') {
+        Vec::new()
+    } else {
+        let folder = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        folder.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 /// Where the engine reports what it could not clean up (a container, a replaced image): a
 /// warning, never a reason to fail a check. The commands send them to stderr.
 pub trait Warnings: Send + Sync {
@@ -512,14 +547,14 @@ impl Engine {
         ))
     }
 
-    /// Reads the image's /etc/passwd and whether each path exists, without starting it: a
-    /// created (never started) container's filesystem is the image's.
+    /// Reads the image's /etc/passwd and /etc/group and whether each path exists, without
+    /// starting it: a created (never started) container's filesystem is the image's.
     pub async fn inspect_files(
         &self,
         image: &str,
         labels: &BTreeMap<String, String>,
         paths: &[String],
-    ) -> Result<(Option<String>, BTreeMap<String, bool>), CheckerError> {
+    ) -> Result<(UserFiles, BTreeMap<String, bool>), CheckerError> {
         // Apps' containers go first (see `app_starts`).
         drop(self.app_starts.write().await);
         // The command is never run; it only satisfies `create` for images with no CMD.
@@ -533,7 +568,10 @@ impl Engine {
             )
             .await?;
         let result = async {
-            let passwd = self.read_file(&id, "/etc/passwd").await?;
+            let users = UserFiles {
+                passwd: self.read_file(&id, "/etc/passwd").await?,
+                group: self.read_file(&id, "/etc/group").await?,
+            };
             let mut found = BTreeMap::new();
             for path in paths {
                 let options = ContainerArchiveInfoOptionsBuilder::default()
@@ -553,14 +591,31 @@ impl Engine {
                 };
                 found.insert(path.clone(), exists);
             }
-            Ok((passwd, found))
+            Ok((users, found))
         }
         .await;
         self.remove_created(&id, pending).await;
         result
     }
 
+    /// A text file of the container's filesystem (None: there is none), its symbolic links
+    /// followed inside the image as the runtime follows them (Docker reads /etc/passwd
+    /// through a link in the image's own filesystem).
     async fn read_file(&self, container: &str, path: &str) -> Result<Option<String>, CheckerError> {
+        let mut path = path.to_string();
+        // As many links as the kernel follows (MAXSYMLINKS) before it gives up.
+        for _ in 0..40 {
+            match self.read_entry(container, &path).await? {
+                None => return Ok(None),
+                Some(Entry::Text(text)) => return Ok(Some(text)),
+                Some(Entry::Link(target)) => path = follow_link(&path, &target),
+            }
+        }
+        Ok(None)
+    }
+
+    /// What the archive of one path holds: a file's text, or where a link points.
+    async fn read_entry(&self, container: &str, path: &str) -> Result<Option<Entry>, CheckerError> {
         let options = DownloadFromContainerOptionsBuilder::default()
             .path(path)
             .build();
@@ -586,11 +641,18 @@ impl Engine {
         let entries = archive.entries().map_err(CheckerError::EngineArchive)?;
         for entry in entries {
             let mut entry = entry.map_err(CheckerError::EngineArchive)?;
-            if entry.header().entry_type().is_file() {
-                let mut text = String::new();
-                std::io::Read::read_to_string(&mut entry, &mut text)
+            let kind = entry.header().entry_type();
+            if kind.is_symlink() {
+                let target = entry.link_name().map_err(CheckerError::EngineArchive)?;
+                return Ok(target.map(|t| Entry::Link(t.to_string_lossy().into_owned())));
+            }
+            if kind.is_file() {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut entry, &mut bytes)
                     .map_err(CheckerError::EngineArchive)?;
-                return Ok(Some(text));
+                return Ok(Some(Entry::Text(
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                )));
             }
         }
         Ok(None)
@@ -1501,5 +1563,22 @@ mod tests {
     fn log_tail_keeps_the_last_lines() {
         assert_eq!(tail_lines("a\nb\nc\n", 2), "b\nc");
         assert_eq!(tail_lines("a", 5), "a");
+    }
+}
+
+#[cfg(test)]
+mod following_links {
+    use super::follow_link;
+
+    #[test]
+    fn links_resolve_inside_the_image_and_never_above_its_root() {
+        assert_eq!(follow_link("/etc/passwd", "/srv/passwd"), "/srv/passwd");
+        assert_eq!(
+            follow_link("/etc/passwd", "passwd.real"),
+            "/etc/passwd.real"
+        );
+        assert_eq!(follow_link("/etc/passwd", "../srv/./p"), "/srv/p");
+        assert_eq!(follow_link("/etc/passwd", "../../../../srv/p"), "/srv/p");
+        assert_eq!(follow_link("/etc/passwd", "/"), "/");
     }
 }

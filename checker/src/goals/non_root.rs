@@ -49,6 +49,7 @@ mod judging {
         m.user = Some(ResolvedUser::NonRoot {
             uid: 10001,
             written: "10001:10001".into(),
+            gid: Some(10001),
         });
         let v = evaluate_goal(&g, &m);
         assert!(v.met);

@@ -135,34 +135,78 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
-/// A workbook in a fresh temporary folder. Dropped, it first removes what the checker made
-/// for it on the engine (`checker clean`: the images tagged with this checkout's scope),
-/// then the folder, also when the test failed: a test leaves the engine as it found it.
-/// Without it, every run of the suite left about a hundred images of folders that no longer
-/// exist, a few GB on the containerd store.
+/// A workbook in a fresh temporary folder. Dropped, it is kept until the test run ends
+/// ([`clean_up_temporary_workbooks`]): then what the checker made for it on the engine is
+/// removed (`checker clean`: the images tagged with its scope), and the folder with it.
+/// Removing a workbook's images as soon as its test ended made the next test rebuild what
+/// they shared: on the containerd store, images and the build cache share their content
+/// (moby/moby#48700).
 pub struct TempWorkbook {
-    dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl TempWorkbook {
     pub fn new() -> TempWorkbook {
         TempWorkbook {
-            dir: tempfile::tempdir().unwrap(),
+            dir: Some(tempfile::tempdir().unwrap()),
         }
     }
 
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        self.dir.as_ref().expect("kept until dropped").path()
     }
 }
 
+/// The temporary workbooks whose tests have ended, kept for [`clean_up_temporary_workbooks`].
+static FINISHED: std::sync::Mutex<Vec<tempfile::TempDir>> = std::sync::Mutex::new(Vec::new());
+
 impl Drop for TempWorkbook {
     fn drop(&mut self) {
+        let dir = self.dir.take().expect("dropped once");
         // A folder no check ran in has nothing to remove (and `clean` would not find it).
-        if self.path().join("exercises").is_dir() {
-            let _ = run(self.path(), &["clean"]);
+        if dir.path().join("exercises").is_dir() {
+            FINISHED.lock().unwrap_or_else(|p| p.into_inner()).push(dir);
         }
     }
+}
+
+/// Removes what the checker made for every temporary workbook of the run (`checker clean`,
+/// a few at a time), then the folders. The engine runner calls it once, after every test.
+pub fn clean_up_temporary_workbooks() {
+    let finished = std::mem::take(&mut *FINISHED.lock().unwrap_or_else(|p| p.into_inner()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(dir) = finished.get(i) else { break };
+                let _ = run(dir.path(), &["clean"]);
+            });
+        }
+    });
+}
+
+/// Builds one checker run may make at once on this engine (`verify --jobs`): one on Docker
+/// 20.10, whose BuildKit can fail concurrent builds that share steps.
+pub fn parallel_builds() -> usize {
+    static BUILDS: OnceLock<usize> = OnceLock::new();
+    *BUILDS.get_or_init(|| match engine_version() {
+        Some(version) if version.starts_with("20.") => 1,
+        _ => 3,
+    })
+}
+
+/// The engine's version, or None when no engine answers (the tests then fail, each with how
+/// to start one).
+pub fn engine_version() -> Option<String> {
+    let out = checker()
+        .args(["doctor", "--format", "json"])
+        .output()
+        .ok()?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    report["engine_info"]["version"]
+        .as_str()
+        .map(str::to_string)
 }
 
 /// A copy of a fixture workbook in a fresh temporary folder, for tests that write.

@@ -2,18 +2,15 @@
 //! and line, or judged as a missed goal when it is the app that misbehaves; nothing is lost
 //! and nothing is left running.
 
-mod common;
-
+use crate::common::*;
 use checker::docker::engine::EXERCISE_LABEL;
-use common::*;
 
 fn check(name: &str) -> std::process::Output {
     require_engine();
     run(&fixture("broken"), &["check", name, "--format", "json"])
 }
 
-#[test]
-fn a_dockerfile_that_does_not_parse() {
+pub(crate) fn a_dockerfile_that_does_not_parse() {
     let out = check("01-parse-error");
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
@@ -21,8 +18,7 @@ fn a_dockerfile_that_does_not_parse() {
     assert!(err.to_lowercase().contains("unknown instruction"), "{err}");
 }
 
-#[test]
-fn a_run_step_that_fails_names_the_line_and_shows_its_log() {
+pub(crate) fn a_run_step_that_fails_names_the_line_and_shows_its_log() {
     let out = check("02-run-fails");
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
@@ -38,8 +34,7 @@ fn a_run_step_that_fails_names_the_line_and_shows_its_log() {
     assert!(err.contains("exit code: 3"), "{err}");
 }
 
-#[test]
-fn a_missing_base_image_that_cannot_be_pulled() {
+pub(crate) fn a_missing_base_image_that_cannot_be_pulled() {
     let out = check("03-missing-base");
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
@@ -50,16 +45,14 @@ fn a_missing_base_image_that_cannot_be_pulled() {
     assert!(err.contains("checker images --offline"), "{err}");
 }
 
-#[test]
-fn a_bad_dockerignore_names_its_line() {
+pub(crate) fn a_bad_dockerignore_names_its_line() {
     let out = check("07-bad-dockerignore");
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("07-bad-dockerignore/.dockerignore:2"), "{err}");
 }
 
-#[test]
-fn an_app_that_never_exits_is_stopped_at_its_limit_and_removed() {
+pub(crate) fn an_app_that_never_exits_is_stopped_at_its_limit_and_removed() {
     let started = std::time::Instant::now();
     let out = check("04-never-exits");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
@@ -77,8 +70,7 @@ fn an_app_that_never_exits_is_stopped_at_its_limit_and_removed() {
     assert_no_leftovers("04-never-exits");
 }
 
-#[test]
-fn a_server_that_never_listens_times_out_and_is_removed() {
+pub(crate) fn a_server_that_never_listens_times_out_and_is_removed() {
     let out = check("05-never-listens");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let report = json(&out);
@@ -88,8 +80,7 @@ fn a_server_that_never_listens_times_out_and_is_removed() {
     assert_no_leftovers("05-never-listens");
 }
 
-#[test]
-fn an_app_that_floods_its_output_is_judged_with_the_output_cut() {
+pub(crate) fn an_app_that_floods_its_output_is_judged_with_the_output_cut() {
     let out = check("06-floods");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
@@ -104,8 +95,7 @@ fn an_app_that_floods_its_output_is_judged_with_the_output_cut() {
     assert_no_leftovers("06-floods");
 }
 
-#[test]
-fn a_check_never_modifies_the_learners_files() {
+pub(crate) fn a_check_never_modifies_the_learners_files() {
     require_engine();
     let exercises = fixture("broken").join("exercises");
     let before = snapshot(&exercises);

@@ -2,11 +2,9 @@
 //! engine asks for what the Dockerfile's COPY names, less `.dockerignore`, and what the
 //! `context-size` goal measures is what ends up in the image, file for file.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 /// A workbook in a temporary folder with one exercise `01-context` made of `files`.
 fn workbook(files: &[(&str, &str)], goals: &str) -> TempWorkbook {
@@ -37,8 +35,7 @@ fn check(root: &Path) -> (Option<i32>, serde_json::Value, String) {
     (out.status.code(), report, stderr)
 }
 
-#[test]
-fn what_is_measured_is_what_the_engine_received() {
+pub(crate) fn what_is_measured_is_what_the_engine_received() {
     let dir = workbook(
         &[
             ("Dockerfile", "FROM scratch\nCOPY . /ctx/\n"),
@@ -80,8 +77,7 @@ forbidden = [".env", "drop.log"]
     );
 }
 
-#[test]
-fn the_engine_asks_only_for_what_copy_names() {
+pub(crate) fn the_engine_asks_only_for_what_copy_names() {
     let junk = "x".repeat(300_000);
     let dir = workbook(
         &[
@@ -109,8 +105,7 @@ forbidden = [".env", "node_modules"]
     );
 }
 
-#[test]
-fn a_named_pipe_in_the_context_is_named_and_nothing_hangs() {
+pub(crate) fn a_named_pipe_in_the_context_is_named_and_nothing_hangs() {
     let dir = workbook(
         &[
             ("Dockerfile", "FROM scratch\nCOPY . /ctx/\n"),

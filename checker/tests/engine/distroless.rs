@@ -2,9 +2,7 @@
 //! where a registry answers): all six tags exist, the `:nonroot` ones run as 65532 and the
 //! others as root, and none has a shell.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::process::Command;
 
 const IMAGES: [(&str, bool); 6] = [
@@ -20,8 +18,7 @@ fn docker(args: &[&str]) -> std::process::Output {
     Command::new("docker").args(args).output().unwrap()
 }
 
-#[test]
-fn the_six_distroless_images_run_as_their_user_and_have_no_shell() {
+pub(crate) fn the_six_distroless_images_run_as_their_user_and_have_no_shell() {
     require_engine();
     // Only those the exercises and the book use are needed; --offline makes all six.
     if IMAGES
@@ -72,8 +69,7 @@ fn the_six_distroless_images_run_as_their_user_and_have_no_shell() {
 
 /// Built locally, the images say so, and have what distroless has: the user database, the
 /// CA bundle, the zone data, a /tmp anyone may write to, and the packages in status.d.
-#[test]
-fn a_local_distroless_static_holds_what_the_real_one_holds() {
+pub(crate) fn a_local_distroless_static_holds_what_the_real_one_holds() {
     require_engine();
     let image = "gcr.io/distroless/static-debian12:nonroot";
     let made_by = docker(&[

@@ -3,14 +3,12 @@
 //! of the run behind, and exit as a CLI should; a check whose build fails still prints a
 //! whole JSON or JUnit document, with the exercises after it checked.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use checker::docker::engine::SCOPE_LABEL;
-use common::*;
 
 /// A copy of the `interrupt` fixture workbook: its own checkout, so its own scope label.
 fn workbook() -> (TempWorkbook, PathBuf) {
@@ -76,8 +74,7 @@ fn interrupt(mut child: Child) -> Option<i32> {
     child.wait().unwrap().code()
 }
 
-#[test]
-fn ctrl_c_during_an_app_run_removes_its_container_and_image_and_exits_130() {
+pub(crate) fn ctrl_c_during_an_app_run_removes_its_container_and_image_and_exits_130() {
     require_engine();
     let (dir, exercises) = workbook();
     let log = dir.path().join("stderr");
@@ -100,8 +97,7 @@ fn ctrl_c_during_an_app_run_removes_its_container_and_image_and_exits_130() {
     );
 }
 
-#[test]
-fn ctrl_c_mid_build_leaves_no_image_and_exits_130() {
+pub(crate) fn ctrl_c_mid_build_leaves_no_image_and_exits_130() {
     require_engine();
     let (dir, exercises) = workbook();
     let log = dir.path().join("stderr");
@@ -126,8 +122,7 @@ fn ctrl_c_mid_build_leaves_no_image_and_exits_130() {
 
 /// A submission whose app never exits and one whose build never ends, graded with a short
 /// timeout: both are `timed-out` on time, and nothing of either is left.
-#[test]
-fn a_grading_timeout_removes_the_checks_container_and_image() {
+pub(crate) fn a_grading_timeout_removes_the_checks_container_and_image() {
     require_engine();
     let (dir, _) = workbook();
     let class = tempfile::tempdir().unwrap();
@@ -238,8 +233,7 @@ fn attribute<'a>(element: &'a (String, Vec<(String, String)>), name: &str) -> &'
         .1
 }
 
-#[test]
-fn a_failing_build_is_a_junit_error_and_the_next_exercise_is_still_checked() {
+pub(crate) fn a_failing_build_is_a_junit_error_and_the_next_exercise_is_still_checked() {
     require_engine();
     let (dir, _) = workbook();
     let out = run(
@@ -270,8 +264,7 @@ fn a_failing_build_is_a_junit_error_and_the_next_exercise_is_still_checked() {
     assert!(xml.contains("(line 2)"), "the error names the line: {xml}");
 }
 
-#[test]
-fn a_failing_build_is_a_json_error_and_the_next_exercise_is_still_checked() {
+pub(crate) fn a_failing_build_is_a_json_error_and_the_next_exercise_is_still_checked() {
     require_engine();
     let (dir, _) = workbook();
     let out = run(
@@ -296,8 +289,7 @@ fn a_failing_build_is_a_json_error_and_the_next_exercise_is_still_checked() {
 
 /// The starter's build log holds a bell, an escape sequence and other control characters;
 /// the JUnit report stays a document XML readers accept.
-#[test]
-fn verify_junit_with_control_characters_in_the_build_log_is_valid_xml() {
+pub(crate) fn verify_junit_with_control_characters_in_the_build_log_is_valid_xml() {
     require_engine();
     let (dir, _) = workbook();
     let out = run(
@@ -320,8 +312,7 @@ fn verify_junit_with_control_characters_in_the_build_log_is_valid_xml() {
 /// being removed. It waits for it, then removes the image: exit 0, no warning, nothing left.
 /// Before, it warned of containers already gone or being removed, and one time in five it
 /// failed on the image ("container … is using its referenced image") and left it.
-#[test]
-fn clean_right_after_a_killed_watch_removes_everything_without_a_warning() {
+pub(crate) fn clean_right_after_a_killed_watch_removes_everything_without_a_warning() {
     require_engine();
     for attempt in 1..=3 {
         let (dir, exercise) = workbook_with("01-static-binary");

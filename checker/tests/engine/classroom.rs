@@ -1,15 +1,12 @@
 //! The instructor's side on the real engine: reports in every format, grading a small class
 //! with a broken and a never-ending submission among them, and the engine reached over TCP.
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::*;
 use checker::docker::engine::SCOPE_LABEL;
-use common::*;
 
-#[test]
-fn junit_and_markdown_reports() {
+pub(crate) fn junit_and_markdown_reports() {
     require_engine();
     let out = run(
         &workbook_root(),
@@ -72,8 +69,7 @@ fn junit_and_markdown_reports() {
     assert_eq!(doc["exercises"][0]["goals_met"], 1, "{doc}");
 }
 
-#[test]
-fn grading_a_class_survives_broken_submissions_and_leaves_nothing_behind() {
+pub(crate) fn grading_a_class_survives_broken_submissions_and_leaves_nothing_behind() {
     require_engine();
     let class = tempfile::tempdir().unwrap();
     let learner = |name: &str, dockerfile: Option<&str>| {
@@ -186,8 +182,7 @@ fn left_behind(folder: &Path) -> String {
 /// ("Bob" and "bob", "Ana María" and "ana_mar_a") each get their own images: graded two at a
 /// time, nobody gets another's result. And the baseline of relative-size is the workbook's
 /// starter: a learner's broken (or bloated) copy of starter/Dockerfile changes nothing.
-#[test]
-fn grading_keeps_learners_apart_whatever_their_names() {
+pub(crate) fn grading_keeps_learners_apart_whatever_their_names() {
     require_engine();
     let class = tempfile::tempdir().unwrap();
     let exercise = workbook_root().join("exercises/01-static-binary");
@@ -256,8 +251,7 @@ fn grading_keeps_learners_apart_whatever_their_names() {
 
 /// Two checkouts of the workbook on one engine (two people on a classroom engine): each
 /// check tags images of its own checkout, and `clean` removes only its own.
-#[test]
-fn two_checkouts_on_one_engine_keep_their_own_images() {
+pub(crate) fn two_checkouts_on_one_engine_keep_their_own_images() {
     require_engine();
     let (a, b) = (TempWorkbook::new(), TempWorkbook::new());
     let mut images = Vec::new();
@@ -304,8 +298,7 @@ fn two_checkouts_on_one_engine_keep_their_own_images() {
 
 /// A TCP endpoint on loopback in front of the engine's socket: the checker, given
 /// DOCKER_HOST=tcp://…, must build, inspect, run and publish ports through it.
-#[test]
-fn the_engine_is_reached_over_tcp_with_docker_host() {
+pub(crate) fn the_engine_is_reached_over_tcp_with_docker_host() {
     require_engine();
     let socket = std::env::var("DOCKER_HOST")
         .ok()

@@ -3,16 +3,14 @@
 //! bound, a broken exercise.toml that spoils only itself, and a damaged progress file that
 //! costs no result.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use checker::workbook::progress::FILE_NAME as PROGRESS_FILE;
-use common::*;
 
 /// Waits for `child` at most `limit`; kills it (by its own handle) when it takes longer.
 fn wait_at_most(mut child: Child, limit: Duration) -> (Option<i32>, String, Duration) {
@@ -39,8 +37,7 @@ fn wait_at_most(mut child: Child, limit: Duration) -> (Option<i32>, String, Dura
 
 // ── #4 reset ─────────────────────────────────────────────────────────────────────────────
 
-#[test]
-fn reset_replaces_a_symlinked_dockerfile_and_never_writes_through_it() {
+pub(crate) fn reset_replaces_a_symlinked_dockerfile_and_never_writes_through_it() {
     let (dir, ex) = workbook_with("01-static-binary");
     let outside = tempfile::tempdir().unwrap();
     let victim = outside.path().join("precious");
@@ -167,8 +164,7 @@ fn book_workbook() -> (tempfile::TempDir, PathBuf) {
     (dir, book)
 }
 
-#[test]
-fn serve_refuses_symlinks_out_of_the_book() {
+pub(crate) fn serve_refuses_symlinks_out_of_the_book() {
     let (dir, book) = book_workbook();
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("shadow"), "secret").unwrap();
@@ -184,8 +180,7 @@ fn serve_refuses_symlinks_out_of_the_book() {
     assert_eq!(get(&server, "/", limit).unwrap().0, 200);
 }
 
-#[test]
-fn serve_does_not_freeze_on_a_fifo_and_decodes_paths() {
+pub(crate) fn serve_does_not_freeze_on_a_fifo_and_decodes_paths() {
     let (dir, book) = book_workbook();
     let fifo = book.join("pipe.html");
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
@@ -238,8 +233,7 @@ fn serve_does_not_freeze_on_a_fifo_and_decodes_paths() {
 
 // ── #6 size bound ────────────────────────────────────────────────────────────────────────
 
-#[test]
-fn graph_of_dev_zero_fails_fast_naming_the_file_and_the_bound() {
+pub(crate) fn graph_of_dev_zero_fails_fast_naming_the_file_and_the_bound() {
     let child = checker()
         .args(["graph", "/dev/zero"])
         .stdout(Stdio::null())
@@ -270,8 +264,7 @@ fn graph_of(text: &str) -> (tempfile::TempDir, PathBuf, (Option<i32>, String, Du
     (dir, file, ended)
 }
 
-#[test]
-fn an_oversized_dockerfile_is_refused_with_its_name() {
+pub(crate) fn an_oversized_dockerfile_is_refused_with_its_name() {
     let line = "RUN echo padding padding padding padding padding padding padding\n";
     let text = format!(
         "FROM scratch\n{}",
@@ -283,8 +276,7 @@ fn an_oversized_dockerfile_is_refused_with_its_name() {
     assert!(err.contains("MiB"), "{err}");
 }
 
-#[test]
-fn a_dockerfile_of_100000_instructions_is_refused_before_an_engine_sees_it() {
+pub(crate) fn a_dockerfile_of_100000_instructions_is_refused_before_an_engine_sees_it() {
     let mut text = String::from("FROM debian:bookworm-slim\n");
     text.push_str(&"RUN true\n".repeat(100_000));
     let (_dir, file, (code, err, took)) = graph_of(&text);
@@ -299,8 +291,7 @@ fn a_dockerfile_of_100000_instructions_is_refused_before_an_engine_sees_it() {
 
 // ── #10 exercise.toml and the progress file ──────────────────────────────────────────────
 
-#[test]
-fn one_broken_exercise_toml_spoils_only_itself() {
+pub(crate) fn one_broken_exercise_toml_spoils_only_itself() {
     let dir = TempWorkbook::new();
     for name in ["01-static-binary", "02-go-api"] {
         copy_tree(
@@ -322,8 +313,7 @@ fn one_broken_exercise_toml_spoils_only_itself() {
     assert!(hint.status.success(), "{}", text(&hint.stderr));
 }
 
-#[test]
-fn exercise_toml_refuses_port_zero_and_non_finite_sizes() {
+pub(crate) fn exercise_toml_refuses_port_zero_and_non_finite_sizes() {
     let (dir, ex) = workbook_with("01-static-binary");
     let toml_path = ex.join("exercise.toml");
     let original = std::fs::read_to_string(&toml_path).unwrap();
@@ -357,8 +347,7 @@ fn exercise_toml_refuses_port_zero_and_non_finite_sizes() {
     }
 }
 
-#[test]
-fn a_damaged_progress_file_is_reported_and_set_aside_before_building() {
+pub(crate) fn a_damaged_progress_file_is_reported_and_set_aside_before_building() {
     let (dir, _) = workbook_with("01-static-binary");
     let progress = dir.path().join(PROGRESS_FILE);
     std::fs::write(&progress, "{ not json").unwrap();
@@ -391,8 +380,7 @@ fn a_damaged_progress_file_is_reported_and_set_aside_before_building() {
     assert!(err.contains(&aside[0]), "says where it went: {err}");
 }
 
-#[test]
-fn a_damaged_progress_file_costs_no_result() {
+pub(crate) fn a_damaged_progress_file_costs_no_result() {
     require_engine();
     let dir = TempWorkbook::new();
     copy_tree(

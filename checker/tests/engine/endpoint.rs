@@ -2,12 +2,10 @@
 //! context made current with `docker context use` chooses it, and the reports say which
 //! engine, store and context that was.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use sha2::{Digest, Sha256};
 
 /// The endpoint this test run targets, as the checker itself resolves it from the inherited
@@ -41,8 +39,7 @@ fn docker_cli(config: &Path, args: &[&str]) {
     );
 }
 
-#[test]
-fn a_current_docker_context_chooses_the_engine_and_reports_name_it() {
+pub(crate) fn a_current_docker_context_chooses_the_engine_and_reports_name_it() {
     require_engine();
     let doctor = targeted_engine();
     let host = doctor["endpoint"]["host"].as_str().unwrap().to_string();
@@ -139,8 +136,7 @@ fn write_context(config: &Path, name: &str, host: &str) {
     .unwrap();
 }
 
-#[test]
-fn an_unreachable_context_is_named_with_the_file_that_chose_it() {
+pub(crate) fn an_unreachable_context_is_named_with_the_file_that_chose_it() {
     let config = tempfile::tempdir().unwrap();
     std::fs::write(
         config.path().join("config.json"),
@@ -183,8 +179,7 @@ fn an_unreachable_context_is_named_with_the_file_that_chose_it() {
     assert_eq!(doctor["endpoint"]["context"], "stopped-vm");
 }
 
-#[test]
-fn a_broken_config_json_is_named() {
+pub(crate) fn a_broken_config_json_is_named() {
     let config = tempfile::tempdir().unwrap();
     std::fs::write(config.path().join("config.json"), "{\"currentContext\":").unwrap();
     let out = checker()

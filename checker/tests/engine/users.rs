@@ -1,9 +1,7 @@
 //! The non-root goal on real images: each way of (not) setting a user fails with its own
 //! reason, and the ways that work pass, resolved through the image's own /etc/passwd.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn non_root(name: &str) -> serde_json::Value {
     require_engine();
@@ -24,19 +22,16 @@ fn assert_fails(name: &str, measured_contains: &str) -> serde_json::Value {
     v
 }
 
-#[test]
-fn no_user_runs_as_root() {
+pub(crate) fn no_user_runs_as_root() {
     assert_fails("01-no-user", "no USER in the final image");
 }
 
-#[test]
-fn root_by_name_and_by_number() {
+pub(crate) fn root_by_name_and_by_number() {
     assert_fails("02-root-name", "USER `root` is root");
     assert_fails("03-zero", "USER `0:0` is root");
 }
 
-#[test]
-fn a_user_set_only_in_an_earlier_stage() {
+pub(crate) fn a_user_set_only_in_an_earlier_stage() {
     let v = assert_fails("04-earlier-stage", "no USER in the final image");
     assert!(
         v["detail"]
@@ -47,14 +42,12 @@ fn a_user_set_only_in_an_earlier_stage() {
     );
 }
 
-#[test]
-fn a_name_the_image_lacks() {
+pub(crate) fn a_name_the_image_lacks() {
     assert_fails("05-unknown-name", "unable to find user ghost");
     assert_fails("06-name-on-scratch", "no /etc/passwd");
 }
 
-#[test]
-fn names_and_numbers_that_resolve() {
+pub(crate) fn names_and_numbers_that_resolve() {
     let v = non_root("07-named-user");
     assert_eq!(v["met"], true, "{v}");
     assert_eq!(v["measured"], "`app` = uid 10001");

@@ -2,12 +2,10 @@
 //! shows the goals, answers h, l and ?, re-checks on save and says what changed, and `q`
 //! puts the terminal back as it was.
 
-mod common;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 struct Tmux {
     session: String,
@@ -68,8 +66,7 @@ impl Drop for Tmux {
     }
 }
 
-#[test]
-fn watch_is_a_terminal_app_whose_keys_do_what_they_say() {
+pub(crate) fn watch_is_a_terminal_app_whose_keys_do_what_they_say() {
     require_engine();
     let dir = TempWorkbook::new();
     let exercise = dir.path().join("exercises/01-static-binary");

@@ -2,9 +2,7 @@
 //! the goal that judges what the image really is, and say what to change. (The goals'
 //! pure judgements are unit-tested in `src/goals/`; these prove the measuring end to end.)
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// Checks `dockerfile` as the learner's Dockerfile of a copy of `exercise`; the JSON report.
 fn check_cheat(exercise: &str, dockerfile: &str) -> serde_json::Value {
@@ -39,8 +37,7 @@ fn met(report: &serde_json::Value, id: &str) {
 /// Class 1 and 2 on exercise 04: a `FROM scratch AS dummy` stage meets the old stage
 /// count, Node.js is installed, used and purged in one RUN of the final stage (no
 /// /usr/bin/node), and the sources ship outside /src.
-#[test]
-fn a_dummy_stage_and_a_purged_toolchain_with_its_sources_elsewhere() {
+pub(crate) fn a_dummy_stage_and_a_purged_toolchain_with_its_sources_elsewhere() {
     let report = check_cheat(
         "04-static-site",
         "FROM scratch AS dummy\n\
@@ -77,8 +74,7 @@ fn a_dummy_stage_and_a_purged_toolchain_with_its_sources_elsewhere() {
 
 /// Class 2 on exercise 03: the whole JDK installed, javac and jmods deleted in the same
 /// RUN; jar, jlink, the package and the source stay.
-#[test]
-fn a_jdk_with_javac_and_jmods_deleted() {
+pub(crate) fn a_jdk_with_javac_and_jmods_deleted() {
     let report = check_cheat(
         "03-jdk-to-jre",
         "FROM debian:bookworm-slim\n\
@@ -101,8 +97,7 @@ fn a_jdk_with_javac_and_jmods_deleted() {
 }
 
 /// Class 6 on exercise 12: python3 with its recommends, their telltale files deleted.
-#[test]
-fn recommends_installed_and_their_files_deleted() {
+pub(crate) fn recommends_installed_and_their_files_deleted() {
     let report = check_cheat(
         "12-layer-cleanup",
         "FROM debian:bookworm-slim\n\
@@ -126,8 +121,7 @@ fn recommends_installed_and_their_files_deleted() {
 
 /// Class 6 on exercise 12: the starter's messy stage flattened onto scratch: no waste to
 /// count, but no layer shared with the base and the recommends still installed.
-#[test]
-fn a_messy_stage_flattened_onto_scratch() {
+pub(crate) fn a_messy_stage_flattened_onto_scratch() {
     let report = check_cheat(
         "12-layer-cleanup",
         "FROM debian:bookworm-slim AS messy\n\
@@ -156,8 +150,7 @@ fn a_messy_stage_flattened_onto_scratch() {
 
 /// The size advice on exercise 12 points at what can go: a full debian:bookworm final
 /// stage where the exercise builds on bookworm-slim.
-#[test]
-fn size_advice_names_the_base_to_start_from() {
+pub(crate) fn size_advice_names_the_base_to_start_from() {
     let report = check_cheat(
         "12-layer-cleanup",
         "FROM debian:bookworm\n\
@@ -181,8 +174,7 @@ fn size_advice_names_the_base_to_start_from() {
 /// Exercise 03 answered with the JRE on a full debian:bookworm final stage: the JRE's
 /// layer is the largest, but the app needs it. The advice names the base's extra over
 /// bookworm-slim, which is what can go, and not the JRE.
-#[test]
-fn size_advice_on_03_names_the_slim_base_not_the_jre() {
+pub(crate) fn size_advice_on_03_names_the_slim_base_not_the_jre() {
     let report = check_cheat(
         "03-jdk-to-jre",
         "FROM debian:bookworm AS build\n\
@@ -216,8 +208,7 @@ fn size_advice_on_03_names_the_slim_base_not_the_jre() {
 /// Exercise 11 with the global APP_VERSION never declared again in the build stage: the
 /// program gets an empty version and exits 1. The `runs` goal names the ARG, not only the
 /// program's own complaint.
-#[test]
-fn a_failing_run_on_11_names_the_undeclared_arg() {
+pub(crate) fn a_failing_run_on_11_names_the_undeclared_arg() {
     let report = check_cheat(
         "11-build-args",
         "ARG DEBIAN_TAG=bookworm-slim\n\
@@ -267,8 +258,7 @@ fn a_failing_run_on_11_names_the_undeclared_arg() {
 /// distroless. It builds, it is small, it has no shell and no toolchain, and it runs as a
 /// non-root uid, but the program finds no CA certificates, no time zone data and no
 /// /etc/passwd, so `runs` misses and says what is missing.
-#[test]
-fn the_distroless_program_on_scratch_builds_but_does_not_run() {
+pub(crate) fn the_distroless_program_on_scratch_builds_but_does_not_run() {
     let report = check_cheat(
         "14-distroless",
         "FROM debian:bookworm AS build\n\

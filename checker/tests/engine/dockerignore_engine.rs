@@ -5,15 +5,13 @@
 //! two images must hold the same `/ctx`, entry for entry: any difference is a file the
 //! checker would measure or send wrongly.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::*;
 use checker::docker::context::Folder;
 use checker::docker::engine::{BuildFailure, BuildProgress, BuildRequest, BuildStep, Engine};
-use common::*;
 
 struct Case {
     name: &'static str,
@@ -164,8 +162,7 @@ const CASES: &[Case] = &[
     },
 ];
 
-#[test]
-fn the_checker_sends_what_docker_itself_sends() {
+pub(crate) fn the_checker_sends_what_docker_itself_sends() {
     require_engine();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let engine = runtime.block_on(Engine::connect()).unwrap();

@@ -5,12 +5,10 @@
 //! the app's container gets no more than the goal declares (no network for a `run` goal, no
 //! capability, a read-only root filesystem).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use checker::docker::engine::EXERCISE_LABEL;
-use common::*;
 
 struct Case {
     name: &'static str,
@@ -185,8 +183,7 @@ const CASES: &[Case] = &[
     },
 ];
 
-#[test]
-fn every_bad_input_gets_its_exit_code_and_message() {
+pub(crate) fn every_bad_input_gets_its_exit_code_and_message() {
     require_engine();
     // One workbook, one exercise per case: a broken one spoils only itself, and the
     // workbook's clean-up at the end removes every image the cases made.

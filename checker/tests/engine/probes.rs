@@ -2,13 +2,10 @@
 //! every fixture exercise the starter is the wrong one, and `verify` demands that it misses
 //! exactly that goal while the solution meets it.
 
-mod common;
+use crate::common::*;
+use checker::docker::engine::SCOPE_LABEL;
 
-use checker::docker::engine::OWNER_LABEL;
-use common::*;
-
-#[test]
-fn each_probing_goal_catches_its_wrong_dockerfile() {
+pub(crate) fn each_probing_goal_catches_its_wrong_dockerfile() {
     require_engine();
     // Twice: a probe must not be fooled by the cache its own last run left behind.
     for round in 1..=2 {
@@ -56,12 +53,14 @@ fn each_probing_goal_catches_its_wrong_dockerfile() {
         assert_eq!(measured("06-waste", "starter"), "2.00 MB wasted");
         assert_eq!(measured("06-waste", "solution"), "0.00 MB wasted");
     }
-    // The probes' own images (`-probe`, `-test`, `-test-fault`, `-alternate`) are removed.
+    // The probes' own images (`-probe`, `-test`, `-test-fault`, `-alternate`) are removed:
+    // those of this workbook's scope (other tests' probes may be running).
+    let scope = checker::workbook::exercise::folder_scope(&fixture("probes").join("exercises"));
     let tags = std::process::Command::new("docker")
         .args([
             "images",
             "--filter",
-            &format!("label={OWNER_LABEL}"),
+            &format!("label={SCOPE_LABEL}={scope}"),
             "--format",
             "{{.Repository}}:{{.Tag}}",
         ])

@@ -1,8 +1,6 @@
 //! Commands and refusals that need no engine: they must work (or fail clearly) anywhere.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn unknown_exercise_lists_the_names() {

@@ -3,11 +3,9 @@
 //! is a check afresh (the key's other inputs, base image ids, engine and checker, are
 //! unit-tested in `workbook::result_cache`).
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 fn check(root: &std::path::Path, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["check", "01", "--format", "json"];
@@ -25,8 +23,7 @@ fn from_cache(report: &serde_json::Value) -> bool {
     report["results"][0]["from_cache"] == true
 }
 
-#[test]
-fn unchanged_inputs_reuse_the_result_and_any_change_checks_afresh() {
+pub(crate) fn unchanged_inputs_reuse_the_result_and_any_change_checks_afresh() {
     require_engine();
     let (dir, ex) = workbook_with("01-static-binary");
 
@@ -105,8 +102,7 @@ fn unchanged_inputs_reuse_the_result_and_any_change_checks_afresh() {
 /// Under `watch`, a save that leaves the image as it was (a comment) is judged without
 /// starting the app again, and the report says whose run it is; a save that makes another
 /// image (a LABEL: same layers, new config) runs the app again.
-#[test]
-fn a_save_that_keeps_the_image_reuses_its_app_run_and_another_image_runs_again() {
+pub(crate) fn a_save_that_keeps_the_image_reuses_its_app_run_and_another_image_runs_again() {
     require_engine();
     let (dir, ex) = workbook_with("01-static-binary");
     save_solution(&ex);

@@ -5,9 +5,7 @@
 //! each misses its goal, and says why. Cache mounts on the download and build steps meet
 //! the cache goal.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// A workbook holding a copy of one real exercise, with `dockerfile` as the learner's.
 /// Held by each test from its first build to the end of its clean-up: these tests run one
@@ -76,8 +74,7 @@ fn solution_with(exercise: &str, from: &str, to: &str) -> String {
     solution.replacen(from, to, 1)
 }
 
-#[test]
-fn a_test_stage_that_greps_for_the_faulty_line_misses() {
+pub(crate) fn a_test_stage_that_greps_for_the_faulty_line_misses() {
     require_engine();
     // The one line faults/off-by-one.go changes: a grep for it fails that fault's build.
     let dockerfile = solution_with(
@@ -104,8 +101,7 @@ fn a_test_stage_that_greps_for_the_faulty_line_misses() {
     );
 }
 
-#[test]
-fn a_download_step_that_does_nothing_misses_the_cache_goal() {
+pub(crate) fn a_download_step_that_does_nothing_misses_the_cache_goal() {
     require_engine();
     // Nothing to download before go.mod is there: the step fails, `|| true` hides it, and
     // it stays cached on every edit while go build downloads the modules.
@@ -130,8 +126,7 @@ fn a_download_step_that_does_nothing_misses_the_cache_goal() {
     assert!(met(&report, "slugs"), "{report}");
 }
 
-#[test]
-fn cache_mounts_meet_the_cache_goal() {
+pub(crate) fn cache_mounts_meet_the_cache_goal() {
     require_engine();
     // The README's next step: the module cache on the download, and it plus the build cache
     // on go build. The `--mount` flags are in the step's name, not in what the goal matches.
@@ -155,8 +150,7 @@ fn cache_mounts_meet_the_cache_goal() {
     assert_eq!(code, Some(0), "{report}");
 }
 
-#[test]
-fn a_hard_coded_base_misses_the_base_goal() {
+pub(crate) fn a_hard_coded_base_misses_the_base_goal() {
     require_engine();
     // The app prints whatever BASE_IMAGE says; the image still runs on bookworm-slim.
     let dockerfile = solution_with(
@@ -180,8 +174,7 @@ fn a_hard_coded_base_misses_the_base_goal() {
     assert!(met(&report, "version"), "{report}");
 }
 
-#[test]
-fn a_hard_coded_version_misses_the_version_goal() {
+pub(crate) fn a_hard_coded_version_misses_the_version_goal() {
     require_engine();
     // ARG APP_VERSION is declared, but the gcc line never reads it.
     let dockerfile = solution_with(
@@ -199,8 +192,7 @@ fn a_hard_coded_version_misses_the_version_goal() {
     assert!(met(&report, "base"), "{report}");
 }
 
-#[test]
-fn an_app_failure_names_the_arg_the_stage_never_declared() {
+pub(crate) fn an_app_failure_names_the_arg_the_stage_never_declared() {
     require_engine();
     // The build stage uses $APP_VERSION without `ARG APP_VERSION`: it is empty there, and
     // every build's app fails, whichever argument the goal changes.
@@ -227,8 +219,7 @@ fn key_of_15() -> String {
         .to_string()
 }
 
-#[test]
-fn a_secret_copied_into_a_stage_without_a_name_is_found_there() {
+pub(crate) fn a_secret_copied_into_a_stage_without_a_name_is_found_there() {
     require_engine();
     // The starter's mistake (copy the key in, remove it after) in a build stage that has no
     // name, which `--target` cannot build: the checker names it to look into its layers.
@@ -259,8 +250,7 @@ fn a_secret_copied_into_a_stage_without_a_name_is_found_there() {
     assert!(met(&report, "quote"), "{report}");
 }
 
-#[test]
-fn a_secret_in_an_env_of_the_final_stage_is_found_in_config_and_history() {
+pub(crate) fn a_secret_in_an_env_of_the_final_stage_is_found_in_config_and_history() {
     require_engine();
     let dockerfile = solution_with(
         "15-build-mounts",
@@ -279,8 +269,7 @@ fn a_secret_in_an_env_of_the_final_stage_is_found_in_config_and_history() {
     assert!(detail.contains("the image: history entry"), "{detail}");
 }
 
-#[test]
-fn a_proxy_mounted_without_a_module_cache_misses_the_cache_mount_goal() {
+pub(crate) fn a_proxy_mounted_without_a_module_cache_misses_the_cache_mount_goal() {
     require_engine();
     // The proxy out of every layer, but the modules kept nowhere between builds: every
     // edit downloads them again, and with the proxy gone the build fails.
