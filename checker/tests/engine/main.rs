@@ -73,20 +73,20 @@ fn trial(name: &str, turn: Turn, test: fn()) -> Trial {
 /// `module { tests… } @alone { tests… }`: the trials, named `module::test`.
 macro_rules! trials {
     ($($module:ident { $($test:ident),* $(,)? } $(@alone { $($alone:ident),* $(,)? })?)*) => {{
-        let mut trials = Vec::new();
-        $(
-            $(trials.push(trial(
-                concat!(stringify!($module), "::", stringify!($test)),
-                Turn::Shared,
-                $module::$test,
-            ));)*
-            $($(trials.push(trial(
-                concat!(stringify!($module), "::", stringify!($alone)),
-                Turn::Alone,
-                $module::$alone,
-            ));)*)?
-        )*
-        trials
+        vec![
+            $(
+                $(trial(
+                    concat!(stringify!($module), "::", stringify!($test)),
+                    Turn::Shared,
+                    $module::$test,
+                ),)*
+                $($(trial(
+                    concat!(stringify!($module), "::", stringify!($alone)),
+                    Turn::Alone,
+                    $module::$alone,
+                ),)*)?
+            )*
+        ]
     }};
 }
 
