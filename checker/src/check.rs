@@ -130,6 +130,13 @@ async fn check_with(
         exercise,
         variant,
     };
+    let context = tokio::task::block_in_place(|| {
+        crate::provenance::ContextIndex::of(&exercise.dir, &build.context_files)
+    });
+    measurements.inventory = Some(
+        crate::provenance::inventory(engine, &tag, &build.graph, &builder, &labels, &context)
+            .await?,
+    );
     measurements.probes = probe_all(&mut Probe {
         engine,
         exercise: &exercise.name,
@@ -434,6 +441,7 @@ async fn measure(
         idle_dependencies: graph.idle_dependencies(graph.target),
         undeclared_args: graph.undeclared_args(),
         base,
+        inventory: None,
     };
     Ok((measurements, facts.id, history))
 }

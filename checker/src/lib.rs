@@ -15,6 +15,7 @@ pub mod docker;
 pub mod error;
 pub mod facts;
 pub mod goals;
+pub mod provenance;
 pub mod report;
 pub mod ui;
 pub mod workbook;

@@ -1,31 +1,74 @@
 //! What the final filesystem of an image holds, read from a `docker save` archive layer by
-//! layer (whiteouts applied): every file with its size and, for files small enough to be a
-//! source, the SHA-256 of its content; and the text of dpkg's package database
-//! (`var/lib/dpkg/status`, or the one-file-per-package `status.d/` of distroless images).
+//! layer (whiteouts applied): every file with its size, mode, owner, the layer that wrote
+//! it, the MD5 of its content (what dpkg's `*.md5sums` lists, so a file can be traced to
+//! the package it came from under any name) and, for files small enough to be a source,
+//! its SHA-256; the text of dpkg's package database (`var/lib/dpkg/status`, or the
+//! one-file-per-package `status.d/` of distroless images) and every `*.md5sums` list any
+//! layer held, also one a later layer deleted.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use md5::Md5;
 use sha2::{Digest, Sha256};
 
 use crate::docker::engine::Engine;
 use crate::error::CheckerError;
 
-/// Files larger than this are not hashed: no exercise source comes near it, and hashing a
-/// JDK's hundreds of MB would cost seconds for nothing.
+/// Files larger than this get no SHA-256: no exercise source comes near it. (Their MD5 is
+/// taken as they stream past, as dpkg's lists need.)
 pub const MAX_HASHED_BYTES: u64 = 4 * 1024 * 1024;
 
 /// dpkg's database of installed packages, as one file or one file per package.
 const DPKG_STATUS: &str = "var/lib/dpkg/status";
 const DPKG_STATUS_D: &str = "var/lib/dpkg/status.d/";
+/// Where dpkg keeps each package's file list with checksums (`<package>[:arch].md5sums`);
+/// distroless keeps them beside its status files.
+const DPKG_INFO: &str = "var/lib/dpkg/info/";
+
+/// The tar PAX record of a file's capabilities (`setcap`), as BuildKit writes it.
+const CAPABILITY_XATTR: &str = "SCHILY.xattr.security.capability";
+
+/// What kind of entry a path is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Kind {
+    #[default]
+    Regular,
+    /// A symbolic link, with where it points.
+    Symlink(String),
+    /// A device, a FIFO: no content.
+    Other,
+}
 
 /// One file of the final filesystem.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct File {
     pub size: u64,
     /// The content's SHA-256, for regular files of at most [`MAX_HASHED_BYTES`].
     pub sha256: Option<[u8; 32]>,
+    /// The content's MD5, for every regular file.
+    pub md5: Option<[u8; 16]>,
+    pub kind: Kind,
+    /// The permission bits, setuid (0o4000) and setgid (0o2000) among them.
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    /// An ELF executable or library (its first bytes are `\x7fELF`).
+    pub elf: bool,
+    /// The raw `security.capability` attribute (file capabilities, `setcap`), if any.
+    pub capabilities: Option<Vec<u8>>,
+    /// The layer (0-based) that wrote it last; set when the layers are applied.
+    pub layer: usize,
+}
+
+impl File {
+    /// Set-user-id or set-group-id to root: whoever runs it gets root's uid or gid.
+    pub fn raises_to_root(&self) -> bool {
+        self.kind == Kind::Regular
+            && ((self.mode & 0o4000 != 0 && self.uid == 0)
+                || (self.mode & 0o2000 != 0 && self.gid == 0))
+    }
 }
 
 /// The final filesystem, as far as the goals that judge what ships need it.
@@ -35,6 +78,9 @@ pub struct Filesystem {
     pub files: BTreeMap<String, File>,
     /// The texts of dpkg's status database, in path order (empty: no dpkg database).
     pub dpkg_status: Vec<String>,
+    /// Every `*.md5sums` list any layer wrote (path, text), also those a later layer
+    /// deleted: what a package installed in the image shipped, whatever its status says now.
+    pub md5sums: Vec<(String, String)>,
 }
 
 /// One layer's entries, in tar order: the one reading of a layer tar that the goals judging
@@ -44,6 +90,7 @@ pub enum Entry {
     Write {
         path: String,
         file: File,
+        /// The text of a dpkg status file or of a `*.md5sums` list.
         dpkg_text: Option<String>,
     },
     /// A hard link: the same content as `target`, which an earlier entry wrote.
@@ -80,8 +127,17 @@ impl Entry {
 }
 
 fn is_dpkg_status(path: &str) -> bool {
-    path == DPKG_STATUS
-        || (path.starts_with(DPKG_STATUS_D) && !path[DPKG_STATUS_D.len()..].contains('/'))
+    (path == DPKG_STATUS
+        || (path.starts_with(DPKG_STATUS_D) && !path[DPKG_STATUS_D.len()..].contains('/')))
+        && !path.ends_with(".md5sums")
+}
+
+fn is_md5sums(path: &str) -> bool {
+    path.ends_with(".md5sums")
+        && [DPKG_INFO, DPKG_STATUS_D].iter().any(|dir| {
+            path.strip_prefix(dir)
+                .is_some_and(|name| !name.contains('/'))
+        })
 }
 
 fn clean(path: &std::path::Path) -> String {
@@ -92,7 +148,7 @@ fn clean(path: &std::path::Path) -> String {
         .to_string()
 }
 
-/// Reads one layer tar: every entry with its whiteouts, the content of small files hashed.
+/// Reads one layer tar: every entry with its whiteouts, each file's content hashed.
 pub fn read_layer(tar: &mut dyn Read) -> std::io::Result<Vec<Entry>> {
     let mut archive = tar::Archive::new(tar);
     let mut entries = Vec::new();
@@ -120,48 +176,105 @@ pub fn read_layer(tar: &mut dyn Read) -> std::io::Result<Vec<Entry>> {
         } else if kind.is_hard_link() {
             let target = entry.link_name()?.map(|t| clean(&t)).unwrap_or_default();
             entries.push(Entry::Link { path, target });
-        } else if kind.is_file() || kind.is_contiguous() {
-            // A PAX header may carry the size (files over 8 GB); a GNU sparse file's
-            // apparent size is in its header.
-            let size = if kind.is_gnu_sparse() {
-                entry.header().size()?
-            } else {
-                entry.size()
-            };
-            let dpkg = is_dpkg_status(&path);
-            let (sha256, dpkg_text) = if size <= MAX_HASHED_BYTES || dpkg {
-                let mut content = Vec::with_capacity(size as usize);
-                entry.read_to_end(&mut content)?;
-                let text = dpkg.then(|| String::from_utf8_lossy(&content).into_owned());
-                (Some(Sha256::digest(&content).into()), text)
-            } else {
-                (None, None)
-            };
-            entries.push(Entry::Write {
-                path,
-                file: File { size, sha256 },
-                dpkg_text,
-            });
         } else if !kind.is_dir() {
-            // Symlinks and devices hold no content of their own.
-            entries.push(Entry::Write {
-                path,
-                file: File {
-                    size: 0,
-                    sha256: None,
-                },
-                dpkg_text: None,
-            });
+            entries.push(read_file(&mut entry, path)?);
         }
     }
     Ok(entries)
+}
+
+/// One regular file, link or device of a layer, its content hashed as it streams past.
+fn read_file(entry: &mut tar::Entry<'_, &mut dyn Read>, path: String) -> std::io::Result<Entry> {
+    let header = entry.header();
+    let kind = header.entry_type();
+    let mut file = File {
+        mode: header.mode().unwrap_or(0) & 0o7777,
+        uid: header.uid().unwrap_or(0),
+        gid: header.gid().unwrap_or(0),
+        capabilities: capabilities(entry)?,
+        ..File::default()
+    };
+    if kind.is_symlink() {
+        let target = entry.link_name()?.map(|t| t.to_string_lossy().into_owned());
+        file.kind = Kind::Symlink(target.unwrap_or_default());
+        return Ok(Entry::Write {
+            path,
+            file,
+            dpkg_text: None,
+        });
+    }
+    if !(kind.is_file() || kind.is_contiguous()) {
+        file.kind = Kind::Other;
+        return Ok(Entry::Write {
+            path,
+            file,
+            dpkg_text: None,
+        });
+    }
+    // A PAX header may carry the size (files over 8 GB); a GNU sparse file's apparent size
+    // is in its header.
+    file.size = if kind.is_gnu_sparse() {
+        entry.header().size()?
+    } else {
+        entry.size()
+    };
+    let dpkg = is_dpkg_status(&path) || is_md5sums(&path);
+    let mut dpkg_text = None;
+    if file.size <= MAX_HASHED_BYTES || dpkg {
+        let mut content = Vec::with_capacity(file.size.min(MAX_HASHED_BYTES) as usize);
+        entry.read_to_end(&mut content)?;
+        file.elf = content.starts_with(b"\x7fELF");
+        file.sha256 = Some(Sha256::digest(&content).into());
+        file.md5 = Some(Md5::digest(&content).into());
+        dpkg_text = dpkg.then(|| String::from_utf8_lossy(&content).into_owned());
+    } else {
+        let mut head = [0u8; 4];
+        let read = read_up_to(entry, &mut head)?;
+        file.elf = read == 4 && &head == b"\x7fELF";
+        let mut md5 = Md5::new();
+        md5.update(&head[..read]);
+        std::io::copy(entry, &mut md5)?;
+        file.md5 = Some(md5.finalize().into());
+    }
+    Ok(Entry::Write {
+        path,
+        file,
+        dpkg_text,
+    })
+}
+
+/// Reads until `buffer` is full or the stream ends; how many bytes were read.
+fn read_up_to(stream: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match stream.read(&mut buffer[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// The file's `security.capability` attribute, from its PAX header.
+fn capabilities(entry: &mut tar::Entry<'_, &mut dyn Read>) -> std::io::Result<Option<Vec<u8>>> {
+    let Some(extensions) = entry.pax_extensions()? else {
+        return Ok(None);
+    };
+    for extension in extensions {
+        let extension = extension?;
+        if extension.key_bytes() == CAPABILITY_XATTR.as_bytes() {
+            return Ok(Some(extension.value_bytes().to_vec()));
+        }
+    }
+    Ok(None)
 }
 
 /// Applies layers (base first) into the final filesystem.
 fn apply(layers: &[Vec<Entry>]) -> Filesystem {
     let mut files: BTreeMap<String, File> = BTreeMap::new();
     let mut dpkg: BTreeMap<String, String> = BTreeMap::new();
-    for layer in layers {
+    let mut md5sums = Vec::new();
+    for (index, layer) in layers.iter().enumerate() {
         // A layer's whiteouts hide what lower layers had, whatever their order in its tar.
         for entry in layer {
             if let Entry::Delete { path } | Entry::Opaque { dir: path } = entry {
@@ -181,20 +294,36 @@ fn apply(layers: &[Vec<Entry>]) -> Filesystem {
                     dpkg_text,
                 } => {
                     match dpkg_text {
-                        Some(text) => dpkg.insert(path.clone(), text.clone()),
-                        None => dpkg.remove(path),
+                        Some(text) if is_md5sums(path) => {
+                            md5sums.push((path.clone(), text.clone()));
+                        }
+                        Some(text) => {
+                            dpkg.insert(path.clone(), text.clone());
+                        }
+                        None => {
+                            dpkg.remove(path);
+                        }
                     };
-                    files.insert(path.clone(), file.clone());
+                    files.insert(
+                        path.clone(),
+                        File {
+                            layer: index,
+                            ..file.clone()
+                        },
+                    );
                 }
                 Entry::Link { path, target } => {
-                    let file = files.get(target).cloned().unwrap_or(File {
-                        size: 0,
-                        sha256: None,
-                    });
+                    let file = files.get(target).cloned().unwrap_or_default();
                     if let Some(text) = dpkg.get(target).cloned().filter(|_| is_dpkg_status(path)) {
                         dpkg.insert(path.clone(), text);
                     }
-                    files.insert(path.clone(), file);
+                    files.insert(
+                        path.clone(),
+                        File {
+                            layer: index,
+                            ..file
+                        },
+                    );
                 }
                 Entry::Delete { .. } | Entry::Opaque { .. } => {}
             }
@@ -203,6 +332,7 @@ fn apply(layers: &[Vec<Entry>]) -> Filesystem {
     Filesystem {
         files,
         dpkg_status: dpkg.into_values().collect(),
+        md5sums,
     }
 }
 
@@ -218,13 +348,16 @@ pub fn read_layers<F: Read + Seek>(
 /// An image's layers as read once, and its final filesystem once some goal asks for it.
 pub struct ImageContents {
     pub layers: Vec<Vec<Entry>>,
+    /// The history entry (`created_by`) that made each layer, where the config says.
+    pub commands: Vec<Option<String>>,
     filesystem: OnceLock<Filesystem>,
 }
 
 impl ImageContents {
-    pub fn new(layers: Vec<Vec<Entry>>) -> ImageContents {
+    pub fn new(layers: Vec<Vec<Entry>>, commands: Vec<Option<String>>) -> ImageContents {
         ImageContents {
             layers,
+            commands,
             filesystem: OnceLock::new(),
         }
     }
@@ -261,15 +394,15 @@ pub async fn contents_of(engine: &Engine, image: &str) -> Result<Arc<ImageConten
     let mut file = tempfile::tempfile().map_err(CheckerError::TempFile)?;
     engine.export_image(image, &mut file).await?;
     let platform = engine.platform().await?;
-    let layers = tokio::task::spawn_blocking(move || {
+    let (commands, layers) = tokio::task::spawn_blocking(move || {
         file.rewind()?;
-        read_layers(file, &platform)
+        crate::docker::oci::read_image_layers(file, &platform, read_layer)
     })
     .await?
     .map_err(CheckerError::archive(format!(
         "reading the layers of {image}"
     )))?;
-    let contents = Arc::new(ImageContents::new(layers));
+    let contents = Arc::new(ImageContents::new(layers, commands));
     *LAST_READ.lock().expect("not poisoned") = Some((id, contents.clone()));
     Ok(contents)
 }
@@ -439,8 +572,15 @@ mod tests {
             ]),
             layer(&[("var/lib/dpkg/.wh.status", b"")]),
         ]);
-        // status.d holds one stanza per package (distroless); its md5sums are no stanza
-        // but harmless: they parse to no package.
-        assert_eq!(fs.dpkg_status, vec!["Package: libc6\n", "x"]);
+        // status.d holds one stanza per package (distroless), and beside them each
+        // package's md5sums, which are file lists, not stanzas.
+        assert_eq!(fs.dpkg_status, vec!["Package: libc6\n"]);
+        assert_eq!(
+            fs.md5sums,
+            vec![(
+                "var/lib/dpkg/status.d/libc6.md5sums".to_string(),
+                "x".to_string()
+            )]
+        );
     }
 }

@@ -69,9 +69,59 @@ fn relations(value: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The files a package's `*.md5sums` list names: (MD5, absolute path), and the package's
+/// name from the list's own file name (`info/libc6:amd64.md5sums` → `libc6`).
+pub fn md5sums<'a>(list_path: &str, text: &'a str) -> (String, Vec<([u8; 16], String)>) {
+    let file = list_path.rsplit('/').next().unwrap_or(list_path);
+    let package = file
+        .trim_end_matches(".md5sums")
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let files = text
+        .lines()
+        .filter_map(|line| {
+            // `<32 hex digits>  <path without its leading slash>`
+            let (hex, path) = line.split_once(char::is_whitespace)?;
+            let md5 = parse_md5(hex)?;
+            Some((
+                md5,
+                format!("/{}", path.trim_start().trim_start_matches('/')),
+            ))
+        })
+        .collect();
+    (package, files)
+}
+
+fn parse_md5(hex: &str) -> Option<[u8; 16]> {
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut md5 = [0u8; 16];
+    for (i, byte) in md5.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(md5)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_packages_md5sums_name_its_files() {
+        let (package, files) = md5sums(
+            "var/lib/dpkg/info/busybox-static:amd64.md5sums",
+            "0123456789abcdef0123456789abcdef  bin/busybox\nnot a line\nffffffffffffffffffffffffffffffff  usr/share/doc/busybox-static/copyright\n",
+        );
+        assert_eq!(package, "busybox-static");
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].1, "/bin/busybox");
+        assert_eq!(files[0].0[0], 0x01);
+        assert_eq!(files[1].0, [0xff; 16]);
+        assert_eq!(md5sums("status.d/libc6.md5sums", "").0, "libc6");
+    }
 
     #[test]
     fn installed_packages_with_their_relations() {

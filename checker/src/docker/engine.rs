@@ -91,6 +91,50 @@ pub struct UserFiles {
     pub group: Option<String>,
 }
 
+/// dpkg's database as an image holds it: the status texts (one file, or distroless's
+/// one-per-package `status.d/`) and each package's `*.md5sums` (path, text).
+#[derive(Debug, Clone, Default)]
+pub struct DpkgFiles {
+    pub status: Vec<String>,
+    pub md5sums: Vec<(String, String)>,
+}
+
+impl DpkgFiles {
+    /// From the archive of `/var/lib/dpkg` (entries named `dpkg/…`).
+    fn from_archive(tar: &[u8]) -> std::io::Result<DpkgFiles> {
+        let mut files = DpkgFiles::default();
+        for entry in tar::Archive::new(tar).entries()? {
+            let mut entry = entry?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let path = entry.path()?.to_string_lossy().into_owned();
+            let Some(inside) = path.trim_start_matches("./").strip_prefix("dpkg/") else {
+                continue;
+            };
+            let is_md5sums = inside.ends_with(".md5sums")
+                && (inside.starts_with("info/") || inside.starts_with("status.d/"));
+            let is_status = !is_md5sums
+                && (inside == "status"
+                    || inside
+                        .strip_prefix("status.d/")
+                        .is_some_and(|n| !n.contains('/')));
+            if !(is_status || is_md5sums) {
+                continue;
+            }
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes)?;
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            if is_md5sums {
+                files.md5sums.push((format!("var/lib/dpkg/{inside}"), text));
+            } else {
+                files.status.push(text);
+            }
+        }
+        Ok(files)
+    }
+}
+
 /// One path of a container's filesystem, read through the archive API.
 enum Entry {
     Text(String),
@@ -596,6 +640,57 @@ impl Engine {
         .await;
         self.remove_created(&id, pending).await;
         result
+    }
+
+    /// dpkg's database in `image` (its status and every package's `*.md5sums`), read
+    /// through a created container's archive of /var/lib/dpkg: a few MB, where exporting
+    /// the image would be hundreds. Empty when the image has none (scratch, a static base).
+    pub async fn read_dpkg(
+        &self,
+        image: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<DpkgFiles, CheckerError> {
+        drop(self.app_starts.write().await);
+        let (id, pending) = self
+            .create(
+                image,
+                Some(vec!["/checker-never-runs".into()]),
+                labels,
+                None,
+                &Sandbox::default(),
+            )
+            .await?;
+        let result = self.read_dpkg_of(&id, image).await;
+        self.remove_created(&id, pending).await;
+        result
+    }
+
+    async fn read_dpkg_of(&self, container: &str, image: &str) -> Result<DpkgFiles, CheckerError> {
+        /// A JDK build stage's database is about 10 MB.
+        const MAX_DPKG_BYTES: usize = 256 * 1024 * 1024;
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path("/var/lib/dpkg")
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(container, Some(options));
+        let mut tar = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => tar.extend_from_slice(&bytes),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => return Ok(DpkgFiles::default()),
+                Err(e) => return Err(e.into()),
+            }
+            if tar.len() > MAX_DPKG_BYTES {
+                return Err(CheckerError::EngineReply(format!(
+                    "/var/lib/dpkg in {image} is larger than {} MB",
+                    MAX_DPKG_BYTES >> 20
+                )));
+            }
+        }
+        DpkgFiles::from_archive(&tar).map_err(CheckerError::EngineArchive)
     }
 
     /// A text file of the container's filesystem (None: there is none), its symbolic links

@@ -679,13 +679,27 @@ impl<F: Read + Seek> ArchiveFiles for SeekableArchive<F> {
 pub fn read_layers<F, T>(
     file: F,
     platform: &Platform,
-    mut read: impl FnMut(&mut dyn Read) -> io::Result<T>,
+    read: impl FnMut(&mut dyn Read) -> io::Result<T>,
 ) -> io::Result<Vec<T>>
+where
+    F: Read + Seek,
+{
+    read_image_layers(file, platform, read).map(|(_, layers)| layers)
+}
+
+/// [`read_layers`], with the history entry (`created_by`) that made each layer, where the
+/// image's config says (None: its history does not line up with its layers).
+pub fn read_image_layers<F, T>(
+    file: F,
+    platform: &Platform,
+    mut read: impl FnMut(&mut dyn Read) -> io::Result<T>,
+) -> io::Result<(Vec<Option<String>>, Vec<T>)>
 where
     F: Read + Seek,
 {
     let mut archive = SeekableArchive::open(file)?;
     let image = find_image(&mut archive, platform)?;
+    let commands = image.layer_commands();
     let mut out = Vec::new();
     for layer in &image.layers {
         let blob = archive.open_file(&layer.path)?;
@@ -694,7 +708,7 @@ where
             read(&mut tar).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", layer.path)))?,
         );
     }
-    Ok(out)
+    Ok((commands, out))
 }
 
 /// Layers already measured, by digest: of the blob as stored and of the uncompressed tar

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub mod inventory;
 pub mod packages;
 pub mod user;
 
@@ -69,6 +70,9 @@ pub struct Measurements {
     /// layers (None: FROM scratch, or the layers are not shared).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<BaseLayers>,
+    /// Every file of the final image with where it came from (None: not measured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<inventory::Inventory>,
 }
 
 /// The final image's first layers, which are its base image's.

@@ -1,12 +1,16 @@
 //! `stages`: the Dockerfile has at least `min_stages` stages and the final stage depends on
 //! at least `min_final_depends_on` other stages (directly or through other stages) that do
-//! work for it: a stage counts when it runs something (RUN, or ADD of remote content) or
-//! builds on a stage that does. A `FROM scratch AS dummy` with a COPY from the context
-//! splits nothing: the work still happens in the final stage.
+//! work for it, and the final stage compiles nothing itself. A stage counts when it runs
+//! something (RUN, or ADD of remote content) and what the final image copies from it was
+//! made there: a `FROM scratch AS dummy` with a COPY from the context, or a stage whose
+//! only copy is a file of its base image (`/etc/debian_version`), splits nothing. A
+//! compiled program (ELF, Java class or archive) that a RUN of the final stage made means
+//! the app is built where it ships, whatever stage sits beside it.
 
 use serde::{Deserialize, Serialize};
 
 use super::{Goal, Kind, Verdict};
+use crate::facts::inventory::FileOrigin;
 use crate::facts::Measurements;
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -38,37 +42,64 @@ impl Kind for Stages {
         target.join(", ")
     }
     fn judge(&self, goal: &Goal, _: &[Goal], m: &Measurements) -> Verdict {
-        let stages_ok = self.min_stages.is_none_or(|n| m.stage_count >= n);
-        let working = m.final_depends_on.saturating_sub(m.idle_dependencies.len());
+        let idle = idle_stages(m);
+        let stage_count = m.stage_count.saturating_sub(idle.len() - m.idle_dependencies.len());
+        let stages_ok = self.min_stages.is_none_or(|n| stage_count >= n);
+        let working = m.final_depends_on.saturating_sub(idle.len());
         let deps_ok = self.min_final_depends_on.is_none_or(|n| working >= n);
-        let v = Verdict::new(
-            goal,
-            stages_ok && deps_ok,
-            format!(
-                "{} stage{}, final stage depends on {}{}",
-                m.stage_count,
-                if m.stage_count == 1 { "" } else { "s" },
-                m.final_depends_on,
-                if m.idle_dependencies.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({} of them idle: {})", m.idle_dependencies.len(), m.idle_dependencies.join(", "))
-                }
-            ),
-            self.target(),
+        let compiled: Vec<&FileOrigin> = m
+            .inventory
+            .as_ref()
+            .map(|i| i.compiled_in_final_stage())
+            .unwrap_or_default();
+        let measured = format!(
+            "{} stage{}, final stage depends on {}{}",
+            m.stage_count,
+            if m.stage_count == 1 { "" } else { "s" },
+            m.final_depends_on,
+            if idle.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} of them idle: {})", idle.len(), idle.join(", "))
+            }
         );
+        let v = Verdict::new(goal, stages_ok && deps_ok && compiled.is_empty(), measured, self.target());
+        if let Some(program) = compiled.first() {
+            let inventory = m.inventory.as_ref().expect("compiled programs come from it");
+            return v.detail(format!(
+                "the final stage builds the program itself: {} ({}) is {}; build it in a build stage and COPY --from what that stage made",
+                program.path,
+                crate::facts::format_mb(program.size),
+                inventory.describe(program)
+            ));
+        }
         match (stages_ok, deps_ok) {
             (true, true) => v,
             (false, _) => v.detail(
                 "build in one stage, then start a fresh FROM and COPY --from only what runs",
             ),
-            (true, false) if !m.idle_dependencies.is_empty() => v.detail(format!(
-                "stage {} runs nothing: the final stage must COPY --from a stage whose RUN built what it copies (compile, install, generate there), not files passed through from the context",
-                m.idle_dependencies.join(", ")
+            (true, false) if !idle.is_empty() => v.detail(format!(
+                "stage {} makes nothing the final stage uses: the final stage must COPY --from a stage what that stage built (compile, install, generate there), not files of its base image or of the context passed through",
+                idle.join(", ")
             )),
             (true, false) => v.detail("the final stage copies nothing from the other stages"),
         }
     }
+}
+
+/// The stages the final stage depends on that do no work for it: those that run nothing
+/// (from the stage graph), and those whose every file the final image copies from them is
+/// their base image's or the context's (from the image's inventory).
+fn idle_stages(m: &Measurements) -> Vec<String> {
+    let mut idle = m.idle_dependencies.clone();
+    if let Some(inventory) = &m.inventory {
+        for stage in inventory.idle_copied_stages() {
+            if !idle.iter().any(|s| s == stage) {
+                idle.push(stage.to_string());
+            }
+        }
+    }
+    idle
 }
 
 #[cfg(test)]

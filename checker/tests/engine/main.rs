@@ -6,8 +6,8 @@
 //!   so an image scope) of its own, so on engines newer than 20.10 they run
 //!   [`PARALLEL_TESTS`] at a time. Docker 20.10's BuildKit can panic on concurrent builds
 //!   that share steps ("failed to get edge", moby/buildkit#2303): there, one at a time.
-//!   A test that needs the engine to itself (it rebuilds the shared base images) is
-//!   marked `alone` and runs with no other.
+//!   A test that needs the engine to itself (it may rebuild the shared base images) is
+//!   marked `alone`: those run first, one at a time, before the others start.
 //! - **Clean-up once.** A temporary workbook's images are removed when the whole run ends,
 //!   not when its test does: on the containerd store, images and the build cache share
 //!   their content (moby/moby#48700), and one test's clean-up made the next test rebuild
@@ -37,8 +37,6 @@ mod verify;
 mod watch_app;
 mod workbook;
 
-use std::sync::RwLock;
-
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// Tests at once on an engine newer than 20.10: enough to keep the engine busy while other
@@ -46,28 +44,19 @@ use libtest_mimic::{Arguments, Failed, Trial};
 const PARALLEL_TESTS: usize = 4;
 
 /// Whether a test can share the engine with others.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Turn {
     Shared,
     /// Runs with no other test: it changes what every test builds on.
     Alone,
 }
 
-/// Held shared by every test, and exclusively by an `Alone` one.
-static ENGINE: RwLock<()> = RwLock::new(());
-
-fn trial(name: &str, turn: Turn, test: fn()) -> Trial {
-    Trial::test(name, move || {
-        // A failed test poisons the lock; the others still run.
-        let _turn = match turn {
-            Turn::Shared => {
-                Box::new(ENGINE.read().unwrap_or_else(|p| p.into_inner())) as Box<dyn std::any::Any>
-            }
-            Turn::Alone => Box::new(ENGINE.write().unwrap_or_else(|p| p.into_inner())),
-        };
+fn trial(name: &str, turn: Turn, test: fn()) -> (Turn, Trial) {
+    let trial = Trial::test(name, move || {
         test();
         Ok::<(), Failed>(())
-    })
+    });
+    (turn, trial)
 }
 
 /// `module { tests… } @alone { tests… }`: the trials, named `module::test`.
@@ -90,7 +79,7 @@ macro_rules! trials {
     }};
 }
 
-fn all_trials() -> Vec<Trial> {
+fn all_trials() -> Vec<(Turn, Trial)> {
     trials! {
         workbook {
             every_exercise_verifies_and_the_book_states_its_numbers,
@@ -191,7 +180,10 @@ fn all_trials() -> Vec<Trial> {
 
 fn main() -> std::process::ExitCode {
     let mut args = Arguments::from_args();
-    let trials = all_trials();
+    let (alone, shared): (Vec<_>, Vec<_>) = all_trials()
+        .into_iter()
+        .partition(|(turn, _)| *turn == Turn::Alone);
+    let untag = |trials: Vec<(Turn, Trial)>| trials.into_iter().map(|(_, t)| t).collect();
     if !args.list {
         // Fails every test with how to start an engine when none answers, as before.
         let engine = common::engine_version();
@@ -207,7 +199,19 @@ fn main() -> std::process::ExitCode {
             args.test_threads.unwrap_or(1)
         );
     }
-    let conclusion = libtest_mimic::run(&args, trials);
+    // The tests that need the engine alone first, one at a time, then the others together.
+    let first = libtest_mimic::run(
+        &Arguments {
+            test_threads: Some(1),
+            ..args.clone()
+        },
+        untag(alone),
+    );
+    let then = libtest_mimic::run(&args, untag(shared));
     common::clean_up_temporary_workbooks();
-    conclusion.exit_code()
+    if first.has_failed() {
+        first.exit_code()
+    } else {
+        then.exit_code()
+    }
 }
