@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::docker::api::{self, BuildProgress, BuildRequest, EngineApi};
 use crate::docker::context;
 use crate::docker::dockerfile::{parse_stage_graph, StageGraph};
-use crate::docker::engine::{self, BuildProgress, BuildRequest, Engine};
 use crate::error::CheckerError;
 use crate::workbook::exercise::{Exercise, Variant};
 
@@ -15,20 +15,17 @@ pub use crate::goals::probe::{Builder, Built, Plan};
 
 pub fn labels(exercise: &Exercise, variant: Variant) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (engine::OWNER_LABEL.to_string(), "true".to_string()),
-        (engine::SCOPE_LABEL.to_string(), exercise.scope.clone()),
-        (engine::EXERCISE_LABEL.to_string(), exercise.name.clone()),
-        (
-            engine::VARIANT_LABEL.to_string(),
-            variant.as_str().to_string(),
-        ),
+        (api::OWNER_LABEL.to_string(), "true".to_string()),
+        (api::SCOPE_LABEL.to_string(), exercise.scope.clone()),
+        (api::EXERCISE_LABEL.to_string(), exercise.name.clone()),
+        (api::VARIANT_LABEL.to_string(), variant.as_str().to_string()),
     ])
 }
 
 /// Parses the Dockerfile, makes sure its base images exist, packs the context and builds
 /// `workbook-<scope>/<exercise>:<variant>`.
 pub async fn build(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     progress: &mut dyn BuildProgress,
@@ -37,7 +34,7 @@ pub async fn build(
 }
 
 pub async fn build_plan(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     plan: &Plan,
@@ -143,7 +140,7 @@ async fn parse_off_the_runtime(
 /// Each external image the Dockerfile reads must be on the engine; a missing one is pulled
 /// once, and if that fails the error names the line and the way out.
 pub async fn ensure_base_images(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     file: &std::path::Path,
     graph: &StageGraph,
 ) -> Result<(), CheckerError> {
@@ -156,7 +153,7 @@ pub async fn ensure_base_images(
         if present {
             continue;
         }
-        if let Err(detail) = engine.pull(&image, |_| {}).await {
+        if let Err(detail) = engine.pull(&image, &mut |_| {}).await {
             return Err(CheckerError::MissingBaseImage {
                 file: file.to_path_buf(),
                 line,
@@ -177,7 +174,7 @@ fn indent(text: &str) -> String {
 
 /// Builds variations of one exercise's Dockerfile for one variant, quietly.
 pub struct ExerciseBuilder<'a> {
-    pub engine: &'a Engine,
+    pub engine: &'a dyn EngineApi,
     pub exercise: &'a Exercise,
     pub variant: Variant,
 }

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::build::{build, labels, Built, ExerciseBuilder};
+use crate::docker::api::{BuildProgress, BuildStep, EngineApi};
 use crate::docker::dockerfile::{Base, StageGraph};
-use crate::docker::engine::{BuildProgress, BuildStep, Engine};
 use crate::error::CheckerError;
 use crate::facts::user::resolve_user;
 use crate::facts::{AppOutcome, BaseLayers, Measurements, SlimSibling};
@@ -36,7 +36,7 @@ pub struct CheckResult {
     /// What Docker's own build checks said of the Dockerfile, beside the goals: advice
     /// from the engine, not a goal (engines before 27.1 have no build checks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub build_warnings: Vec<crate::docker::engine::BuildWarning>,
+    pub build_warnings: Vec<crate::docker::api::BuildWarning>,
     /// The result came from the result cache: nothing it depends on changed since the
     /// check at `checked_at`.
     #[serde(default)]
@@ -86,7 +86,7 @@ pub type Checked = Result<CheckResult, CouldNotCheck>;
 /// Builds and judges one Dockerfile of `exercise`: build → facts → probes → verdicts.
 /// Everything is measured afresh, the apps run too (see [`AppRuns`]).
 pub async fn check(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     progress: &mut dyn BuildProgress,
@@ -111,7 +111,7 @@ pub enum AppRuns {
 }
 
 async fn check_with(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     progress: &mut dyn BuildProgress,
@@ -167,7 +167,7 @@ async fn check_with(
 /// (`workbook::result_cache`) whose image is still on the engine: then that result, at once.
 /// A result checked afresh is stored.
 pub async fn check_cached(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     progress: &mut dyn BuildProgress,
@@ -192,7 +192,7 @@ pub struct Lookup {
 
 /// The stored result of `lookup`, or [`check`] afresh, stored under its key.
 pub async fn check_looked_up(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     progress: &mut dyn BuildProgress,
@@ -216,7 +216,7 @@ pub async fn check_looked_up(
 /// keys share is asked once (the engine's facts, each base image's id however many
 /// exercises start from it) and the questions are asked together, not one after another.
 pub async fn look_up(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercises: &[&Exercise],
     variant: Variant,
     cache: &ResultCache,
@@ -330,7 +330,7 @@ fn external_images(exercise: &Exercise, variant: Variant) -> Result<Vec<String>,
 /// image's id, and its layers with content (size, history entry), oldest first.
 #[allow(clippy::type_complexity)]
 async fn measure(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     tag: &str,
@@ -416,7 +416,7 @@ async fn measure(
 /// The app goals' outcomes on the image `tag`, and when they are an earlier check's (see
 /// [`AppRuns::ReuseSameImage`]): the time of that check.
 async fn apps(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     goals: &[crate::goals::Goal],
     (tag, image_id): (&str, Option<&str>),
     labels: &BTreeMap<String, String>,
@@ -460,7 +460,7 @@ async fn apps(
 /// The image the target stage starts from (through the stages it is built on), when the
 /// final image `tag` begins with every layer of it: what the size advice counts as the base.
 async fn base_layers(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     graph: &StageGraph,
     tag: &str,
 ) -> Result<Option<BaseLayers>, CheckerError> {
@@ -516,7 +516,7 @@ fn is_dockerfile_step(step: &BuildStep) -> bool {
 /// than the rest of the measurements together (0.73 of 0.92 s on Docker 28.5), so the size
 /// is kept for the run under the key of those inputs: the exercise folder without the
 /// learner's own Dockerfile, the starter's base images' ids, the engine.
-async fn starter_size(engine: &Engine, exercise: &Exercise) -> Result<u64, CheckerError> {
+async fn starter_size(engine: &dyn EngineApi, exercise: &Exercise) -> Result<u64, CheckerError> {
     static SIZES: std::sync::Mutex<BTreeMap<String, u64>> = std::sync::Mutex::new(BTreeMap::new());
     let key = starter_key(engine, exercise).await;
     if let Some(size) = key
@@ -535,7 +535,7 @@ async fn starter_size(engine: &Engine, exercise: &Exercise) -> Result<u64, Check
 
 /// The key of what the pristine starter's image is made of (None when a part of it cannot
 /// be known: then the starter is built).
-async fn starter_key(engine: &Engine, exercise: &Exercise) -> Option<String> {
+async fn starter_key(engine: &dyn EngineApi, exercise: &Exercise) -> Option<String> {
     let reference = exercise.reference();
     let bases = external_images(&reference, Variant::Starter).ok()?;
     let ids = futures_util::future::join_all(bases.iter().map(|b| engine.image_id(b))).await;
@@ -562,7 +562,10 @@ async fn starter_key(engine: &Engine, exercise: &Exercise) -> Option<String> {
 }
 
 /// Builds the workbook's own starter of `exercise`; its tag.
-pub async fn build_starter(engine: &Engine, exercise: &Exercise) -> Result<String, CheckerError> {
+pub async fn build_starter(
+    engine: &dyn EngineApi,
+    exercise: &Exercise,
+) -> Result<String, CheckerError> {
     let reference = exercise.reference();
     build(engine, &reference, Variant::Starter, &mut crate::ui::Silent)
         .await?
@@ -592,7 +595,7 @@ impl VerifyResult {
 /// The authors' self-check: the starter builds and misses exactly the lesson's goals; the
 /// solution meets every goal.
 pub async fn verify(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     progress: &mut dyn BuildProgress,
 ) -> Result<VerifyResult, CheckerError> {

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use checker::docker::engine::EXERCISE_LABEL;
+use checker::docker::api::EXERCISE_LABEL;
 use common::*;
 
 struct Case {

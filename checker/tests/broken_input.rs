@@ -4,7 +4,7 @@
 
 mod common;
 
-use checker::docker::engine::EXERCISE_LABEL;
+use checker::docker::api::EXERCISE_LABEL;
 use common::*;
 
 fn check(name: &str) -> std::process::Output {

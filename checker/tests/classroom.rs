@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use checker::docker::engine::SCOPE_LABEL;
+use checker::docker::api::SCOPE_LABEL;
 use common::*;
 
 #[test]

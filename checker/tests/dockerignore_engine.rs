@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
+use checker::docker::api::{BuildFailure, BuildProgress, BuildRequest, BuildStep, EngineApi};
 use checker::docker::context::Folder;
-use checker::docker::engine::{BuildFailure, BuildProgress, BuildRequest, BuildStep, Engine};
+use checker::docker::engine::Engine;
 use common::*;
 
 struct Case {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use checker::docker::engine::SCOPE_LABEL;
+use checker::docker::api::SCOPE_LABEL;
 use common::*;
 
 /// A copy of the `interrupt` fixture workbook: its own checkout, so its own scope label.

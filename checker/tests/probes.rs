@@ -4,7 +4,7 @@
 
 mod common;
 
-use checker::docker::engine::OWNER_LABEL;
+use checker::docker::api::OWNER_LABEL;
 use common::*;
 
 #[test]

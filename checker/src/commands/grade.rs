@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 
 use super::Outcome;
 use crate::check;
-use crate::docker::engine::Engine;
+use crate::docker::api::EngineApi;
 use crate::error::CheckerError;
 use crate::ui::Silent;
 use crate::workbook::exercise::{Exercise, Variant};
@@ -90,7 +90,7 @@ pub fn learners(dir: &Path) -> Result<Vec<(String, PathBuf)>, CheckerError> {
 /// Builds and judges one submission within `timeout`, removes its images unless `keep`,
 /// and says how it went on stderr.
 async fn grade_one(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     learner: String,
     name: String,
@@ -149,7 +149,7 @@ async fn grade_one(
 
 /// Grades every learner's every exercise (or `options.only`), `options.jobs` at a time.
 pub async fn grade(
-    engine: Arc<Engine>,
+    engine: Arc<dyn EngineApi>,
     workbook: &Workbook,
     dir: &Path,
     options: &GradeOptions,
@@ -174,7 +174,7 @@ pub async fn grade(
             .iter()
             .any(|g| g.kind.needs_starter_size())
         {
-            check::build_starter(&engine, exercise).await?;
+            check::build_starter(&*engine, exercise).await?;
             starters.push(exercise.image_tag(Variant::Starter));
         }
     }
@@ -195,7 +195,7 @@ pub async fn grade(
             );
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await.expect("semaphore stays open");
-                grade_one(&engine, &exercise, learner, name, timeout, keep).await
+                grade_one(&*engine, &exercise, learner, name, timeout, keep).await
             });
         }
     }
@@ -207,8 +207,8 @@ pub async fn grade(
         })?);
     }
     // A timed-out check was dropped mid-way; its containers and unfinished images are being
-    // removed on tasks of their own (see `engine::Pending`): done before the grades are.
-    crate::docker::engine::wait_for_undoing().await;
+    // removed on tasks of their own (see `ledger::Pending`): done before the grades are.
+    crate::docker::ledger::wait_for_undoing().await;
     grades.sort_by(|a, b| (&a.learner, &a.exercise).cmp(&(&b.learner, &b.exercise)));
     if !options.keep_images {
         for starter in starters {
@@ -218,7 +218,10 @@ pub async fn grade(
     Ok(grades)
 }
 
-async fn judge(engine: &Engine, exercise: &Exercise) -> Result<check::CheckResult, CheckerError> {
+async fn judge(
+    engine: &dyn EngineApi,
+    exercise: &Exercise,
+) -> Result<check::CheckResult, CheckerError> {
     if !exercise.dockerfile_path(Variant::Learner).is_file() {
         return Err(CheckerError::NoDockerfile);
     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 
-use crate::docker::engine::Engine;
+use crate::docker::api::EngineApi;
 use crate::error::CheckerError;
 
 /// Files larger than this are not hashed: no exercise source comes near it, and hashing a
@@ -242,10 +242,13 @@ static LAST_READ: Mutex<Option<(String, Arc<ImageContents>)>> = Mutex::new(None)
 
 /// The layers and final filesystem of `image` (pulled first if the engine lacks it, as a
 /// goal's base image may be one the Dockerfile never names).
-pub async fn contents_of(engine: &Engine, image: &str) -> Result<Arc<ImageContents>, CheckerError> {
+pub async fn contents_of(
+    engine: &dyn EngineApi,
+    image: &str,
+) -> Result<Arc<ImageContents>, CheckerError> {
     if !engine.image_exists(image).await? {
         engine
-            .pull(image, |_| {})
+            .pull(image, &mut |_| {})
             .await
             .map_err(|detail| CheckerError::EngineReply(format!("pulling {image}: {detail}")))?;
     }
@@ -278,7 +281,7 @@ pub async fn contents_of(engine: &Engine, image: &str) -> Result<Arc<ImageConten
 /// deletes: the layer still ships it), in which history entries, in the config. Each place
 /// in words, e.g. "layer 5 of 7 (COPY data.key ./)".
 pub async fn find_bytes(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     image: &str,
     needle: &[u8],
 ) -> Result<Vec<String>, CheckerError> {
@@ -303,7 +306,7 @@ pub async fn find_bytes(
             let made_by = layers
                 .iter()
                 .find(|l| l.position == i + 1)
-                .map(|l| format!(" ({})", crate::docker::engine::short_step(&l.created_by)))
+                .map(|l| format!(" ({})", crate::docker::api::short_step(&l.created_by)))
                 .unwrap_or_default();
             found.push(format!("layer {} of {}{made_by}", i + 1, hits.len()));
         }

@@ -9,21 +9,21 @@ use std::pin::Pin;
 use std::path::Path;
 
 use super::Goal;
+use crate::docker::api::{BuildProgress, BuildStep, EngineApi};
 use crate::docker::dockerfile::StageGraph;
-use crate::docker::engine::{BuildProgress, BuildStep, Engine};
 use crate::error::CheckerError;
 use crate::facts::ProbeOutcome;
 
 pub struct Built {
     /// The image built, until the caller keeps it (`settle`) or removes it; dropped
     /// unsettled (the check was interrupted), the build is undone.
-    pub image: crate::docker::engine::Pending,
+    pub image: crate::docker::ledger::Pending,
     /// The id of the image built (None: the engine did not say and has no such tag).
     pub image_id: Option<String>,
     pub graph: StageGraph,
     pub steps: Vec<BuildStep>,
     /// BuildKit's build-check findings (none on engines before 27.1).
-    pub warnings: Vec<crate::docker::engine::BuildWarning>,
+    pub warnings: Vec<crate::docker::api::BuildWarning>,
     pub seconds: f64,
     pub context_bytes: u64,
     /// Context-relative paths of everything sent as the build context.
@@ -70,7 +70,7 @@ pub trait Builder: Sync {
 /// What a probe works with: the main build, a way to build variations of it, and where to
 /// say what it builds and why.
 pub struct Probe<'a> {
-    pub engine: &'a Engine,
+    pub engine: &'a dyn EngineApi,
     /// The exercise's name, for the notes.
     pub exercise: &'a str,
     /// The workbook's own exercise folder, whose files some goals name (never a learner's
