@@ -688,3 +688,94 @@ mod tests {
         assert_eq!(slim_tag("debian@sha256:0123"), None);
     }
 }
+
+/// The pipeline end to end on the fake engine: real exercises, no daemon.
+#[cfg(test)]
+mod on_a_fake_engine {
+    use super::*;
+    use crate::docker::fake::exercises::{self, debian};
+    use crate::docker::fake::{file, FakeEngine, FakeImage, Recorded};
+    use crate::facts::user::ResolvedUser;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_starter_misses_its_lesson_and_the_solution_meets_every_goal() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let exercise = exercises::exercise("01-static-binary");
+        let verified = verify(&fake, &exercise, &mut Recorded::default())
+            .await
+            .unwrap();
+        assert!(verified.ok(), "{:?}", verified.problems);
+        let starter = verified.starter.unwrap();
+        assert_eq!(starter.missed(), exercise.lesson());
+        let solution = verified.solution.unwrap();
+        let m = &solution.measurements;
+        // What the image holds, as the engine answered: its size (the 20 kB binary), who it
+        // runs as, which paths it lacks, what its program printed, its steps from the cache.
+        assert_eq!(m.image_size, 20_000);
+        assert_eq!(m.starter_size, Some(starter.measurements.image_size));
+        assert!(
+            matches!(m.user, Some(ResolvedUser::NonRoot { uid: 10001, .. })),
+            "{:?}",
+            m.user
+        );
+        assert_eq!(m.paths.values().filter(|present| **present).count(), 0);
+        assert!(matches!(
+            &m.apps["runs"],
+            AppOutcome::Exited { exit_code: 0, stdout, .. } if stdout.starts_with("Hello, ")
+        ));
+        assert_eq!((m.cached_steps, m.total_steps), (4, 6));
+        assert_eq!(m.stage_count, 2);
+        assert_eq!(fake.runs_of(&exercise.image_tag(Variant::Solution)), 1);
+        // The starter checked, and built once more for the solution's relative size.
+        assert_eq!(fake.builds_of(&exercise.image_tag(Variant::Starter)), 2);
+        assert_eq!(fake.builds_of(&exercise.image_tag(Variant::Solution)), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_same_inputs_reuse_the_stored_result_and_any_change_checks_afresh() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let (_folder, workbook) = exercises::workbook_with(&["01-static-binary"]);
+        let exercise = workbook.exercise("01").unwrap();
+        let tag = exercise.image_tag(Variant::Solution);
+        let cache = ResultCache::in_workbook(&workbook.root);
+        let check = || async {
+            let mut progress = Recorded::default();
+            check_cached(&fake, &exercise, Variant::Solution, &mut progress, &cache)
+                .await
+                .unwrap()
+        };
+        let first = check().await;
+        assert!(!first.from_cache && first.all_met());
+        let again = check().await;
+        assert!(again.from_cache);
+        assert_eq!(again.image_id, first.image_id);
+        assert_eq!(again.missed(), first.missed());
+        assert_eq!(fake.builds_of(&tag), 1, "nothing changed: nothing built");
+
+        // A file of the context: built again. The image is the same (the binary did not
+        // change), so its app's earlier run stands.
+        let source = exercise.dir.join("hello.c");
+        let text = std::fs::read_to_string(&source).unwrap() + "\n";
+        std::fs::write(&source, text).unwrap();
+        let edited = check().await;
+        assert!(!edited.from_cache);
+        assert_eq!(fake.builds_of(&tag), 2);
+        assert!(edited.measurements.apps_ran_at.is_some());
+        assert_eq!(fake.runs_of(&tag), 1);
+
+        // The image gone from the engine (`checker clean`): the stored result no longer stands.
+        fake.remove_image(&tag).await.unwrap();
+        assert!(!check().await.from_cache);
+        assert_eq!(fake.builds_of(&tag), 3);
+
+        // Another base image under the same tag (a pull of a newer debian:bookworm).
+        let newer =
+            FakeImage::on(&debian("bookworm")).layer("security update", [file("etc/x", "1")]);
+        fake.add_image("debian:bookworm", newer);
+        assert!(!check().await.from_cache);
+        assert_eq!(fake.builds_of(&tag), 4);
+        assert!(check().await.from_cache);
+    }
+}

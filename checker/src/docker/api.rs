@@ -113,7 +113,7 @@ pub struct BuildWarning {
 }
 
 /// Why a build failed: the step and the tail of its log, or the engine's message.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct BuildFailure {
     pub step: Option<String>,
     pub message: String,

@@ -447,3 +447,53 @@ mod tests {
         assert_eq!(fs.dpkg_status, vec!["Package: libc6\n", "x"]);
     }
 }
+
+/// Reading an image's contents through the engine seam, on the fake engine.
+#[cfg(test)]
+mod on_a_fake_engine {
+    use super::*;
+    use crate::docker::fake::{deleted, file, Call, FakeEngine, FakeImage};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn contents_come_from_the_export_and_bytes_are_found_where_they_ship() {
+        let fake = FakeEngine::new();
+        let secret = "wb-0123456789abcdef";
+        let image = FakeImage::scratch()
+            .layer(
+                "COPY secret.key main /app/ # buildkit",
+                [file("app/secret.key", secret), file("app/main", "binary")],
+            )
+            .layer(
+                "RUN /bin/sh -c rm /app/secret.key # buildkit",
+                [deleted("app/secret.key")],
+            )
+            .env("TOKEN", secret);
+        // Not on the engine: a goal's base image the Dockerfile never names is pulled.
+        fake.publish("example/app:1", image);
+        let contents = contents_of(&fake, "example/app:1").await.unwrap();
+        let files: Vec<&String> = contents.filesystem().files.keys().collect();
+        assert_eq!(files, ["app/main"]);
+        let calls = fake.calls();
+        assert!(calls.contains(&Call::Pull {
+            image: "example/app:1".into()
+        }));
+        assert!(calls.contains(&Call::Export {
+            image: "example/app:1".into()
+        }));
+        // The deleted file still ships in the layer that copied it; the ENV in the history
+        // and the config.
+        let places = find_bytes(&fake, "example/app:1", secret.as_bytes())
+            .await
+            .unwrap();
+        let expected = [
+            "layer 1 of 2 (COPY secret.key main /app/)".to_string(),
+            format!("history entry 3 (ENV TOKEN={secret})"),
+            "the image config (env, labels, command)".to_string(),
+        ];
+        assert_eq!(places, expected);
+        assert!(find_bytes(&fake, "example/app:1", b"not in it")
+            .await
+            .unwrap()
+            .is_empty());
+    }
+}

@@ -14,6 +14,8 @@ pub mod dpkg;
 pub mod endpoint;
 pub mod engine;
 pub mod engine_info;
+#[cfg(test)]
+pub mod fake;
 pub mod ledger;
 pub mod oci;
 pub mod session;
