@@ -200,3 +200,125 @@ impl Builder for ExerciseBuilder<'_> {
         })
     }
 }
+
+/// Builds on the fake engine: what a build leaves on the engine, and when.
+#[cfg(test)]
+mod on_a_fake_engine {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::docker::fake::exercises;
+    use crate::docker::fake::{sized, Call, FakeEngine, FakeImage, Recorded, ScriptedBuild};
+
+    fn alternate(version: &str) -> Plan {
+        Plan {
+            build_args: BTreeMap::from([("APP_VERSION".into(), version.into())]),
+            tag_suffix: Some("alternate".into()),
+            ..Plan::default()
+        }
+    }
+
+    /// The ledger's half of exercise 11's race fix: an unfinished build's undoing, still
+    /// running when the next build of its tag starts, must not remove that build's image.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_build_waits_for_the_undoing_of_an_unfinished_build_of_its_tag() {
+        let fake = FakeEngine::new();
+        exercises::build_args(&fake);
+        fake.undo_takes(Duration::from_millis(100));
+        let exercise = exercises::exercise("11-build-args");
+        let (variant, progress) = (Variant::Solution, &mut Recorded::default());
+        let tag = alternate("").tag(&exercise.image_tag(variant));
+        let interrupted = build_plan(&fake, &exercise, variant, &alternate("2.0.0"), progress)
+            .await
+            .unwrap();
+        // Dropped unsettled, as a check cut off by a grading timeout drops it: undone.
+        drop(interrupted);
+        let next = build_plan(&fake, &exercise, variant, &alternate("3.0.0"), progress)
+            .await
+            .unwrap();
+        let undone = Call::RestoreTag {
+            tag: tag.clone(),
+            before: None,
+        };
+        let started = std::time::Instant::now();
+        while !fake.calls().contains(&undone) {
+            assert!(started.elapsed() < Duration::from_secs(10), "never undone");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            fake.id_of(&tag),
+            next.image_id,
+            "the next build's image stays"
+        );
+        next.image.settle();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_build_tags_nothing_and_names_the_line_of_its_step() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let exercise = exercises::exercise("01-static-binary");
+        let tag = exercise.image_tag(Variant::Solution);
+        let earlier = fake.add_image(&tag, FakeImage::scratch().cmd(&["/earlier"]));
+        let step = "[build 5/5] RUN gcc -static -O2 -s -Wall -o /hello hello.c";
+        let log = "hello.c:3:1: error: expected ';' before '}' token";
+        fake.on_build_of("solution", ScriptedBuild::fails(step, "exit code: 1", log));
+        let failed = build(
+            &fake,
+            &exercise,
+            Variant::Solution,
+            &mut Recorded::default(),
+        )
+        .await;
+        let Err(CheckerError::BuildFailed {
+            line,
+            step: failed_step,
+            log: failed_log,
+            ..
+        }) = failed
+        else {
+            panic!("a failed build: {:?}", failed.err())
+        };
+        let text = std::fs::read_to_string(exercise.dockerfile_path(Variant::Solution)).unwrap();
+        let gcc_line = text.lines().position(|l| l.starts_with("RUN gcc")).unwrap() + 1;
+        assert_eq!(line, Some(gcc_line));
+        assert_eq!(failed_step, step);
+        assert!(failed_log.contains(log) && failed_log.contains("exit code: 1"));
+        assert_eq!(fake.id_of(&tag), Some(earlier));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rebuild_removes_the_image_it_replaced_and_only_that() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let exercise = exercises::exercise("01-static-binary");
+        let rebuild = || async {
+            let built = build(
+                &fake,
+                &exercise,
+                Variant::Solution,
+                &mut Recorded::default(),
+            )
+            .await
+            .unwrap();
+            built.image.settle();
+            fake.replaced_images_removed().await;
+            built.image_id.unwrap()
+        };
+        let first = rebuild().await;
+        // The same image again: nothing is replaced.
+        assert_eq!(rebuild().await, first);
+        assert!(fake.image_exists(&first).await.unwrap());
+        let bigger = FakeImage::scratch().layer("COPY /hello /hello", [sized("hello", 30_000)]);
+        fake.on_build_of("solution", ScriptedBuild::image(bigger, &[]));
+        let second = rebuild().await;
+        assert_ne!(second, first);
+        assert!(!fake.image_exists(&first).await.unwrap());
+        let removed: Vec<Call> = fake
+            .calls()
+            .into_iter()
+            .filter(|c| matches!(c, Call::RemoveReplacedImage { .. }))
+            .collect();
+        assert_eq!(removed, [Call::RemoveReplacedImage { id: first }]);
+    }
+}
