@@ -219,3 +219,61 @@ async fn check_one(
     record(workbook, engine, variant, &result, &mut crate::ui::Silent).await?;
     Ok(result)
 }
+
+/// `checker check`'s path for one exercise, on the fake engine: the check, the result cache
+/// and the learner's progress file.
+#[cfg(test)]
+mod on_a_fake_engine {
+    use super::*;
+    use crate::docker::fake::{exercises, FakeEngine, Recorded};
+    use crate::workbook::progress::ExerciseState;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_learner_s_checks_are_recorded_and_the_solution_moves_on_to_the_next() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let (_folder, workbook) = exercises::workbook_with(&["01-static-binary", "11-build-args"]);
+        let exercise = workbook.exercise("01").unwrap();
+        let state = || {
+            ProgressFile::load(&workbook.root)
+                .unwrap()
+                .state(&exercise.name)
+        };
+        let check = || async {
+            let progress = &mut Recorded::default();
+            check_and_record(
+                &workbook,
+                &fake,
+                &exercise,
+                Variant::Learner,
+                false,
+                progress,
+            )
+            .await
+            .unwrap()
+        };
+        assert_eq!(workbook.next_exercise().unwrap().unwrap(), exercise.name);
+        let starter = check().await;
+        assert_eq!(starter.missed(), exercise.lesson());
+        assert_eq!(state(), ExerciseState::Missing);
+
+        // The learner saves the solution.
+        let solution = std::fs::read(exercise.dockerfile_path(Variant::Solution)).unwrap();
+        std::fs::write(exercise.dockerfile_path(Variant::Learner), solution).unwrap();
+        let solved = check().await;
+        assert!(solved.all_met(), "{:#?}", solved.verdicts);
+        assert_eq!(state(), ExerciseState::Passing);
+        let file = ProgressFile::load(&workbook.root).unwrap();
+        let recorded = file.progress.exercises[&exercise.name].clone();
+        assert_eq!(recorded.engine, Some(fake.describe().await));
+        assert_eq!(workbook.next_exercise().unwrap().unwrap(), "11-build-args");
+
+        // Checked again with nothing changed: the stored result, recorded as checked now.
+        let again = check().await;
+        assert!(again.from_cache);
+        assert_eq!(fake.builds_of(&exercise.image_tag(Variant::Learner)), 2);
+        let file = ProgressFile::load(&workbook.root).unwrap();
+        let rechecked = file.progress.exercises[&exercise.name].last_checked;
+        assert!(rechecked > recorded.last_checked);
+    }
+}

@@ -386,3 +386,88 @@ mod tests {
         );
     }
 }
+
+/// A class graded on the fake engine.
+#[cfg(test)]
+mod on_a_fake_engine {
+    use super::*;
+    use crate::docker::fake::{exercises, Call, FakeEngine, ScriptedBuild};
+
+    /// A learner's copy of exercise 01 in `class`, with `dockerfile` (None: none handed in).
+    fn hand_in(class: &Path, learner: &str, dockerfile: Option<Variant>) -> PathBuf {
+        let folder = class.join(learner).join("01-static-binary");
+        std::fs::create_dir_all(&folder).unwrap();
+        let exercise = exercises::exercise("01-static-binary");
+        std::fs::copy(exercise.dir.join("hello.c"), folder.join("hello.c")).unwrap();
+        if let Some(variant) = dockerfile {
+            std::fs::copy(exercise.dockerfile_path(variant), folder.join("Dockerfile")).unwrap();
+        }
+        folder
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_submission_is_graded_on_its_own_and_nothing_is_left_behind() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let (_folder, workbook) = exercises::workbook_with(&["01-static-binary"]);
+        let class = tempfile::tempdir().unwrap();
+        hand_in(class.path(), "alice", Some(Variant::Solution));
+        hand_in(class.path(), "bob", Some(Variant::Starter));
+        hand_in(class.path(), "carol", None);
+        // Dave's build never ends within the grading's time limit.
+        let dave = hand_in(class.path(), "dave", Some(Variant::Solution));
+        let slow = ScriptedBuild::fails("[build 5/5] RUN gcc", "never gets here", "");
+        fake.on_build(move |request| {
+            (request.context.root == dave).then(|| slow.clone().taking(Duration::from_secs(60)))
+        });
+        let options = GradeOptions {
+            jobs: 4,
+            timeout: Duration::from_secs(2),
+            keep_images: false,
+            only: vec![],
+        };
+        let engine: Arc<dyn EngineApi> = Arc::new(fake.clone());
+        let grades = grade(engine, &workbook, class.path(), &options)
+            .await
+            .unwrap();
+        let status: Vec<(&str, GradeStatus)> = grades
+            .iter()
+            .map(|g| (g.learner.as_str(), g.status))
+            .collect();
+        use GradeStatus::*;
+        assert_eq!(
+            status,
+            [
+                ("alice", Passed),
+                ("bob", Failed),
+                ("carol", Error),
+                ("dave", TimedOut)
+            ]
+        );
+        assert_eq!(grades[0].goals_met, grades[0].goals_total);
+        assert_eq!(grades[1].goals_met, grades[1].goals_total - 5);
+        assert_eq!(
+            grades[3].message.as_deref(),
+            Some("not finished within 2 s")
+        );
+        // Dave's check was cut off mid-build: its unfinished build was undone.
+        let dave_tag = workbook
+            .exercise("01")
+            .unwrap()
+            .submitted_in(&class.path().join("dave/01-static-binary"))
+            .image_tag(Variant::Learner);
+        let undone = fake
+            .calls()
+            .into_iter()
+            .any(|c| matches!(c, Call::RestoreTag { tag, before: None } if tag == dave_tag));
+        assert!(undone, "{:#?}", fake.calls());
+        // No learner's image, nor the starter built for the relative size, is left.
+        for learner in ["alice", "bob", "dave"] {
+            let submission = class.path().join(learner).join("01-static-binary");
+            let exercise = workbook.exercise("01").unwrap().submitted_in(&submission);
+            assert_eq!(fake.id_of(&exercise.image_tag(Variant::Learner)), None);
+        }
+        let starter = workbook.exercise("01").unwrap().image_tag(Variant::Starter);
+        assert_eq!(fake.id_of(&starter), None);
+    }
+}
