@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::docker::api::{self, BuildProgress, BuildRequest, EngineApi};
+use crate::docker::api::{self, BuildFailure, BuildProgress, BuildRequest, EngineApi};
 use crate::docker::context;
 use crate::docker::dockerfile::{parse_stage_graph, StageGraph};
 use crate::error::CheckerError;
@@ -100,22 +100,32 @@ pub async fn build_plan(
         Err(failure) => {
             // A failed build tags nothing.
             image.settle();
-            let line = failure.step.as_deref().and_then(|s| graph.locate_step(s));
-            let step = failure.step.clone().unwrap_or_else(|| "the build".into());
-            let mut log = failure.log_tail.trim_end().to_string();
-            if !failure.message.is_empty() {
-                if !log.is_empty() {
-                    log.push('\n');
-                }
-                log.push_str(&failure.message);
-            }
-            Err(CheckerError::BuildFailed {
-                file,
-                line,
-                step,
-                log: indent(&log),
-            })
+            Err(build_failed(file, &graph, failure))
         }
+    }
+}
+
+/// The error of a failed build: the Dockerfile's line of the step that failed, and the tail
+/// of its log with the engine's message.
+fn build_failed(
+    file: std::path::PathBuf,
+    graph: &StageGraph,
+    failure: BuildFailure,
+) -> CheckerError {
+    let line = failure.step.as_deref().and_then(|s| graph.locate_step(s));
+    let step = failure.step.unwrap_or_else(|| "the build".into());
+    let mut log = failure.log_tail.trim_end().to_string();
+    if !failure.message.is_empty() {
+        if !log.is_empty() {
+            log.push('\n');
+        }
+        log.push_str(&failure.message);
+    }
+    CheckerError::BuildFailed {
+        file,
+        line,
+        step,
+        log: indent(&log),
     }
 }
 

@@ -257,22 +257,8 @@ pub async fn look_up(
                     .iter()
                     .map(|image| Some((image.clone(), base_ids.get(image)?.clone())))
                     .collect::<Option<Vec<_>>>()?;
-                let mut folders = vec![exercise.dir.as_path()];
-                if exercise.reference_dir != exercise.dir {
-                    folders.push(exercise.reference_dir.as_path());
-                }
-                KeyInputs {
-                    checker: checker.clone(),
-                    engine: engine_facts.clone()?,
-                    variant: variant.as_str(),
-                    exercise: serde_json::to_string(&exercise.file)
-                        .expect("exercise.toml serializes"),
-                    base_images,
-                    folders,
-                    left_out: &[],
-                }
-                .key()
-                .ok()
+                let engine = engine_facts.clone()?;
+                result_key(exercise, variant, &checker, engine, base_images)
             })
             .collect()
     });
@@ -291,22 +277,50 @@ pub async fn look_up(
         .zip(keys)
         .zip(stored)
         .zip(images)
-        .map(|(((exercise, key), stored), image_id)| {
-            let stored = stored
+        .map(|(((exercise, key), stored), image_id)| Lookup {
+            key,
+            stored: stored
                 .filter(|s| image_id.as_deref() == Some(s.image_id.as_str()))
-                .map(|mut s| {
-                    for verdict in &mut s.verdicts {
-                        if let Some(goal) = exercise.file.goals.iter().find(|g| g.id == verdict.id)
-                        {
-                            verdict.kind = goal.kind.name();
-                        }
-                    }
-                    s.from_cache = true;
-                    s
-                });
-            Lookup { key, stored }
+                .map(|s| from_cache(exercise, s)),
         })
         .collect()
+}
+
+/// The key a check of `variant` of `exercise` is stored under (None: a file cannot be read).
+fn result_key(
+    exercise: &Exercise,
+    variant: Variant,
+    checker: &str,
+    engine_facts: String,
+    base_images: Vec<(String, Option<String>)>,
+) -> Option<String> {
+    let mut folders = vec![exercise.dir.as_path()];
+    if exercise.reference_dir != exercise.dir {
+        folders.push(exercise.reference_dir.as_path());
+    }
+    KeyInputs {
+        checker: checker.to_string(),
+        engine: engine_facts,
+        variant: variant.as_str(),
+        exercise: serde_json::to_string(&exercise.file).expect("exercise.toml serializes"),
+        base_images,
+        folders,
+        left_out: &[],
+    }
+    .key()
+    .ok()
+}
+
+/// A stored result as this check's: marked as from the cache, each verdict given its goal's
+/// kind again (a result read back lacks it).
+fn from_cache(exercise: &Exercise, mut stored: CheckResult) -> CheckResult {
+    for verdict in &mut stored.verdicts {
+        if let Some(goal) = exercise.file.goals.iter().find(|g| g.id == verdict.id) {
+            verdict.kind = goal.kind.name();
+        }
+    }
+    stored.from_cache = true;
+    stored
 }
 
 /// The external images the Dockerfile of `variant` of `exercise` starts from or reads.
@@ -339,12 +353,7 @@ async fn measure(
     app_runs: AppRuns,
 ) -> Result<(Measurements, String, Vec<(u64, String)>), CheckerError> {
     let goals = &exercise.file.goals;
-    let paths: Vec<String> = goals
-        .iter()
-        .flat_map(|g| g.kind.paths().iter().cloned())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let paths = goal_paths(goals);
     let needs_starter_size = goals.iter().any(|g| g.kind.needs_starter_size());
     let graph = &build.graph;
     // These ask the engine independent questions about the same image (and build the
@@ -411,6 +420,15 @@ async fn measure(
         base,
     };
     Ok((measurements, facts.id, history))
+}
+
+/// Every path a goal judges the presence of, once each, in order.
+fn goal_paths(goals: &[crate::goals::Goal]) -> Vec<String> {
+    let paths: BTreeSet<String> = goals
+        .iter()
+        .flat_map(|g| g.kind.paths().iter().cloned())
+        .collect();
+    paths.into_iter().collect()
 }
 
 /// The app goals' outcomes on the image `tag`, and when they are an earlier check's (see
