@@ -1,6 +1,6 @@
 //! What the checker's pipeline asks of a Docker engine, and the words it asks in: the
-//! [`EngineApi`] trait (`check`, `build`, the goals and their probes, `contents` and the
-//! authors' measure and verify take `&dyn EngineApi`), the requests and answers it passes
+//! [`EngineApi`] trait (`check`, `build`, the goals and their probes, `contents`, the check
+//! and grade commands and the authors' measure, verify and doctest take `&dyn EngineApi`), the requests and answers it passes
 //! (a [`BuildRequest`], a [`BuildOutcome`] or [`BuildFailure`], [`ImageFacts`]…), where a
 //! build reports its progress ([`BuildProgress`]) and the engine its warnings ([`Warnings`]).
 //!
@@ -244,7 +244,7 @@ pub trait EngineApi: Send + Sync {
     ) -> Result<AppOutcome, CheckerError>;
 
     /// Removes an image (by tag: the tag, and the image when no other tag holds it); one
-    /// already gone is removed. Whatever unfinished build of it the ledger holds is settled.
+    /// already gone is no error. No unfinished build of it is left for the ledger to undo.
     async fn remove_image(&self, image: &str) -> Result<(), CheckerError>;
 
     /// Removes an image a build replaced (by id), on a task of its own, unless something
