@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::docker::api::{self, BuildFailure, BuildProgress, BuildRequest, EngineApi};
 use crate::docker::context;
 use crate::docker::dockerfile::{parse_stage_graph, StageGraph};
-use crate::docker::engine::{self, BuildProgress, BuildRequest, Engine};
 use crate::error::CheckerError;
 use crate::workbook::exercise::{Exercise, Variant};
 
@@ -15,20 +15,17 @@ pub use crate::goals::probe::{Builder, Built, Plan};
 
 pub fn labels(exercise: &Exercise, variant: Variant) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (engine::OWNER_LABEL.to_string(), "true".to_string()),
-        (engine::SCOPE_LABEL.to_string(), exercise.scope.clone()),
-        (engine::EXERCISE_LABEL.to_string(), exercise.name.clone()),
-        (
-            engine::VARIANT_LABEL.to_string(),
-            variant.as_str().to_string(),
-        ),
+        (api::OWNER_LABEL.to_string(), "true".to_string()),
+        (api::SCOPE_LABEL.to_string(), exercise.scope.clone()),
+        (api::EXERCISE_LABEL.to_string(), exercise.name.clone()),
+        (api::VARIANT_LABEL.to_string(), variant.as_str().to_string()),
     ])
 }
 
 /// Parses the Dockerfile, makes sure its base images exist, packs the context and builds
 /// `workbook-<scope>/<exercise>:<variant>`.
 pub async fn build(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     progress: &mut dyn BuildProgress,
@@ -37,7 +34,7 @@ pub async fn build(
 }
 
 pub async fn build_plan(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     plan: &Plan,
@@ -103,22 +100,32 @@ pub async fn build_plan(
         Err(failure) => {
             // A failed build tags nothing.
             image.settle();
-            let line = failure.step.as_deref().and_then(|s| graph.locate_step(s));
-            let step = failure.step.clone().unwrap_or_else(|| "the build".into());
-            let mut log = failure.log_tail.trim_end().to_string();
-            if !failure.message.is_empty() {
-                if !log.is_empty() {
-                    log.push('\n');
-                }
-                log.push_str(&failure.message);
-            }
-            Err(CheckerError::BuildFailed {
-                file,
-                line,
-                step,
-                log: indent(&log),
-            })
+            Err(build_failed(file, &graph, failure))
         }
+    }
+}
+
+/// The error of a failed build: the Dockerfile's line of the step that failed, and the tail
+/// of its log with the engine's message.
+fn build_failed(
+    file: std::path::PathBuf,
+    graph: &StageGraph,
+    failure: BuildFailure,
+) -> CheckerError {
+    let line = failure.step.as_deref().and_then(|s| graph.locate_step(s));
+    let step = failure.step.unwrap_or_else(|| "the build".into());
+    let mut log = failure.log_tail.trim_end().to_string();
+    if !failure.message.is_empty() {
+        if !log.is_empty() {
+            log.push('\n');
+        }
+        log.push_str(&failure.message);
+    }
+    CheckerError::BuildFailed {
+        file,
+        line,
+        step,
+        log: indent(&log),
     }
 }
 
@@ -143,7 +150,7 @@ async fn parse_off_the_runtime(
 /// Each external image the Dockerfile reads must be on the engine; a missing one is pulled
 /// once, and if that fails the error names the line and the way out.
 pub async fn ensure_base_images(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     file: &std::path::Path,
     graph: &StageGraph,
 ) -> Result<(), CheckerError> {
@@ -156,7 +163,7 @@ pub async fn ensure_base_images(
         if present {
             continue;
         }
-        if let Err(detail) = engine.pull(&image, |_| {}).await {
+        if let Err(detail) = engine.pull(&image, &mut |_| {}).await {
             return Err(CheckerError::MissingBaseImage {
                 file: file.to_path_buf(),
                 line,
@@ -177,7 +184,7 @@ fn indent(text: &str) -> String {
 
 /// Builds variations of one exercise's Dockerfile for one variant, quietly.
 pub struct ExerciseBuilder<'a> {
-    pub engine: &'a Engine,
+    pub engine: &'a dyn EngineApi,
     pub exercise: &'a Exercise,
     pub variant: Variant,
 }
@@ -201,5 +208,127 @@ impl Builder for ExerciseBuilder<'_> {
             )
             .await
         })
+    }
+}
+
+/// Builds on the fake engine: what a build leaves on the engine, and when.
+#[cfg(test)]
+mod on_a_fake_engine {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::docker::fake::exercises;
+    use crate::docker::fake::{sized, Call, FakeEngine, FakeImage, Recorded, ScriptedBuild};
+
+    fn alternate(version: &str) -> Plan {
+        Plan {
+            build_args: BTreeMap::from([("APP_VERSION".into(), version.into())]),
+            tag_suffix: Some("alternate".into()),
+            ..Plan::default()
+        }
+    }
+
+    /// The ledger's half of exercise 11's race fix: an unfinished build's undoing, still
+    /// running when the next build of its tag starts, must not remove that build's image.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_build_waits_for_the_undoing_of_an_unfinished_build_of_its_tag() {
+        let fake = FakeEngine::new();
+        exercises::build_args(&fake);
+        fake.undo_takes(Duration::from_millis(100));
+        let exercise = exercises::exercise("11-build-args");
+        let (variant, progress) = (Variant::Solution, &mut Recorded::default());
+        let tag = alternate("").tag(&exercise.image_tag(variant));
+        let interrupted = build_plan(&fake, &exercise, variant, &alternate("2.0.0"), progress)
+            .await
+            .unwrap();
+        // Dropped unsettled, as a check cut off by a grading timeout drops it: undone.
+        drop(interrupted);
+        let next = build_plan(&fake, &exercise, variant, &alternate("3.0.0"), progress)
+            .await
+            .unwrap();
+        let undone = Call::RestoreTag {
+            tag: tag.clone(),
+            before: None,
+        };
+        let started = std::time::Instant::now();
+        while !fake.calls().contains(&undone) {
+            assert!(started.elapsed() < Duration::from_secs(10), "never undone");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            fake.id_of(&tag),
+            next.image_id,
+            "the next build's image stays"
+        );
+        next.image.settle();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_build_tags_nothing_and_names_the_line_of_its_step() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let exercise = exercises::exercise("01-static-binary");
+        let tag = exercise.image_tag(Variant::Solution);
+        let earlier = fake.add_image(&tag, FakeImage::scratch().cmd(&["/earlier"]));
+        let step = "[build 5/5] RUN gcc -static -O2 -s -Wall -o /hello hello.c";
+        let log = "hello.c:3:1: error: expected ';' before '}' token";
+        fake.on_build_of("solution", ScriptedBuild::fails(step, "exit code: 1", log));
+        let failed = build(
+            &fake,
+            &exercise,
+            Variant::Solution,
+            &mut Recorded::default(),
+        )
+        .await;
+        let Err(CheckerError::BuildFailed {
+            line,
+            step: failed_step,
+            log: failed_log,
+            ..
+        }) = failed
+        else {
+            panic!("a failed build: {:?}", failed.err())
+        };
+        let text = std::fs::read_to_string(exercise.dockerfile_path(Variant::Solution)).unwrap();
+        let gcc_line = text.lines().position(|l| l.starts_with("RUN gcc")).unwrap() + 1;
+        assert_eq!(line, Some(gcc_line));
+        assert_eq!(failed_step, step);
+        assert!(failed_log.contains(log) && failed_log.contains("exit code: 1"));
+        assert_eq!(fake.id_of(&tag), Some(earlier));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rebuild_removes_the_image_it_replaced_and_only_that() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let exercise = exercises::exercise("01-static-binary");
+        let rebuild = || async {
+            let built = build(
+                &fake,
+                &exercise,
+                Variant::Solution,
+                &mut Recorded::default(),
+            )
+            .await
+            .unwrap();
+            built.image.settle();
+            fake.replaced_images_removed().await;
+            built.image_id.unwrap()
+        };
+        let first = rebuild().await;
+        // The same image again: nothing is replaced.
+        assert_eq!(rebuild().await, first);
+        assert!(fake.image_exists(&first).await.unwrap());
+        let bigger = FakeImage::scratch().layer("COPY /hello /hello", [sized("hello", 30_000)]);
+        fake.on_build_of("solution", ScriptedBuild::image(bigger, &[]));
+        let second = rebuild().await;
+        assert_ne!(second, first);
+        assert!(!fake.image_exists(&first).await.unwrap());
+        let removed: Vec<Call> = fake
+            .calls()
+            .into_iter()
+            .filter(|c| matches!(c, Call::RemoveReplacedImage { .. }))
+            .collect();
+        assert_eq!(removed, [Call::RemoveReplacedImage { id: first }]);
     }
 }

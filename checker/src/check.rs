@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::build::{build, labels, Built, ExerciseBuilder};
+use crate::docker::api::{BuildProgress, BuildStep, EngineApi};
 use crate::docker::dockerfile::{Base, StageGraph};
-use crate::docker::engine::{BuildProgress, BuildStep, Engine};
 use crate::error::CheckerError;
 use crate::facts::user::resolve_user;
 use crate::facts::{AppOutcome, BaseLayers, Measurements, SlimSibling};
@@ -36,7 +36,7 @@ pub struct CheckResult {
     /// What Docker's own build checks said of the Dockerfile, beside the goals: advice
     /// from the engine, not a goal (engines before 27.1 have no build checks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub build_warnings: Vec<crate::docker::engine::BuildWarning>,
+    pub build_warnings: Vec<crate::docker::api::BuildWarning>,
     /// The result came from the result cache: nothing it depends on changed since the
     /// check at `checked_at`.
     #[serde(default)]
@@ -86,7 +86,7 @@ pub type Checked = Result<CheckResult, CouldNotCheck>;
 /// Builds and judges one Dockerfile of `exercise`: build → facts → probes → verdicts.
 /// Everything is measured afresh, the apps run too (see [`AppRuns`]).
 pub async fn check(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     progress: &mut dyn BuildProgress,
@@ -111,7 +111,7 @@ pub enum AppRuns {
 }
 
 async fn check_with(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     progress: &mut dyn BuildProgress,
@@ -174,7 +174,7 @@ async fn check_with(
 /// (`workbook::result_cache`) whose image is still on the engine: then that result, at once.
 /// A result checked afresh is stored.
 pub async fn check_cached(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     progress: &mut dyn BuildProgress,
@@ -191,7 +191,7 @@ pub async fn check_cached(
 /// still stored under its key, so that a later look-up with the same inputs finds it (the
 /// test suite's `verify --fresh` then `measure`, which builds nothing again).
 pub async fn check_stored(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     progress: &mut dyn BuildProgress,
@@ -220,7 +220,7 @@ pub struct Lookup {
 
 /// The stored result of `lookup`, or [`check`] afresh, stored under its key.
 pub async fn check_looked_up(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     progress: &mut dyn BuildProgress,
@@ -244,7 +244,7 @@ pub async fn check_looked_up(
 /// keys share is asked once (the engine's facts, each base image's id however many
 /// exercises start from it) and the questions are asked together, not one after another.
 pub async fn look_up(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercises: &[&Exercise],
     variant: Variant,
     cache: &ResultCache,
@@ -285,22 +285,8 @@ pub async fn look_up(
                     .iter()
                     .map(|image| Some((image.clone(), base_ids.get(image)?.clone())))
                     .collect::<Option<Vec<_>>>()?;
-                let mut folders = vec![exercise.dir.as_path()];
-                if exercise.reference_dir != exercise.dir {
-                    folders.push(exercise.reference_dir.as_path());
-                }
-                KeyInputs {
-                    checker: checker.clone(),
-                    engine: engine_facts.clone()?,
-                    variant: variant.as_str(),
-                    exercise: serde_json::to_string(&exercise.file)
-                        .expect("exercise.toml serializes"),
-                    base_images,
-                    folders,
-                    left_out: &[],
-                }
-                .key()
-                .ok()
+                let engine = engine_facts.clone()?;
+                result_key(exercise, variant, &checker, engine, base_images)
             })
             .collect()
     });
@@ -319,22 +305,50 @@ pub async fn look_up(
         .zip(keys)
         .zip(stored)
         .zip(images)
-        .map(|(((exercise, key), stored), image_id)| {
-            let stored = stored
+        .map(|(((exercise, key), stored), image_id)| Lookup {
+            key,
+            stored: stored
                 .filter(|s| image_id.as_deref() == Some(s.image_id.as_str()))
-                .map(|mut s| {
-                    for verdict in &mut s.verdicts {
-                        if let Some(goal) = exercise.file.goals.iter().find(|g| g.id == verdict.id)
-                        {
-                            verdict.kind = goal.kind.name();
-                        }
-                    }
-                    s.from_cache = true;
-                    s
-                });
-            Lookup { key, stored }
+                .map(|s| from_cache(exercise, s)),
         })
         .collect()
+}
+
+/// The key a check of `variant` of `exercise` is stored under (None: a file cannot be read).
+fn result_key(
+    exercise: &Exercise,
+    variant: Variant,
+    checker: &str,
+    engine_facts: String,
+    base_images: Vec<(String, Option<String>)>,
+) -> Option<String> {
+    let mut folders = vec![exercise.dir.as_path()];
+    if exercise.reference_dir != exercise.dir {
+        folders.push(exercise.reference_dir.as_path());
+    }
+    KeyInputs {
+        checker: checker.to_string(),
+        engine: engine_facts,
+        variant: variant.as_str(),
+        exercise: serde_json::to_string(&exercise.file).expect("exercise.toml serializes"),
+        base_images,
+        folders,
+        left_out: &[],
+    }
+    .key()
+    .ok()
+}
+
+/// A stored result as this check's: marked as from the cache, each verdict given its goal's
+/// kind again (a result read back lacks it).
+fn from_cache(exercise: &Exercise, mut stored: CheckResult) -> CheckResult {
+    for verdict in &mut stored.verdicts {
+        if let Some(goal) = exercise.file.goals.iter().find(|g| g.id == verdict.id) {
+            verdict.kind = goal.kind.name();
+        }
+    }
+    stored.from_cache = true;
+    stored
 }
 
 /// The external images the Dockerfile of `variant` of `exercise` starts from or reads.
@@ -358,7 +372,7 @@ fn external_images(exercise: &Exercise, variant: Variant) -> Result<Vec<String>,
 /// image's id, and its layers with content (size, history entry), oldest first.
 #[allow(clippy::type_complexity)]
 async fn measure(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     tag: &str,
@@ -367,12 +381,7 @@ async fn measure(
     app_runs: AppRuns,
 ) -> Result<(Measurements, String, Vec<(u64, String)>), CheckerError> {
     let goals = &exercise.file.goals;
-    let paths: Vec<String> = goals
-        .iter()
-        .flat_map(|g| g.kind.paths().iter().cloned())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let paths = goal_paths(goals);
     let needs_starter_size = goals.iter().any(|g| g.kind.needs_starter_size());
     let graph = &build.graph;
     // These ask the engine independent questions about the same image (and build the
@@ -446,10 +455,19 @@ async fn measure(
     Ok((measurements, facts.id, history))
 }
 
+/// Every path a goal judges the presence of, once each, in order.
+fn goal_paths(goals: &[crate::goals::Goal]) -> Vec<String> {
+    let paths: BTreeSet<String> = goals
+        .iter()
+        .flat_map(|g| g.kind.paths().iter().cloned())
+        .collect();
+    paths.into_iter().collect()
+}
+
 /// The app goals' outcomes on the image `tag`, and when they are an earlier check's (see
 /// [`AppRuns::ReuseSameImage`]): the time of that check.
 async fn apps(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     goals: &[crate::goals::Goal],
     (tag, image_id): (&str, Option<&str>),
     labels: &BTreeMap<String, String>,
@@ -493,7 +511,7 @@ async fn apps(
 /// The image the target stage starts from (through the stages it is built on), when the
 /// final image `tag` begins with every layer of it: what the size advice counts as the base.
 async fn base_layers(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     graph: &StageGraph,
     tag: &str,
 ) -> Result<Option<BaseLayers>, CheckerError> {
@@ -549,7 +567,7 @@ fn is_dockerfile_step(step: &BuildStep) -> bool {
 /// than the rest of the measurements together (0.73 of 0.92 s on Docker 28.5), so the size
 /// is kept for the run under the key of those inputs: the exercise folder without the
 /// learner's own Dockerfile, the starter's base images' ids, the engine.
-async fn starter_size(engine: &Engine, exercise: &Exercise) -> Result<u64, CheckerError> {
+async fn starter_size(engine: &dyn EngineApi, exercise: &Exercise) -> Result<u64, CheckerError> {
     static SIZES: std::sync::Mutex<BTreeMap<String, u64>> = std::sync::Mutex::new(BTreeMap::new());
     let key = starter_key(engine, exercise).await;
     if let Some(size) = key
@@ -568,7 +586,7 @@ async fn starter_size(engine: &Engine, exercise: &Exercise) -> Result<u64, Check
 
 /// The key of what the pristine starter's image is made of (None when a part of it cannot
 /// be known: then the starter is built).
-async fn starter_key(engine: &Engine, exercise: &Exercise) -> Option<String> {
+async fn starter_key(engine: &dyn EngineApi, exercise: &Exercise) -> Option<String> {
     let reference = exercise.reference();
     let bases = external_images(&reference, Variant::Starter).ok()?;
     let ids = futures_util::future::join_all(bases.iter().map(|b| engine.image_id(b))).await;
@@ -595,7 +613,10 @@ async fn starter_key(engine: &Engine, exercise: &Exercise) -> Option<String> {
 }
 
 /// Builds the workbook's own starter of `exercise`; its tag.
-pub async fn build_starter(engine: &Engine, exercise: &Exercise) -> Result<String, CheckerError> {
+pub async fn build_starter(
+    engine: &dyn EngineApi,
+    exercise: &Exercise,
+) -> Result<String, CheckerError> {
     let reference = exercise.reference();
     build(engine, &reference, Variant::Starter, &mut crate::ui::Silent)
         .await?
@@ -625,7 +646,7 @@ impl VerifyResult {
 /// The authors' self-check: the starter builds and misses exactly the lesson's goals; the
 /// solution meets every goal.
 pub async fn verify(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     progress: &mut dyn BuildProgress,
     cache: &ResultCache,
@@ -720,5 +741,98 @@ mod tests {
         assert_eq!(slim_tag("localhost:5000/app"), None);
         assert_eq!(slim_tag("debian"), None);
         assert_eq!(slim_tag("debian@sha256:0123"), None);
+    }
+}
+
+/// The pipeline end to end on the fake engine: real exercises, no daemon.
+#[cfg(test)]
+mod on_a_fake_engine {
+    use super::*;
+    use crate::docker::fake::exercises::{self, debian};
+    use crate::docker::fake::{file, FakeEngine, FakeImage, Recorded};
+    use crate::facts::user::ResolvedUser;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_starter_misses_its_lesson_and_the_solution_meets_every_goal() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let exercise = exercises::exercise("01-static-binary");
+        let workbook = tempfile::tempdir().unwrap();
+        let cache = ResultCache::in_workbook(workbook.path());
+        let verified = verify(&fake, &exercise, &mut Recorded::default(), &cache, true)
+            .await
+            .unwrap();
+        assert!(verified.ok(), "{:?}", verified.problems);
+        let starter = verified.starter.unwrap();
+        assert_eq!(starter.missed(), exercise.lesson());
+        let solution = verified.solution.unwrap();
+        let m = &solution.measurements;
+        // What the image holds, as the engine answered: its size (the 20 kB binary), who it
+        // runs as, which paths it lacks, what its program printed, its steps from the cache.
+        assert_eq!(m.image_size, 20_000);
+        assert_eq!(m.starter_size, Some(starter.measurements.image_size));
+        assert!(
+            matches!(m.user, Some(ResolvedUser::NonRoot { uid: 10001, .. })),
+            "{:?}",
+            m.user
+        );
+        assert_eq!(m.paths.values().filter(|present| **present).count(), 0);
+        assert!(matches!(
+            &m.apps["runs"],
+            AppOutcome::Exited { exit_code: 0, stdout, .. } if stdout.starts_with("Hello, ")
+        ));
+        assert_eq!((m.cached_steps, m.total_steps), (4, 6));
+        assert_eq!(m.stage_count, 2);
+        assert_eq!(fake.runs_of(&exercise.image_tag(Variant::Solution)), 1);
+        // The starter checked, and built once more for the solution's relative size.
+        assert_eq!(fake.builds_of(&exercise.image_tag(Variant::Starter)), 2);
+        assert_eq!(fake.builds_of(&exercise.image_tag(Variant::Solution)), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_same_inputs_reuse_the_stored_result_and_any_change_checks_afresh() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let (_folder, workbook) = exercises::workbook_with(&["01-static-binary"]);
+        let exercise = workbook.exercise("01").unwrap();
+        let tag = exercise.image_tag(Variant::Solution);
+        let cache = ResultCache::in_workbook(&workbook.root);
+        let check = || async {
+            let mut progress = Recorded::default();
+            check_cached(&fake, &exercise, Variant::Solution, &mut progress, &cache)
+                .await
+                .unwrap()
+        };
+        let first = check().await;
+        assert!(!first.from_cache && first.all_met());
+        let again = check().await;
+        assert!(again.from_cache);
+        assert_eq!(again.image_id, first.image_id);
+        assert_eq!(again.missed(), first.missed());
+        assert_eq!(fake.builds_of(&tag), 1, "nothing changed: nothing built");
+
+        // A file of the context: built again. The image is the same (the binary did not
+        // change), so its app's earlier run stands.
+        let source = exercise.dir.join("hello.c");
+        let text = std::fs::read_to_string(&source).unwrap() + "\n";
+        std::fs::write(&source, text).unwrap();
+        let edited = check().await;
+        assert!(!edited.from_cache);
+        assert_eq!(fake.builds_of(&tag), 2);
+        assert!(edited.measurements.apps_ran_at.is_some());
+        assert_eq!(fake.runs_of(&tag), 1);
+
+        // The image gone from the engine (`checker clean`): the stored result no longer stands.
+        fake.remove_image(&tag).await.unwrap();
+        assert!(!check().await.from_cache);
+        assert_eq!(fake.builds_of(&tag), 3);
+
+        // Another base image under the same tag (a pull of a newer debian:bookworm).
+        let newer =
+            FakeImage::on(&debian("bookworm")).layer("security update", [file("etc/x", "1")]);
+        fake.add_image("debian:bookworm", newer);
+        assert!(!check().await.from_cache);
+        assert_eq!(fake.builds_of(&tag), 4);
+        assert!(check().await.from_cache);
     }
 }

@@ -43,7 +43,7 @@ async fn run_until_interrupted(cli: Cli) -> ExitCode {
     let signal = tokio::select! {
         outcome = &mut command => {
             // Checks a grading timeout dropped are being undone: wait for it.
-            checker::docker::engine::wait_for_undoing().await;
+            checker::docker::ledger::wait_for_undoing().await;
             return match outcome {
                 Ok(code) => code,
                 Err(e) => {
@@ -58,7 +58,7 @@ async fn run_until_interrupted(cli: Cli) -> ExitCode {
     checker::ui::restore_terminal();
     eprintln!("\ninterrupted: removing the containers and images this run made (Ctrl-C again to leave them)");
     tokio::select! {
-        undone = tokio::time::timeout(UNDO_LIMIT, checker::docker::engine::undo_everything()) => {
+        undone = tokio::time::timeout(UNDO_LIMIT, checker::docker::ledger::undo_everything()) => {
             if undone.is_err() {
                 eprintln!("warning: the engine did not finish the clean-up within {} s; `checker clean` removes what is left", UNDO_LIMIT.as_secs());
             }

@@ -17,9 +17,9 @@ use std::path::Path;
 
 use md5::{Digest, Md5};
 
+use crate::docker::api::EngineApi;
 use crate::docker::contents::{self, File, Filesystem, Kind};
 use crate::docker::dockerfile::{Base, EdgeKind, Source, StageGraph};
-use crate::docker::engine::Engine;
 use crate::error::CheckerError;
 use crate::facts::inventory::{
     capabilities_that_raise, Content, FileOrigin, Inventory, LayerOrigin, LayerSource,
@@ -105,7 +105,7 @@ impl PackageIndex {
 /// The final image's inventory. `graph` is the build's stage graph; `builder` builds the
 /// stages the final stage copies from, to read what they installed.
 pub async fn inventory(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     image: &str,
     graph: &StageGraph,
     builder: &dyn Builder,
@@ -192,7 +192,7 @@ fn copied_stages(graph: &StageGraph, chain: &[usize]) -> BTreeSet<usize> {
 
 /// How many of the image's first layers are its base image's.
 async fn base_layer_count(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     image: &str,
     base: Option<&str>,
 ) -> Result<usize, CheckerError> {
@@ -219,7 +219,7 @@ fn installed_names(status: &[String]) -> BTreeSet<String> {
 /// The `*.md5sums` lists of `stage`'s dpkg database: the stage is built as a target (from
 /// the cache the main build filled) and read through a container.
 async fn stage_md5sums(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     graph: &StageGraph,
     stage: usize,
     builder: &dyn Builder,

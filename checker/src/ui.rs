@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle, WeakProgressBar};
 
-use crate::docker::engine::{BuildProgress, BuildStep};
+use crate::docker::api::{BuildProgress, BuildStep};
 
 /// Discards the build's steps: for builds the user did not ask to watch (the starter
 /// baseline, probes, a class being graded). Notes still go to stderr, one line each.
@@ -25,7 +25,7 @@ impl BuildProgress for Silent {
 /// The engine's warnings, on stderr.
 pub struct Stderr;
 
-impl crate::docker::engine::Warnings for Stderr {
+impl crate::docker::api::Warnings for Stderr {
     fn warn(&self, message: &str) {
         eprintln!("{message}");
     }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::Outcome;
 use crate::check::{check_looked_up, look_up, CheckResult, Checked, CouldNotCheck, Lookup};
-use crate::docker::engine::Engine;
+use crate::docker::api::EngineApi;
 use crate::error::CheckerError;
 use crate::report::{exporter, Format, RunInfo};
 use crate::ui::TerminalProgress;
@@ -26,7 +26,7 @@ pub fn select(workbook: &Workbook, names: &[String]) -> Result<Vec<Exercise>, Ch
 
 /// Facts about the run for the report; with no engine (it could not be reached) the report
 /// says so where the engine's name would be.
-pub async fn run_info(engine: Result<&Engine, &CheckerError>) -> RunInfo {
+pub async fn run_info(engine: Result<&dyn EngineApi, &CheckerError>) -> RunInfo {
     match engine {
         Ok(engine) => RunInfo {
             checker_version: env!("CARGO_PKG_VERSION"),
@@ -48,11 +48,11 @@ pub async fn run_info(engine: Result<&Engine, &CheckerError>) -> RunInfo {
 /// learner's Dockerfile in the progress file.
 pub async fn check_and_record(
     workbook: &Workbook,
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     fresh: bool,
-    progress: &mut dyn crate::docker::engine::BuildProgress,
+    progress: &mut dyn crate::docker::api::BuildProgress,
 ) -> Result<crate::check::CheckResult, CheckerError> {
     let result = if fresh {
         crate::check::check(engine, exercise, variant, progress).await?
@@ -67,10 +67,10 @@ pub async fn check_and_record(
 /// Records a check of the learner's Dockerfile in the progress file.
 async fn record(
     workbook: &Workbook,
-    engine: &Engine,
+    engine: &dyn EngineApi,
     variant: Variant,
     result: &CheckResult,
-    progress: &mut dyn crate::docker::engine::BuildProgress,
+    progress: &mut dyn crate::docker::api::BuildProgress,
 ) -> Result<(), CheckerError> {
     if variant != Variant::Learner {
         return Ok(());
@@ -109,7 +109,8 @@ pub async fn check(
     // with no engine the learner must still learn that the file was damaged.
     set_aside_damaged_progress(workbook, variant)?;
     let engine = connect(workbook).await;
-    check_on(workbook, engine.as_ref(), names, variant, format, fresh).await
+    let engine = engine.as_ref().map(|e| e as &dyn EngineApi);
+    check_on(workbook, engine, names, variant, format, fresh).await
 }
 
 /// Before building: a damaged progress file would otherwise cost the result.
@@ -124,7 +125,7 @@ fn set_aside_damaged_progress(workbook: &Workbook, variant: Variant) -> Result<(
 
 /// The engine for checks of `workbook`; a failure is said on stderr, and each exercise's
 /// entry of the report says it again.
-pub async fn connect(workbook: &Workbook) -> Result<Engine, CheckerError> {
+pub async fn connect(workbook: &Workbook) -> Result<crate::docker::engine::Engine, CheckerError> {
     let engine = crate::commands::connect()
         .await
         .map(|engine| engine.with_size_cache(&workbook.root));
@@ -138,7 +139,7 @@ pub async fn connect(workbook: &Workbook) -> Result<Engine, CheckerError> {
 /// keeps one for every re-check instead of connecting again on each save.
 pub async fn check_on(
     workbook: &Workbook,
-    engine: Result<&Engine, &CheckerError>,
+    engine: Result<&dyn EngineApi, &CheckerError>,
     names: &[String],
     variant: Variant,
     format: Format,
@@ -190,7 +191,7 @@ pub async fn check_on(
 /// progress.
 async fn check_one(
     workbook: &Workbook,
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     variant: Variant,
     cache: &ResultCache,
@@ -217,4 +218,62 @@ async fn check_one(
     };
     record(workbook, engine, variant, &result, &mut crate::ui::Silent).await?;
     Ok(result)
+}
+
+/// `checker check`'s path for one exercise, on the fake engine: the check, the result cache
+/// and the learner's progress file.
+#[cfg(test)]
+mod on_a_fake_engine {
+    use super::*;
+    use crate::docker::fake::{exercises, FakeEngine, Recorded};
+    use crate::workbook::progress::ExerciseState;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_learner_s_checks_are_recorded_and_the_solution_moves_on_to_the_next() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let (_folder, workbook) = exercises::workbook_with(&["01-static-binary", "11-build-args"]);
+        let exercise = workbook.exercise("01").unwrap();
+        let state = || {
+            ProgressFile::load(&workbook.root)
+                .unwrap()
+                .state(&exercise.name)
+        };
+        let check = || async {
+            let progress = &mut Recorded::default();
+            check_and_record(
+                &workbook,
+                &fake,
+                &exercise,
+                Variant::Learner,
+                false,
+                progress,
+            )
+            .await
+            .unwrap()
+        };
+        assert_eq!(workbook.next_exercise().unwrap().unwrap(), exercise.name);
+        let starter = check().await;
+        assert_eq!(starter.missed(), exercise.lesson());
+        assert_eq!(state(), ExerciseState::Missing);
+
+        // The learner saves the solution.
+        let solution = std::fs::read(exercise.dockerfile_path(Variant::Solution)).unwrap();
+        std::fs::write(exercise.dockerfile_path(Variant::Learner), solution).unwrap();
+        let solved = check().await;
+        assert!(solved.all_met(), "{:#?}", solved.verdicts);
+        assert_eq!(state(), ExerciseState::Passing);
+        let file = ProgressFile::load(&workbook.root).unwrap();
+        let recorded = file.progress.exercises[&exercise.name].clone();
+        assert_eq!(recorded.engine, Some(fake.describe().await));
+        assert_eq!(workbook.next_exercise().unwrap().unwrap(), "11-build-args");
+
+        // Checked again with nothing changed: the stored result, recorded as checked now.
+        let again = check().await;
+        assert!(again.from_cache);
+        assert_eq!(fake.builds_of(&exercise.image_tag(Variant::Learner)), 2);
+        let file = ProgressFile::load(&workbook.root).unwrap();
+        let rechecked = file.progress.exercises[&exercise.name].last_checked;
+        assert!(rechecked > recorded.last_checked);
+    }
 }

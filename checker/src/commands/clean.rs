@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use super::Outcome;
+use crate::docker::api::EngineApi;
 
 /// `scope`: only this checkout's; `None`: everything the checker made.
 pub async fn clean(scope: Option<&str>, dry_run: bool) -> Outcome {

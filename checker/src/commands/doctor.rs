@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::docker::api::EngineApi;
 use crate::docker::endpoint::{Endpoint, EndpointReport, Environment};
 use crate::docker::engine::Engine;
 use crate::docker::engine_info::{EngineInfo, ImageStore};

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 
 use super::Outcome;
 use crate::check;
-use crate::docker::engine::Engine;
+use crate::docker::api::EngineApi;
 use crate::error::CheckerError;
 use crate::ui::Silent;
 use crate::workbook::exercise::{Exercise, Variant};
@@ -90,7 +90,7 @@ pub fn learners(dir: &Path) -> Result<Vec<(String, PathBuf)>, CheckerError> {
 /// Builds and judges one submission within `timeout`, removes its images unless `keep`,
 /// and says how it went on stderr.
 async fn grade_one(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     exercise: &Exercise,
     learner: String,
     name: String,
@@ -149,7 +149,7 @@ async fn grade_one(
 
 /// Grades every learner's every exercise (or `options.only`), `options.jobs` at a time.
 pub async fn grade(
-    engine: Arc<Engine>,
+    engine: Arc<dyn EngineApi>,
     workbook: &Workbook,
     dir: &Path,
     options: &GradeOptions,
@@ -174,7 +174,7 @@ pub async fn grade(
             .iter()
             .any(|g| g.kind.needs_starter_size())
         {
-            check::build_starter(&engine, exercise).await?;
+            check::build_starter(&*engine, exercise).await?;
             starters.push(exercise.image_tag(Variant::Starter));
         }
     }
@@ -195,7 +195,7 @@ pub async fn grade(
             );
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await.expect("semaphore stays open");
-                grade_one(&engine, &exercise, learner, name, timeout, keep).await
+                grade_one(&*engine, &exercise, learner, name, timeout, keep).await
             });
         }
     }
@@ -207,8 +207,8 @@ pub async fn grade(
         })?);
     }
     // A timed-out check was dropped mid-way; its containers and unfinished images are being
-    // removed on tasks of their own (see `engine::Pending`): done before the grades are.
-    crate::docker::engine::wait_for_undoing().await;
+    // removed on tasks of their own (see `ledger::Pending`): done before the grades are.
+    crate::docker::ledger::wait_for_undoing().await;
     grades.sort_by(|a, b| (&a.learner, &a.exercise).cmp(&(&b.learner, &b.exercise)));
     if !options.keep_images {
         for starter in starters {
@@ -218,7 +218,10 @@ pub async fn grade(
     Ok(grades)
 }
 
-async fn judge(engine: &Engine, exercise: &Exercise) -> Result<check::CheckResult, CheckerError> {
+async fn judge(
+    engine: &dyn EngineApi,
+    exercise: &Exercise,
+) -> Result<check::CheckResult, CheckerError> {
     if !exercise.dockerfile_path(Variant::Learner).is_file() {
         return Err(CheckerError::NoDockerfile);
     }
@@ -381,5 +384,90 @@ mod tests {
             ),
             "{csv}"
         );
+    }
+}
+
+/// A class graded on the fake engine.
+#[cfg(test)]
+mod on_a_fake_engine {
+    use super::*;
+    use crate::docker::fake::{exercises, Call, FakeEngine, ScriptedBuild};
+
+    /// A learner's copy of exercise 01 in `class`, with `dockerfile` (None: none handed in).
+    fn hand_in(class: &Path, learner: &str, dockerfile: Option<Variant>) -> PathBuf {
+        let folder = class.join(learner).join("01-static-binary");
+        std::fs::create_dir_all(&folder).unwrap();
+        let exercise = exercises::exercise("01-static-binary");
+        std::fs::copy(exercise.dir.join("hello.c"), folder.join("hello.c")).unwrap();
+        if let Some(variant) = dockerfile {
+            std::fs::copy(exercise.dockerfile_path(variant), folder.join("Dockerfile")).unwrap();
+        }
+        folder
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_submission_is_graded_on_its_own_and_nothing_is_left_behind() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let (_folder, workbook) = exercises::workbook_with(&["01-static-binary"]);
+        let class = tempfile::tempdir().unwrap();
+        hand_in(class.path(), "alice", Some(Variant::Solution));
+        hand_in(class.path(), "bob", Some(Variant::Starter));
+        hand_in(class.path(), "carol", None);
+        // Dave's build never ends within the grading's time limit.
+        let dave = hand_in(class.path(), "dave", Some(Variant::Solution));
+        let slow = ScriptedBuild::fails("[build 5/5] RUN gcc", "never gets here", "");
+        fake.on_build(move |request| {
+            (request.context.root == dave).then(|| slow.clone().taking(Duration::from_secs(60)))
+        });
+        let options = GradeOptions {
+            jobs: 4,
+            timeout: Duration::from_secs(2),
+            keep_images: false,
+            only: vec![],
+        };
+        let engine: Arc<dyn EngineApi> = Arc::new(fake.clone());
+        let grades = grade(engine, &workbook, class.path(), &options)
+            .await
+            .unwrap();
+        let status: Vec<(&str, GradeStatus)> = grades
+            .iter()
+            .map(|g| (g.learner.as_str(), g.status))
+            .collect();
+        use GradeStatus::*;
+        assert_eq!(
+            status,
+            [
+                ("alice", Passed),
+                ("bob", Failed),
+                ("carol", Error),
+                ("dave", TimedOut)
+            ]
+        );
+        assert_eq!(grades[0].goals_met, grades[0].goals_total);
+        assert_eq!(grades[1].goals_met, grades[1].goals_total - 5);
+        assert_eq!(
+            grades[3].message.as_deref(),
+            Some("not finished within 2 s")
+        );
+        // Dave's check was cut off mid-build: its unfinished build was undone.
+        let dave_tag = workbook
+            .exercise("01")
+            .unwrap()
+            .submitted_in(&class.path().join("dave/01-static-binary"))
+            .image_tag(Variant::Learner);
+        let undone = fake
+            .calls()
+            .into_iter()
+            .any(|c| matches!(c, Call::RestoreTag { tag, before: None } if tag == dave_tag));
+        assert!(undone, "{:#?}", fake.calls());
+        // No learner's image, nor the starter built for the relative size, is left.
+        for learner in ["alice", "bob", "dave"] {
+            let submission = class.path().join(learner).join("01-static-binary");
+            let exercise = workbook.exercise("01").unwrap().submitted_in(&submission);
+            assert_eq!(fake.id_of(&exercise.image_tag(Variant::Learner)), None);
+        }
+        let starter = workbook.exercise("01").unwrap().image_tag(Variant::Starter);
+        assert_eq!(fake.id_of(&starter), None);
     }
 }

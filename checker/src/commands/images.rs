@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::Outcome;
+use crate::docker::api::{BuildProgress, BuildRequest, EngineApi};
 use crate::docker::context::Folder;
 use crate::docker::dockerfile::parse_stage_graph;
-use crate::docker::engine::{BuildProgress, BuildRequest, Engine};
+use crate::docker::engine::Engine;
 use crate::error::CheckerError;
 use crate::workbook::exercise::Variant;
 use crate::workbook::Workbook;
@@ -188,7 +189,7 @@ pub async fn pull_from(
         eprintln!("pulling {source}");
         let mut last = String::new();
         let pulled = engine
-            .pull(&source, |line| {
+            .pull(&source, &mut |line| {
                 if line != last {
                     eprintln!("  {line}");
                     last = line.to_string();
@@ -246,7 +247,7 @@ pub async fn ensure(
         eprintln!("pulling {image}");
         let mut last = String::new();
         match engine
-            .pull(image, |line| {
+            .pull(image, &mut |line| {
                 if line != last {
                     eprintln!("  {line}");
                     last = line.to_string();

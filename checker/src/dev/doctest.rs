@@ -56,7 +56,7 @@ pub enum SnippetOutcome {
 /// `checker doctest`: builds every snippet marked `build=DIR` with DIR as its context, lists
 /// the illustrations, and reports unmarked blocks as errors.
 pub async fn build_snippets(
-    engine: &crate::docker::engine::Engine,
+    engine: &dyn crate::docker::api::EngineApi,
     workbook: &Workbook,
 ) -> Result<Vec<(Snippet, SnippetOutcome)>, CheckerError> {
     let mut out = Vec::new();
@@ -80,7 +80,7 @@ pub async fn build_snippets(
 }
 
 async fn build_snippet(
-    engine: &crate::docker::engine::Engine,
+    engine: &dyn crate::docker::api::EngineApi,
     workbook: &Workbook,
     snippet: &Snippet,
     context: &str,
@@ -105,22 +105,22 @@ async fn build_snippet(
     let scope = workbook.scope();
     let tag = format!(
         "{}-{scope}/doctest:{n}",
-        crate::docker::engine::IMAGE_REPOSITORY_PREFIX
+        crate::docker::api::IMAGE_REPOSITORY_PREFIX
     );
-    let request = crate::docker::engine::BuildRequest {
+    let request = crate::docker::api::BuildRequest {
         context,
         dockerfile: dockerfile.to_string(),
         tag: tag.clone(),
         labels: BTreeMap::from([
             (
-                crate::docker::engine::OWNER_LABEL.to_string(),
+                crate::docker::api::OWNER_LABEL.to_string(),
                 "true".to_string(),
             ),
             (
-                crate::docker::engine::EXERCISE_LABEL.to_string(),
+                crate::docker::api::EXERCISE_LABEL.to_string(),
                 "doctest".to_string(),
             ),
-            (crate::docker::engine::SCOPE_LABEL.to_string(), scope),
+            (crate::docker::api::SCOPE_LABEL.to_string(), scope),
         ]),
         build_args: BTreeMap::new(),
         secrets: BTreeMap::new(),

@@ -59,7 +59,7 @@ pub async fn measure(
 /// `checker measure`: builds every exercise's starter and solution and records the numbers
 /// the book prints.
 pub async fn measure_all(
-    engine: &crate::docker::engine::Engine,
+    engine: &dyn crate::docker::api::EngineApi,
     workbook: &Workbook,
 ) -> Result<MeasuredResults, CheckerError> {
     use crate::workbook::exercise::Variant;
@@ -132,7 +132,7 @@ pub async fn measure_all(
 /// then a final stage of only `FROM <base>`, the binary and its ENTRYPOINT, for each of
 /// `RUNTIME_BASES`. Each image runs as its base's default user and is removed once measured.
 async fn measure_runtime_bases(
-    engine: &crate::docker::engine::Engine,
+    engine: &dyn crate::docker::api::EngineApi,
     workbook: &Workbook,
 ) -> Result<Vec<RuntimeBase>, CheckerError> {
     use crate::workbook::exercise::Variant;
@@ -185,7 +185,7 @@ async fn measure_runtime_bases(
 }
 
 async fn measure_one_base(
-    engine: &crate::docker::engine::Engine,
+    engine: &dyn crate::docker::api::EngineApi,
     exercise: &crate::workbook::exercise::Exercise,
     tag: &str,
     labels: &std::collections::BTreeMap<String, String>,
@@ -238,7 +238,7 @@ const STARTS: usize = 5;
 /// the fastest start is the figure two machines of the same kind agree on; a median of five
 /// still moved from 0.40 s to 0.90 s for the JVM when two builds ran beside it.
 async fn fastest_start(
-    engine: &crate::docker::engine::Engine,
+    engine: &dyn crate::docker::api::EngineApi,
     exercise: &crate::workbook::exercise::Exercise,
     result: &crate::check::CheckResult,
     first: f64,
@@ -258,7 +258,7 @@ fn fastest(times: &[f64]) -> f64 {
 }
 
 async fn count_files(
-    engine: &crate::docker::engine::Engine,
+    engine: &dyn crate::docker::api::EngineApi,
     image: &str,
 ) -> Result<usize, CheckerError> {
     let contents = crate::docker::contents::contents_of(engine, image).await?;

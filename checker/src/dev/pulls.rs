@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::commands::Outcome;
+use crate::docker::api::EngineApi;
 use crate::docker::engine::Engine;
 use crate::error::CheckerError;
 use crate::workbook::Workbook;
@@ -85,7 +86,7 @@ pub async fn measure_pulls(
             }
             let started = std::time::Instant::now();
             target
-                .pull(&remote, |_| {})
+                .pull(&remote, &mut |_| {})
                 .await
                 .map_err(|e| CheckerError::EngineReply(format!("pulling {remote}: {e}")))?;
             let s = started.elapsed().as_secs_f64();

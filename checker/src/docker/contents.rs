@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
-use crate::docker::engine::Engine;
+use crate::docker::api::EngineApi;
 use crate::error::CheckerError;
 
 /// Files larger than this get no SHA-256: no exercise source comes near it. (Their MD5 is
@@ -375,10 +375,13 @@ static LAST_READ: Mutex<Option<(String, Arc<ImageContents>)>> = Mutex::new(None)
 
 /// The layers and final filesystem of `image` (pulled first if the engine lacks it, as a
 /// goal's base image may be one the Dockerfile never names).
-pub async fn contents_of(engine: &Engine, image: &str) -> Result<Arc<ImageContents>, CheckerError> {
+pub async fn contents_of(
+    engine: &dyn EngineApi,
+    image: &str,
+) -> Result<Arc<ImageContents>, CheckerError> {
     if !engine.image_exists(image).await? {
         engine
-            .pull(image, |_| {})
+            .pull(image, &mut |_| {})
             .await
             .map_err(|detail| CheckerError::EngineReply(format!("pulling {image}: {detail}")))?;
     }
@@ -411,7 +414,7 @@ pub async fn contents_of(engine: &Engine, image: &str) -> Result<Arc<ImageConten
 /// deletes: the layer still ships it), in which history entries, in the config. Each place
 /// in words, e.g. "layer 5 of 7 (COPY data.key ./)".
 pub async fn find_bytes(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     image: &str,
     needle: &[u8],
 ) -> Result<Vec<String>, CheckerError> {
@@ -436,7 +439,7 @@ pub async fn find_bytes(
             let made_by = layers
                 .iter()
                 .find(|l| l.position == i + 1)
-                .map(|l| format!(" ({})", crate::docker::engine::short_step(&l.created_by)))
+                .map(|l| format!(" ({})", crate::docker::api::short_step(&l.created_by)))
                 .unwrap_or_default();
             found.push(format!("layer {} of {}{made_by}", i + 1, hits.len()));
         }
@@ -582,5 +585,55 @@ mod tests {
                 "x".to_string()
             )]
         );
+    }
+}
+
+/// Reading an image's contents through the engine seam, on the fake engine.
+#[cfg(test)]
+mod on_a_fake_engine {
+    use super::*;
+    use crate::docker::fake::{deleted, file, Call, FakeEngine, FakeImage};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn contents_come_from_the_export_and_bytes_are_found_where_they_ship() {
+        let fake = FakeEngine::new();
+        let secret = "wb-0123456789abcdef";
+        let image = FakeImage::scratch()
+            .layer(
+                "COPY secret.key main /app/ # buildkit",
+                [file("app/secret.key", secret), file("app/main", "binary")],
+            )
+            .layer(
+                "RUN /bin/sh -c rm /app/secret.key # buildkit",
+                [deleted("app/secret.key")],
+            )
+            .env("TOKEN", secret);
+        // Not on the engine: a goal's base image the Dockerfile never names is pulled.
+        fake.publish("example/app:1", image);
+        let contents = contents_of(&fake, "example/app:1").await.unwrap();
+        let files: Vec<&String> = contents.filesystem().files.keys().collect();
+        assert_eq!(files, ["app/main"]);
+        let calls = fake.calls();
+        assert!(calls.contains(&Call::Pull {
+            image: "example/app:1".into()
+        }));
+        assert!(calls.contains(&Call::Export {
+            image: "example/app:1".into()
+        }));
+        // The deleted file still ships in the layer that copied it; the ENV in the history
+        // and the config.
+        let places = find_bytes(&fake, "example/app:1", secret.as_bytes())
+            .await
+            .unwrap();
+        let expected = [
+            "layer 1 of 2 (COPY secret.key main /app/)".to_string(),
+            format!("history entry 3 (ENV TOKEN={secret})"),
+            "the image config (env, labels, command)".to_string(),
+        ];
+        assert_eq!(places, expected);
+        assert!(find_bytes(&fake, "example/app:1", b"not in it")
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

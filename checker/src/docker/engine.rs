@@ -1,6 +1,7 @@
-//! The only module that talks to Docker, through bollard and the Engine API. Everything it
-//! creates carries the checker's label, containers are always removed, and nothing here
-//! decides whether a goal is met.
+//! The only module that talks to Docker, through bollard and the Engine API: `Engine`
+//! answers the pipeline's questions (`docker::api::EngineApi`) and the engine administration
+//! of the commands (images, clean, doctor). Everything it creates carries the checker's
+//! label, containers are always removed, and nothing here decides whether a goal is met.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -18,27 +19,19 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use crate::docker::api::{
+    short_step, BuildFailure, BuildOutcome, BuildProgress, BuildRequest, BuildStep, BuildWarning,
+    DpkgFiles, EngineApi, HttpRequest, ImageFacts, Sandbox, UserFiles, Warnings, OWNER_LABEL,
+    SCOPE_LABEL,
+};
 use crate::docker::endpoint::{Endpoint, Environment};
-use crate::docker::engine_info::EngineInfo;
+use crate::docker::engine_info::{EngineInfo, ImageStore};
+use crate::docker::ledger::{self, Pending, Undo};
 use crate::error::CheckerError;
 use crate::facts::{AppOutcome, Layer};
 
-mod ledger;
 mod sizes;
-use crate::docker::engine_info::ImageStore;
-pub use ledger::{undo_everything, wait_for_undoing, Pending};
-
-/// Images are tagged `workbook-<scope>/<exercise>:<variant>`, the scope being the checkout's
-/// (`workbook::exercise::checkout_scope`).
-pub const IMAGE_REPOSITORY_PREFIX: &str = "workbook";
-/// Every image and container the checker creates carries this label (value `true`), so it
-/// can find and remove what it owns and nothing else.
-pub const OWNER_LABEL: &str = "org.workbook.checker";
-pub const EXERCISE_LABEL: &str = "org.workbook.exercise";
-/// The checkout an image or container belongs to (its tag's scope): `clean` removes only its
-/// own checkout's.
-pub const SCOPE_LABEL: &str = "org.workbook.scope";
-pub const VARIANT_LABEL: &str = "org.workbook.variant";
+mod undo;
 
 /// Output of an app kept for reports; more is cut, so a flooding app cannot exhaust memory.
 const OUTPUT_CAP: usize = 64 * 1024;
@@ -46,26 +39,6 @@ const OUTPUT_CAP: usize = 64 * 1024;
 pub const APP_MEMORY_LIMIT: i64 = 1 << 30;
 /// Processes an app container may have at once: a fork bomb stops here.
 pub const APP_PIDS_LIMIT: i64 = 512;
-
-/// The request `serve_and_get` asks of an app until it answers with `expected_status`.
-#[derive(Debug, Clone, Copy)]
-pub struct HttpRequest<'a> {
-    pub port: u16,
-    pub path: &'a str,
-    pub expected_status: u16,
-}
-
-/// What an app container may do beyond running its image: by default nothing (no
-/// capability, a read-only root filesystem with a scratch `/tmp`). Its network is not a
-/// setting: an app served over HTTP has the default bridge for its published port, any
-/// other container none.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Sandbox {
-    /// The image's root filesystem is writable (an app that writes its data beside it).
-    pub writable: bool,
-    /// Linux capabilities added back after dropping them all (`CHOWN`, `SETUID`, …).
-    pub capabilities: Vec<String>,
-}
 
 pub struct Engine {
     docker: Docker,
@@ -82,57 +55,42 @@ pub struct Engine {
     /// both take longer: a run goal's app took 0.27–0.35 s beside the file-reading
     /// container, 0.17–0.22 s alone (Docker 28.5, exercise 01).
     app_starts: std::sync::Arc<tokio::sync::RwLock<()>>,
+    /// What the ledger's entries for this engine's containers and builds undo them with.
+    undo: std::sync::Arc<dyn Undo>,
 }
 
-/// The image's user database, as the runtime reads it to resolve USER.
-#[derive(Debug, Clone, Default)]
-pub struct UserFiles {
-    pub passwd: Option<String>,
-    pub group: Option<String>,
-}
-
-/// dpkg's database as an image holds it: the status texts (one file, or distroless's
-/// one-per-package `status.d/`) and each package's `*.md5sums` (path, text).
-#[derive(Debug, Clone, Default)]
-pub struct DpkgFiles {
-    pub status: Vec<String>,
-    pub md5sums: Vec<(String, String)>,
-}
-
-impl DpkgFiles {
-    /// From the archive of `/var/lib/dpkg` (entries named `dpkg/…`).
-    fn from_archive(tar: &[u8]) -> std::io::Result<DpkgFiles> {
-        let mut files = DpkgFiles::default();
-        for entry in tar::Archive::new(tar).entries()? {
-            let mut entry = entry?;
-            if !entry.header().entry_type().is_file() {
-                continue;
-            }
-            let path = entry.path()?.to_string_lossy().into_owned();
-            let Some(inside) = path.trim_start_matches("./").strip_prefix("dpkg/") else {
-                continue;
-            };
-            let is_md5sums = inside.ends_with(".md5sums")
-                && (inside.starts_with("info/") || inside.starts_with("status.d/"));
-            let is_status = !is_md5sums
-                && (inside == "status"
-                    || inside
-                        .strip_prefix("status.d/")
-                        .is_some_and(|n| !n.contains('/')));
-            if !(is_status || is_md5sums) {
-                continue;
-            }
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut entry, &mut bytes)?;
-            let text = String::from_utf8_lossy(&bytes).into_owned();
-            if is_md5sums {
-                files.md5sums.push((format!("var/lib/dpkg/{inside}"), text));
-            } else {
-                files.status.push(text);
-            }
+/// dpkg's database from the archive of `/var/lib/dpkg` (entries named `dpkg/…`).
+fn dpkg_from_archive(tar: &[u8]) -> std::io::Result<DpkgFiles> {
+    let mut files = DpkgFiles::default();
+    for entry in tar::Archive::new(tar).entries()? {
+        let mut entry = entry?;
+        if !entry.header().entry_type().is_file() {
+            continue;
         }
-        Ok(files)
+        let path = entry.path()?.to_string_lossy().into_owned();
+        let Some(inside) = path.trim_start_matches("./").strip_prefix("dpkg/") else {
+            continue;
+        };
+        let is_md5sums = inside.ends_with(".md5sums")
+            && (inside.starts_with("info/") || inside.starts_with("status.d/"));
+        let is_status = !is_md5sums
+            && (inside == "status"
+                || inside
+                    .strip_prefix("status.d/")
+                    .is_some_and(|n| !n.contains('/')));
+        if !(is_status || is_md5sums) {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes)?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if is_md5sums {
+            files.md5sums.push((format!("var/lib/dpkg/{inside}"), text));
+        } else {
+            files.status.push(text);
+        }
     }
+    Ok(files)
 }
 
 /// One path of a container's filesystem, read through the archive API.
@@ -163,102 +121,11 @@ fn follow_link(path: &str, target: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// Where the engine reports what it could not clean up (a container, a replaced image): a
-/// warning, never a reason to fail a check. The commands send them to stderr.
-pub trait Warnings: Send + Sync {
-    fn warn(&self, message: &str);
-}
-
 /// Drops warnings: the engine of a library user that did not ask for them.
 struct Unheard;
 
 impl Warnings for Unheard {
     fn warn(&self, _: &str) {}
-}
-
-pub struct BuildRequest {
-    /// The build context, served to the engine through a BuildKit session.
-    pub context: crate::docker::context::Folder,
-    /// Path of the Dockerfile inside the context's folder (or its overlay).
-    pub dockerfile: String,
-    pub tag: String,
-    pub labels: BTreeMap<String, String>,
-    pub build_args: BTreeMap<String, String>,
-    /// Secrets by id, for `RUN --mount=type=secret` (served through the session).
-    pub secrets: BTreeMap<String, Vec<u8>>,
-    pub target: Option<String>,
-    pub no_cache: bool,
-}
-
-/// One BuildKit vertex (a step, or an internal operation such as loading the context).
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct BuildStep {
-    pub name: String,
-    pub cached: bool,
-    /// Seconds since the build started.
-    pub started: Option<f64>,
-    pub completed: Option<f64>,
-    pub error: Option<String>,
-    /// What the step printed (its last 64 KiB): what it did, for goals that judge that
-    /// (a compile step that downloads modules again). Not in reports.
-    #[serde(skip)]
-    pub log: String,
-}
-
-pub struct BuildOutcome {
-    pub steps: Vec<BuildStep>,
-    /// What the Dockerfile frontend's build checks found (`UndefinedVar`, `FromAsCasing`…):
-    /// BuildKit 0.15 and later (Engine 27.1+) report them with every build; older engines
-    /// report none.
-    pub warnings: Vec<BuildWarning>,
-    pub seconds: f64,
-    /// The context files the engine was offered, as it asked for them.
-    pub context: crate::docker::context::Offered,
-    /// The id of the image built, as the engine announced it at the end of the build
-    /// (`moby.image.id`); None if it did not.
-    pub image_id: Option<String>,
-}
-
-/// One finding of BuildKit's build checks, as the engine reported it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct BuildWarning {
-    /// The check and what it found: "UndefinedVar: Usage of undefined variable '$V'".
-    pub message: String,
-    /// 1-based line of the Dockerfile it points at, when it points at one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    /// The check's documentation page.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub url: String,
-}
-
-/// Why a build failed: the step and the tail of its log, or the engine's message.
-#[derive(Debug)]
-pub struct BuildFailure {
-    pub step: Option<String>,
-    pub message: String,
-    pub log_tail: String,
-}
-
-/// What the checker needs to know of a built image.
-pub struct ImageFacts {
-    pub id: String,
-    /// Uncompressed file bytes of the layers, on every image store (see `sizes`).
-    pub size: u64,
-    /// What a pull transfers (the compressed layer blobs), where the engine keeps them
-    /// (the containerd store); None on the classic store, which keeps layers unpacked only.
-    pub compressed_size: Option<u64>,
-    pub user: String,
-    pub layer_count: usize,
-    /// The layers' content digests (`RootFS.Layers`), base first.
-    pub diff_ids: Vec<String>,
-}
-
-/// Receives build progress; the terminal UI implements it.
-pub trait BuildProgress: Send {
-    fn step(&mut self, step: &BuildStep);
-    /// A line about the work around the build: what extra builds a goal makes, and why.
-    fn note(&mut self, message: &str);
 }
 
 impl Engine {
@@ -298,12 +165,13 @@ impl Engine {
         // cut them off.
         let docker = docker.with_timeout(Duration::from_secs(3600));
         Ok(Engine {
-            docker,
             endpoint,
             info: tokio::sync::OnceCell::new(),
             size_cache: None,
             warnings: std::sync::Arc::new(Unheard),
             app_starts: Default::default(),
+            undo: std::sync::Arc::new(undo::Undoer(docker.clone())),
+            docker,
         })
     }
 
@@ -327,45 +195,6 @@ impl Engine {
         &self.endpoint
     }
 
-    /// The engine's version, API, platform, image store and BuildKit, with the endpoint; asked
-    /// once per run (`engine.info().await?.image_store` tells the classic store from
-    /// containerd's).
-    pub async fn info(&self) -> Result<&EngineInfo, CheckerError> {
-        self.info
-            .get_or_try_init(|| async {
-                let version = self
-                    .docker
-                    .version()
-                    .await
-                    .map_err(CheckerError::engine("GET /version"))?;
-                let info = self
-                    .docker
-                    .info()
-                    .await
-                    .map_err(CheckerError::engine("GET /info"))?;
-                Ok(EngineInfo::from_api(&version, &info, &self.endpoint))
-            })
-            .await
-    }
-
-    /// "Docker Engine 28.5.2 (API 1.51, containerd image store)", for reports.
-    pub async fn describe(&self) -> String {
-        match self.info().await {
-            Ok(info) => info.describe(),
-            Err(e) => format!("unknown engine ({e})"),
-        }
-    }
-
-    pub async fn image_exists(&self, image: &str) -> Result<bool, CheckerError> {
-        match self.docker.inspect_image(image).await {
-            Ok(_) => Ok(true),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
-
     /// The image's labels; None when the image is not on the engine.
     pub async fn image_labels(
         &self,
@@ -378,40 +207,6 @@ impl Engine {
             }) => Ok(None),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Pulls `image`, reporting each progress line; the error says why it could not.
-    pub async fn pull(&self, image: &str, mut on_progress: impl FnMut(&str)) -> Result<(), String> {
-        let (name, tag) = split_tag(image);
-        let options = CreateImageOptionsBuilder::default()
-            .from_image(name)
-            .tag(tag)
-            .build();
-        let mut stream = self.docker.create_image(Some(options), None, None);
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(info) => {
-                    let mut line = [info.id.unwrap_or_default(), info.status.unwrap_or_default()]
-                        .iter()
-                        .filter(|s| !s.is_empty())
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    if let Some(d) = info.progress_detail {
-                        if let (Some(current), Some(total)) = (d.current, d.total) {
-                            line.push_str(&format!(
-                                " {} / {}",
-                                crate::facts::format_mb(current as u64),
-                                crate::facts::format_mb(total as u64)
-                            ));
-                        }
-                    }
-                    on_progress(&line);
-                }
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-        Ok(())
     }
 
     /// Imports a root filesystem tar as `image` (what `docker import` does), with Dockerfile
@@ -436,24 +231,6 @@ impl Engine {
             item.map_err(CheckerError::engine(format!("importing {image}")))?;
         }
         Ok(())
-    }
-
-    /// Builds with BuildKit through a session, streaming each step to `progress`.
-    ///
-    /// A progress stream that breaks off (seen once in many hundred builds on Docker 28.5:
-    /// "bytes remaining on stream", with nothing in the engine's log) is no verdict on the
-    /// Dockerfile, so the build runs once more; the cache makes that second run cheap.
-    pub async fn build(
-        &self,
-        request: BuildRequest,
-        progress: &mut dyn BuildProgress,
-    ) -> Result<Result<BuildOutcome, BuildFailure>, CheckerError> {
-        match self.build_once(&request, progress).await {
-            Err(CheckerError::Engine { source, .. }) if is_broken_stream(&source) => {
-                self.build_once(&request, progress).await
-            }
-            other => other,
-        }
     }
 
     async fn build_once(
@@ -525,146 +302,6 @@ impl Engine {
         Ok(log.finish(failure, seconds, session.offered()))
     }
 
-    pub async fn inspect(&self, image: &str) -> Result<ImageFacts, CheckerError> {
-        let info = self.docker.inspect_image(image).await?;
-        let id = info.id.unwrap_or_default();
-        let diff_ids = info.root_fs.as_ref().and_then(|r| r.layers.clone());
-        let (size, compressed_size) = match self.image_store().await? {
-            ImageStore::Classic => (info.size.unwrap_or(0).max(0) as u64, None),
-            // There `.Size` is the compressed content: measure the layers instead.
-            ImageStore::Containerd => {
-                self.measured_sizes(image, &id, diff_ids.as_deref().unwrap_or_default())
-                    .await?
-            }
-        };
-        Ok(ImageFacts {
-            id,
-            size,
-            compressed_size,
-            user: info.config.and_then(|c| c.user).unwrap_or_default(),
-            layer_count: info
-                .root_fs
-                .and_then(|r| r.layers)
-                .map(|l| l.len())
-                .unwrap_or(0),
-            diff_ids: diff_ids.unwrap_or_default(),
-        })
-    }
-
-    /// The digests of the image's layers (its `RootFS` diff ids), base first: an image built
-    /// on another starts with that image's.
-    pub async fn diff_ids(&self, image: &str) -> Result<Vec<String>, CheckerError> {
-        let info = self.docker.inspect_image(image).await?;
-        Ok(info.root_fs.and_then(|r| r.layers).unwrap_or_default())
-    }
-
-    /// The image's layers with the instruction that made each, base first, empty
-    /// (metadata-only) history entries left out.
-    pub async fn layers(&self, image: &str) -> Result<Vec<Layer>, CheckerError> {
-        if self.image_store().await? == ImageStore::Containerd {
-            // History sizes there are snapshot disk usage; the layers are measured instead,
-            // each matched to the config history entry that made it (the ones not marked
-            // empty, in order: what `docker history` lists too).
-            let id = self
-                .image_id(image)
-                .await?
-                .ok_or_else(|| CheckerError::EngineReply(format!("no image {image}")))?;
-            let measured = self.measure_from_layers(image, &id).await?;
-            return Ok(measured
-                .layers
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.size > 0)
-                .map(|(i, l)| Layer {
-                    position: i + 1,
-                    size: l.size,
-                    created_by: l.created_by.clone().unwrap_or_default(),
-                })
-                .collect());
-        }
-        let history = self.docker.image_history(image).await?;
-        Ok(number_layers(
-            history
-                .into_iter()
-                .rev()
-                .map(|h| (h.size.max(0) as u64, h.created_by)),
-        ))
-    }
-
-    /// Reads the image's /etc/passwd and /etc/group and whether each path exists, without
-    /// starting it: a created (never started) container's filesystem is the image's.
-    pub async fn inspect_files(
-        &self,
-        image: &str,
-        labels: &BTreeMap<String, String>,
-        paths: &[String],
-    ) -> Result<(UserFiles, BTreeMap<String, bool>), CheckerError> {
-        // Apps' containers go first (see `app_starts`).
-        drop(self.app_starts.write().await);
-        // The command is never run; it only satisfies `create` for images with no CMD.
-        let (id, pending) = self
-            .create(
-                image,
-                Some(vec!["/checker-never-runs".into()]),
-                labels,
-                None,
-                &Sandbox::default(),
-            )
-            .await?;
-        let result = async {
-            let users = UserFiles {
-                passwd: self.read_file(&id, "/etc/passwd").await?,
-                group: self.read_file(&id, "/etc/group").await?,
-            };
-            let mut found = BTreeMap::new();
-            for path in paths {
-                let options = ContainerArchiveInfoOptionsBuilder::default()
-                    .path(path)
-                    .build();
-                let exists = match self
-                    .docker
-                    .get_container_archive_info(&id, Some(options))
-                    .await
-                {
-                    Ok(_) => true,
-                    Err(bollard::errors::Error::DockerResponseServerError {
-                        status_code: 404,
-                        ..
-                    }) => false,
-                    Err(e) => return Err(e.into()),
-                };
-                found.insert(path.clone(), exists);
-            }
-            Ok((users, found))
-        }
-        .await;
-        self.remove_created(&id, pending).await;
-        result
-    }
-
-    /// dpkg's database in `image` (its status and every package's `*.md5sums`), read
-    /// through a created container's archive of /var/lib/dpkg: a few MB, where exporting
-    /// the image would be hundreds. Empty when the image has none (scratch, a static base).
-    pub async fn read_dpkg(
-        &self,
-        image: &str,
-        labels: &BTreeMap<String, String>,
-    ) -> Result<DpkgFiles, CheckerError> {
-        drop(self.app_starts.write().await);
-        let (id, pending) = self
-            .create(
-                image,
-                Some(vec!["/checker-never-runs".into()]),
-                labels,
-                None,
-                &Sandbox::default(),
-            )
-            .await?;
-        let result = self.read_dpkg_of(&id, image).await;
-        self.remove_created(&id, pending).await;
-        result
-    }
-
     async fn read_dpkg_of(&self, container: &str, image: &str) -> Result<DpkgFiles, CheckerError> {
         /// A JDK build stage's database is about 10 MB.
         const MAX_DPKG_BYTES: usize = 256 * 1024 * 1024;
@@ -690,7 +327,7 @@ impl Engine {
                 )));
             }
         }
-        DpkgFiles::from_archive(&tar).map_err(CheckerError::EngineArchive)
+        dpkg_from_archive(&tar).map_err(CheckerError::EngineArchive)
     }
 
     /// A text file of the container's filesystem (None: there is none), its symbolic links
@@ -808,7 +445,7 @@ impl Engine {
         let name = format!("workbook-{}", uuid::Uuid::new_v4().simple());
         // Recorded before it is asked for: a run dropped while the engine creates it still
         // removes it.
-        let pending = ledger::container(&self.docker, &name);
+        let pending = ledger::container(&self.undo, &name);
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
         let created = self
             .docker
@@ -831,21 +468,437 @@ impl Engine {
         .await;
     }
 
-    /// Records that a build is about to (re)tag `tag`, which points at `before` now: if the
-    /// run is dropped before the guard is settled, the tag goes back to `before` and the
-    /// image the build made is removed.
-    pub fn record_build(&self, tag: &str, before: Option<String>) -> Pending {
-        ledger::image(&self.docker, tag, before)
-    }
-
     /// Removes a container, whatever state it is in. Failure to remove is a warning (see
     /// `Warnings`) rather than hiding the check's own result.
     pub async fn remove_container(&self, id: &str) {
         remove_container(&self.docker, &*self.warnings, id).await
     }
 
+    async fn output(&self, id: &str) -> (String, String) {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail("400")
+            .build();
+        let mut stream = self.docker.logs(id, Some(options));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        while let Some(Ok(chunk)) = stream.next().await {
+            match chunk {
+                bollard::container::LogOutput::StdErr { message } => {
+                    err.extend_from_slice(&message)
+                }
+                other => out.extend_from_slice(&other.into_bytes()),
+            }
+            if out.len() + err.len() > 4 * OUTPUT_CAP {
+                break;
+            }
+        }
+        (cap(&out), cap(&err))
+    }
+
+    async fn exit_code(&self, id: &str) -> Result<i64, CheckerError> {
+        let info = self.docker.inspect_container(id, None).await?;
+        Ok(info.state.and_then(|s| s.exit_code).unwrap_or(-1))
+    }
+
+    async fn exit_code_if_stopped(&self, id: &str) -> Option<i64> {
+        let info = self.docker.inspect_container(id, None).await.ok()?;
+        let state = info.state?;
+        if state.running == Some(true) {
+            None
+        } else {
+            state.exit_code
+        }
+    }
+
+    /// Where published ports are bound: loopback for a local engine, all interfaces for a
+    /// remote one (the checker reaches it over the network).
+    fn publish_ip(&self) -> String {
+        if self.remote_host().is_some() {
+            "0.0.0.0".into()
+        } else {
+            "127.0.0.1".into()
+        }
+    }
+
+    fn reach_host(&self) -> String {
+        self.remote_host().unwrap_or_else(|| "127.0.0.1".into())
+    }
+
+    fn remote_host(&self) -> Option<String> {
+        let host = &self.endpoint.host;
+        let rest = host
+            .strip_prefix("tcp://")
+            .or_else(|| host.strip_prefix("http://"))?;
+        let host = rest
+            .split('/')
+            .next()?
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(rest);
+        Some(host.trim_matches(['[', ']']).to_string())
+    }
+
+    /// Writes one `docker save` archive of several images into `file`.
+    pub async fn save_images(
+        &self,
+        images: &[&str],
+        file: &mut std::fs::File,
+    ) -> Result<u64, CheckerError> {
+        let mut stream = self.docker.export_images(images);
+        let mut written = 0;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(CheckerError::engine("saving images"))?;
+            written += chunk.len() as u64;
+            std::io::Write::write_all(file, &chunk)
+                .map_err(CheckerError::archive("saving images"))?;
+        }
+        Ok(written)
+    }
+
+    /// Loads a `docker save` archive (what `docker load` does), streaming it from disk.
+    pub async fn load_images(&self, path: &std::path::Path) -> Result<Vec<String>, CheckerError> {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| CheckerError::io(path, e))?;
+        let chunks = tokio_util::io::ReaderStream::new(file);
+        let options = bollard::query_parameters::ImportImageOptionsBuilder::default().build();
+        let mut stream = self.docker.import_image_stream(options, chunks, None);
+        let mut loaded = Vec::new();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(CheckerError::engine(format!("loading {}", path.display())))?;
+            if let Some(line) = info.stream {
+                let line = line.trim().to_string();
+                if !line.is_empty() {
+                    loaded.push(line);
+                }
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Tags `image` as `repo:tag`.
+    pub async fn tag(&self, image: &str, target: &str) -> Result<(), CheckerError> {
+        let (repo, tag) = split_tag(target);
+        let options = bollard::query_parameters::TagImageOptionsBuilder::default()
+            .repo(repo)
+            .tag(tag)
+            .build();
+        self.docker
+            .tag_image(image, Some(options))
+            .await
+            .map_err(CheckerError::engine(format!("tagging {image} as {target}")))
+    }
+
+    /// Pushes `image` (already tagged with the registry's name), reporting progress lines.
+    pub async fn push(&self, image: &str, mut on_progress: impl FnMut(&str)) -> Result<(), String> {
+        let (name, tag) = split_tag(image);
+        let options = bollard::query_parameters::PushImageOptionsBuilder::default()
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.push_image(name, Some(options), None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| e.to_string())?;
+            if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                return Err(detail);
+            }
+            on_progress(&info.status.unwrap_or_default());
+        }
+        Ok(())
+    }
+
+    /// Removes every untagged image of the checker's, of one checkout's (`scope`) or all.
+    pub async fn prune_dangling(&self, scope: Option<&str>) -> Result<(), CheckerError> {
+        let mut labels = vec![OWNER_LABEL.to_string()];
+        labels.extend(scope.map(|s| format!("{SCOPE_LABEL}={s}")));
+        let filters = HashMap::from([("dangling", vec!["true".to_string()]), ("label", labels)]);
+        let options = PruneImagesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        self.docker.prune_images(Some(options)).await?;
+        Ok(())
+    }
+
+    /// How many images the engine holds (any, not only the checker's).
+    pub async fn image_count(&self) -> Result<usize, CheckerError> {
+        let options = ListImagesOptionsBuilder::default().all(true).build();
+        Ok(self.docker.list_images(Some(options)).await?.len())
+    }
+
+    /// Ids of the checker's containers (any state) and tags/ids of its images: of one
+    /// checkout's (`scope`), or of every checkout's.
+    pub async fn owned(
+        &self,
+        scope: Option<&str>,
+    ) -> Result<(Vec<String>, Vec<String>), CheckerError> {
+        let mut labels = vec![OWNER_LABEL.to_string()];
+        labels.extend(scope.map(|s| format!("{SCOPE_LABEL}={s}")));
+        let filters = HashMap::from([("label", labels)]);
+        let containers = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await?
+            .into_iter()
+            .filter_map(|c| c.id)
+            .collect();
+        let images = self
+            .docker
+            .list_images(Some(
+                ListImagesOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await?
+            .into_iter()
+            .map(|i| i.repo_tags.first().cloned().unwrap_or(i.id))
+            .collect();
+        Ok((containers, images))
+    }
+}
+
+#[async_trait::async_trait]
+impl EngineApi for Engine {
+    /// The engine's version, API, platform, image store and BuildKit, with the endpoint; asked
+    /// once per run (`engine.info().await?.image_store` tells the classic store from
+    /// containerd's).
+    async fn info(&self) -> Result<&EngineInfo, CheckerError> {
+        self.info
+            .get_or_try_init(|| async {
+                let version = self
+                    .docker
+                    .version()
+                    .await
+                    .map_err(CheckerError::engine("GET /version"))?;
+                let info = self
+                    .docker
+                    .info()
+                    .await
+                    .map_err(CheckerError::engine("GET /info"))?;
+                Ok(EngineInfo::from_api(&version, &info, &self.endpoint))
+            })
+            .await
+    }
+
+    async fn image_exists(&self, image: &str) -> Result<bool, CheckerError> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Pulls `image`, reporting each progress line; the error says why it could not.
+    async fn pull(
+        &self,
+        image: &str,
+        on_progress: &mut (dyn for<'line> FnMut(&'line str) + Send),
+    ) -> Result<(), String> {
+        let (name, tag) = split_tag(image);
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(name)
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    let mut line = [info.id.unwrap_or_default(), info.status.unwrap_or_default()]
+                        .iter()
+                        .filter(|s| !s.is_empty())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    if let Some(d) = info.progress_detail {
+                        if let (Some(current), Some(total)) = (d.current, d.total) {
+                            line.push_str(&format!(
+                                " {} / {}",
+                                crate::facts::format_mb(current as u64),
+                                crate::facts::format_mb(total as u64)
+                            ));
+                        }
+                    }
+                    on_progress(&line);
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds with BuildKit through a session, streaming each step to `progress`.
+    ///
+    /// A progress stream that breaks off (seen once in many hundred builds on Docker 28.5:
+    /// "bytes remaining on stream", with nothing in the engine's log) is no verdict on the
+    /// Dockerfile, so the build runs once more; the cache makes that second run cheap.
+    async fn build(
+        &self,
+        request: BuildRequest,
+        progress: &mut dyn BuildProgress,
+    ) -> Result<Result<BuildOutcome, BuildFailure>, CheckerError> {
+        match self.build_once(&request, progress).await {
+            Err(CheckerError::Engine { source, .. }) if is_broken_stream(&source) => {
+                self.build_once(&request, progress).await
+            }
+            other => other,
+        }
+    }
+
+    async fn inspect(&self, image: &str) -> Result<ImageFacts, CheckerError> {
+        let info = self.docker.inspect_image(image).await?;
+        let id = info.id.unwrap_or_default();
+        let diff_ids = info.root_fs.as_ref().and_then(|r| r.layers.clone());
+        let (size, compressed_size) = match self.image_store().await? {
+            ImageStore::Classic => (info.size.unwrap_or(0).max(0) as u64, None),
+            // There `.Size` is the compressed content: measure the layers instead.
+            ImageStore::Containerd => {
+                self.measured_sizes(image, &id, diff_ids.as_deref().unwrap_or_default())
+                    .await?
+            }
+        };
+        Ok(ImageFacts {
+            id,
+            size,
+            compressed_size,
+            user: info.config.and_then(|c| c.user).unwrap_or_default(),
+            layer_count: info
+                .root_fs
+                .and_then(|r| r.layers)
+                .map(|l| l.len())
+                .unwrap_or(0),
+            diff_ids: diff_ids.unwrap_or_default(),
+        })
+    }
+
+    /// The digests of the image's layers (its `RootFS` diff ids), base first: an image built
+    /// on another starts with that image's.
+    async fn diff_ids(&self, image: &str) -> Result<Vec<String>, CheckerError> {
+        let info = self.docker.inspect_image(image).await?;
+        Ok(info.root_fs.and_then(|r| r.layers).unwrap_or_default())
+    }
+
+    /// The image's layers with the instruction that made each, base first, empty
+    /// (metadata-only) history entries left out.
+    async fn layers(&self, image: &str) -> Result<Vec<Layer>, CheckerError> {
+        if self.image_store().await? == ImageStore::Containerd {
+            // History sizes there are snapshot disk usage; the layers are measured instead,
+            // each matched to the config history entry that made it (the ones not marked
+            // empty, in order: what `docker history` lists too).
+            let id = self
+                .image_id(image)
+                .await?
+                .ok_or_else(|| CheckerError::EngineReply(format!("no image {image}")))?;
+            let measured = self.measure_from_layers(image, &id).await?;
+            return Ok(measured
+                .layers
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.size > 0)
+                .map(|(i, l)| Layer {
+                    position: i + 1,
+                    size: l.size,
+                    created_by: l.created_by.clone().unwrap_or_default(),
+                })
+                .collect());
+        }
+        let history = self.docker.image_history(image).await?;
+        Ok(number_layers(
+            history
+                .into_iter()
+                .rev()
+                .map(|h| (h.size.max(0) as u64, h.created_by)),
+        ))
+    }
+
+    /// Reads the image's /etc/passwd and /etc/group and whether each path exists, without
+    /// starting it: a created (never started) container's filesystem is the image's.
+    async fn inspect_files(
+        &self,
+        image: &str,
+        labels: &BTreeMap<String, String>,
+        paths: &[String],
+    ) -> Result<(UserFiles, BTreeMap<String, bool>), CheckerError> {
+        // Apps' containers go first (see `app_starts`).
+        drop(self.app_starts.write().await);
+        // The command is never run; it only satisfies `create` for images with no CMD.
+        let (id, pending) = self
+            .create(
+                image,
+                Some(vec!["/checker-never-runs".into()]),
+                labels,
+                None,
+                &Sandbox::default(),
+            )
+            .await?;
+        let result = async {
+            let users = UserFiles {
+                passwd: self.read_file(&id, "/etc/passwd").await?,
+                group: self.read_file(&id, "/etc/group").await?,
+            };
+            let mut found = BTreeMap::new();
+            for path in paths {
+                let options = ContainerArchiveInfoOptionsBuilder::default()
+                    .path(path)
+                    .build();
+                let exists = match self
+                    .docker
+                    .get_container_archive_info(&id, Some(options))
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    }) => false,
+                    Err(e) => return Err(e.into()),
+                };
+                found.insert(path.clone(), exists);
+            }
+            Ok((users, found))
+        }
+        .await;
+        self.remove_created(&id, pending).await;
+        result
+    }
+
+    /// dpkg's database in `image` (its status and every package's `*.md5sums`), read
+    /// through a created container's archive of /var/lib/dpkg: a few MB, where exporting
+    /// the image would be hundreds. Empty when the image has none (scratch, a static base).
+    async fn read_dpkg(
+        &self,
+        image: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<DpkgFiles, CheckerError> {
+        drop(self.app_starts.write().await);
+        let (id, pending) = self
+            .create(
+                image,
+                Some(vec!["/checker-never-runs".into()]),
+                labels,
+                None,
+                &Sandbox::default(),
+            )
+            .await?;
+        let result = self.read_dpkg_of(&id, image).await;
+        self.remove_created(&id, pending).await;
+        result
+    }
+
+    /// Records that a build is about to (re)tag `tag`, which points at `before` now: if the
+    /// run is dropped before the guard is settled, the tag goes back to `before` and the
+    /// image the build made is removed.
+    fn record_build(&self, tag: &str, before: Option<String>) -> Pending {
+        ledger::image(&self.undo, tag, before)
+    }
+
     /// Runs the image to its end (or the time limit) and collects its output.
-    pub async fn run_to_exit(
+    async fn run_to_exit(
         &self,
         image: &str,
         command: Option<Vec<String>>,
@@ -900,7 +953,7 @@ impl Engine {
 
     /// Starts the image, then asks `GET path` on its published `port` until the expected
     /// status comes back, the container exits, or time runs out.
-    pub async fn serve_and_get(
+    async fn serve_and_get(
         &self,
         image: &str,
         request: &HttpRequest<'_>,
@@ -981,76 +1034,11 @@ impl Engine {
         result
     }
 
-    async fn output(&self, id: &str) -> (String, String) {
-        let options = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .tail("400")
-            .build();
-        let mut stream = self.docker.logs(id, Some(options));
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        while let Some(Ok(chunk)) = stream.next().await {
-            match chunk {
-                bollard::container::LogOutput::StdErr { message } => {
-                    err.extend_from_slice(&message)
-                }
-                other => out.extend_from_slice(&other.into_bytes()),
-            }
-            if out.len() + err.len() > 4 * OUTPUT_CAP {
-                break;
-            }
-        }
-        (cap(&out), cap(&err))
-    }
-
-    async fn exit_code(&self, id: &str) -> Result<i64, CheckerError> {
-        let info = self.docker.inspect_container(id, None).await?;
-        Ok(info.state.and_then(|s| s.exit_code).unwrap_or(-1))
-    }
-
-    async fn exit_code_if_stopped(&self, id: &str) -> Option<i64> {
-        let info = self.docker.inspect_container(id, None).await.ok()?;
-        let state = info.state?;
-        if state.running == Some(true) {
-            None
-        } else {
-            state.exit_code
-        }
-    }
-
-    /// Where published ports are bound: loopback for a local engine, all interfaces for a
-    /// remote one (the checker reaches it over the network).
-    fn publish_ip(&self) -> String {
-        if self.remote_host().is_some() {
-            "0.0.0.0".into()
-        } else {
-            "127.0.0.1".into()
-        }
-    }
-
-    fn reach_host(&self) -> String {
-        self.remote_host().unwrap_or_else(|| "127.0.0.1".into())
-    }
-
-    fn remote_host(&self) -> Option<String> {
-        let host = &self.endpoint.host;
-        let rest = host
-            .strip_prefix("tcp://")
-            .or_else(|| host.strip_prefix("http://"))?;
-        let host = rest
-            .split('/')
-            .next()?
-            .rsplit_once(':')
-            .map(|(h, _)| h)
-            .unwrap_or(rest);
-        Some(host.trim_matches(['[', ']']).to_string())
-    }
-
     /// The image's metadata as text, each with where it is: every history entry (the
     /// instruction that made it, with the build arguments RUN saw), and the config (its
     /// environment, labels, command…). What `docker history` and `docker inspect` show anyone
     /// who has the image.
-    pub async fn metadata_texts(&self, image: &str) -> Result<Vec<(String, String)>, CheckerError> {
+    async fn metadata_texts(&self, image: &str) -> Result<Vec<(String, String)>, CheckerError> {
         let (info, history) = tokio::try_join!(
             self.docker.inspect_image(image),
             self.docker.image_history(image)
@@ -1074,7 +1062,7 @@ impl Engine {
     }
 
     /// Writes `docker save IMAGE` into `file`, for reading the layers' contents.
-    pub async fn export_image(
+    async fn export_image(
         &self,
         image: &str,
         file: &mut std::fs::File,
@@ -1088,76 +1076,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Writes one `docker save` archive of several images into `file`.
-    pub async fn save_images(
-        &self,
-        images: &[&str],
-        file: &mut std::fs::File,
-    ) -> Result<u64, CheckerError> {
-        let mut stream = self.docker.export_images(images);
-        let mut written = 0;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(CheckerError::engine("saving images"))?;
-            written += chunk.len() as u64;
-            std::io::Write::write_all(file, &chunk)
-                .map_err(CheckerError::archive("saving images"))?;
-        }
-        Ok(written)
-    }
-
-    /// Loads a `docker save` archive (what `docker load` does), streaming it from disk.
-    pub async fn load_images(&self, path: &std::path::Path) -> Result<Vec<String>, CheckerError> {
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| CheckerError::io(path, e))?;
-        let chunks = tokio_util::io::ReaderStream::new(file);
-        let options = bollard::query_parameters::ImportImageOptionsBuilder::default().build();
-        let mut stream = self.docker.import_image_stream(options, chunks, None);
-        let mut loaded = Vec::new();
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(CheckerError::engine(format!("loading {}", path.display())))?;
-            if let Some(line) = info.stream {
-                let line = line.trim().to_string();
-                if !line.is_empty() {
-                    loaded.push(line);
-                }
-            }
-        }
-        Ok(loaded)
-    }
-
-    /// Tags `image` as `repo:tag`.
-    pub async fn tag(&self, image: &str, target: &str) -> Result<(), CheckerError> {
-        let (repo, tag) = split_tag(target);
-        let options = bollard::query_parameters::TagImageOptionsBuilder::default()
-            .repo(repo)
-            .tag(tag)
-            .build();
-        self.docker
-            .tag_image(image, Some(options))
-            .await
-            .map_err(CheckerError::engine(format!("tagging {image} as {target}")))
-    }
-
-    /// Pushes `image` (already tagged with the registry's name), reporting progress lines.
-    pub async fn push(&self, image: &str, mut on_progress: impl FnMut(&str)) -> Result<(), String> {
-        let (name, tag) = split_tag(image);
-        let options = bollard::query_parameters::PushImageOptionsBuilder::default()
-            .tag(tag)
-            .build();
-        let mut stream = self.docker.push_image(name, Some(options), None);
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| e.to_string())?;
-            if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-                return Err(detail);
-            }
-            on_progress(&info.status.unwrap_or_default());
-        }
-        Ok(())
-    }
-
     /// The id of the image a tag points at, if any.
-    pub async fn image_id(&self, image: &str) -> Result<Option<String>, CheckerError> {
+    async fn image_id(&self, image: &str) -> Result<Option<String>, CheckerError> {
         match self.docker.inspect_image(image).await {
             Ok(info) => Ok(info.id),
             Err(bollard::errors::Error::DockerResponseServerError {
@@ -1172,7 +1092,7 @@ impl Engine {
     /// task of its own: it waits for the containers of the image to be removed first (those
     /// of the check before, 0.2 s on the containerd store), and a check that waited for it
     /// showed its verdict that much later whenever a save changed the image.
-    pub async fn remove_replaced_image(&self, id: &str) {
+    async fn remove_replaced_image(&self, id: &str) {
         let (docker, warnings, id) = (self.docker.clone(), self.warnings.clone(), id.to_string());
         ledger::replace_later(async move {
             // A container of the image may still be on its way out.
@@ -1193,15 +1113,7 @@ impl Engine {
         .await;
     }
 
-    /// Waits until the images that this run's builds replaced are removed, and unfinished
-    /// builds undone: a build waits before it reads what its tag points at, since it may make
-    /// one of them again (an image removed by its id loses its only tag with it), and an
-    /// undoing removes whatever its tag points at when it runs.
-    pub async fn replaced_images_removed(&self) {
-        tokio::join!(ledger::replacements_done(), ledger::images_undone());
-    }
-
-    pub async fn remove_image(&self, image: &str) -> Result<(), CheckerError> {
+    async fn remove_image(&self, image: &str) -> Result<(), CheckerError> {
         // A container of the image may still be on its way out.
         ledger::removals_done().await;
         let options = RemoveImageOptionsBuilder::default().force(false).build();
@@ -1216,59 +1128,6 @@ impl Engine {
             }
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Removes every untagged image of the checker's, of one checkout's (`scope`) or all.
-    pub async fn prune_dangling(&self, scope: Option<&str>) -> Result<(), CheckerError> {
-        let mut labels = vec![OWNER_LABEL.to_string()];
-        labels.extend(scope.map(|s| format!("{SCOPE_LABEL}={s}")));
-        let filters = HashMap::from([("dangling", vec!["true".to_string()]), ("label", labels)]);
-        let options = PruneImagesOptionsBuilder::default()
-            .filters(&filters)
-            .build();
-        self.docker.prune_images(Some(options)).await?;
-        Ok(())
-    }
-
-    /// How many images the engine holds (any, not only the checker's).
-    pub async fn image_count(&self) -> Result<usize, CheckerError> {
-        let options = ListImagesOptionsBuilder::default().all(true).build();
-        Ok(self.docker.list_images(Some(options)).await?.len())
-    }
-
-    /// Ids of the checker's containers (any state) and tags/ids of its images: of one
-    /// checkout's (`scope`), or of every checkout's.
-    pub async fn owned(
-        &self,
-        scope: Option<&str>,
-    ) -> Result<(Vec<String>, Vec<String>), CheckerError> {
-        let mut labels = vec![OWNER_LABEL.to_string()];
-        labels.extend(scope.map(|s| format!("{SCOPE_LABEL}={s}")));
-        let filters = HashMap::from([("label", labels)]);
-        let containers = self
-            .docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await?
-            .into_iter()
-            .filter_map(|c| c.id)
-            .collect();
-        let images = self
-            .docker
-            .list_images(Some(
-                ListImagesOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await?
-            .into_iter()
-            .map(|i| i.repo_tags.first().cloned().unwrap_or(i.id))
-            .collect();
-        Ok((containers, images))
     }
 }
 
@@ -1585,20 +1444,6 @@ async fn http_get(url: &str) -> Result<(u16, String), String> {
         .map_err(|e| e.to_string())?
         .to_bytes();
     Ok((status, cap(&body)))
-}
-
-/// An instruction as history records it, short enough for a message: BuildKit's
-/// `/bin/sh -c` prefix and `# buildkit` suffix left out, cut at 60 characters.
-pub fn short_step(created_by: &str) -> String {
-    let step = created_by
-        .trim()
-        .trim_end_matches("# buildkit")
-        .trim()
-        .replace("/bin/sh -c ", "");
-    match step.char_indices().nth(60) {
-        Some((at, _)) => format!("{}…", &step[..at]),
-        None => step,
-    }
 }
 
 #[cfg(test)]

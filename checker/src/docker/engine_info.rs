@@ -1,4 +1,4 @@
-//! Facts about the engine a run talks to, read once (`Engine::info`) from `GET /version` and
+//! Facts about the engine a run talks to, read once (`EngineApi::info`) from `GET /version` and
 //! `GET /info`: its version, API, platform, image store and BuildKit, with the endpoint and
 //! how it was chosen. The parsing is here, apart from the engine module, so it is tested on
 //! plain values without a daemon.

@@ -1,8 +1,11 @@
-//! Everything that talks to, or reads the formats of, Docker: the engine (`engine`, the only
-//! user of bollard), where it is (`endpoint`, `engine_info`), the build context served over a
-//! BuildKit session (`context`, `dockerignore`, `session`), Dockerfiles (`dockerfile`), and
-//! image archives (`oci`, `waste`).
+//! Everything that talks to, or reads the formats of, Docker: what the pipeline asks of an
+//! engine (`api`), the engine that answers (`engine`, the only user of bollard) and, in
+//! tests, one that answers from memory (`fake`); what a run made and must undo if it is
+//! dropped (`ledger`); where the engine is (`endpoint`, `engine_info`), the build context
+//! served over a BuildKit session (`context`, `dockerignore`, `session`), Dockerfiles
+//! (`dockerfile`), and image archives (`oci`, `waste`, `contents`).
 
+pub mod api;
 pub mod contents;
 pub mod context;
 pub mod dockerfile;
@@ -11,6 +14,9 @@ pub mod dpkg;
 pub mod endpoint;
 pub mod engine;
 pub mod engine_info;
+#[cfg(test)]
+pub mod fake;
+pub mod ledger;
 pub mod oci;
 pub mod session;
 pub mod waste;

@@ -40,7 +40,7 @@ impl Kind for BaseImage {
         probe: &mut Probe<'_>,
     ) -> Result<Option<ProbeOutcome>, CheckerError> {
         if !probe.engine.image_exists(&self.image).await? {
-            probe.engine.pull(&self.image, |_| {}).await.map_err(|detail| {
+            probe.engine.pull(&self.image, &mut |_| {}).await.map_err(|detail| {
                 CheckerError::EngineReply(format!("pulling {}: {detail}", self.image))
             })?;
         }

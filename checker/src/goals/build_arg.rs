@@ -14,7 +14,7 @@ use super::probe::Plan;
 use super::verdict::undeclared_args_hint;
 use super::{judge, run_apps, Goal, Kind, Probe, Verdict};
 use crate::docker::dockerfile::{Base, StageGraph};
-use crate::docker::engine::Engine;
+use crate::docker::api::EngineApi;
 use crate::error::CheckerError;
 use crate::facts::{AppOutcome, AlternateBase, Measurements, ProbeOutcome};
 
@@ -197,7 +197,7 @@ fn root_image(graph: &StageGraph) -> Option<String> {
 /// Whether the alternate image (`tag`, built from `alternate`) still sits on the default
 /// build's base: its layers start with that base image's.
 async fn base_layers(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     default: &StageGraph,
     tag: &str,
     alternate: &StageGraph,

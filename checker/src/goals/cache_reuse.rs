@@ -14,7 +14,7 @@ use super::probe::{first_line, with_fresh_tail};
 use super::settings::check_relative;
 use super::{Goal, Kind, Pattern, Probe, Verdict};
 use super::probe::Plan;
-use crate::docker::engine::BuildStep;
+use crate::docker::api::BuildStep;
 use crate::error::CheckerError;
 use crate::facts::{Measurements, ProbeOutcome};
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::settings::{check_capabilities, check_timeout, sandbox};
 use super::verdict::quote_tail;
 use super::{Goal, Kind, Pattern, Verdict};
-use crate::docker::engine::{Engine, HttpRequest};
+use crate::docker::api::{EngineApi, HttpRequest};
 use crate::error::CheckerError;
 use crate::facts::{AppOutcome, Measurements};
 
@@ -83,7 +83,7 @@ impl Kind for Http {
     }
     async fn app(
         &self,
-        engine: &Engine,
+        engine: &dyn EngineApi,
         image: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<Option<AppOutcome>, CheckerError> {

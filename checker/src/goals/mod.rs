@@ -15,7 +15,7 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-use crate::docker::engine::Engine;
+use crate::docker::api::EngineApi;
 use crate::error::CheckerError;
 use crate::facts::{AppOutcome, Measurements, ProbeOutcome};
 pub use probe::{probe_all, Probe};
@@ -45,7 +45,7 @@ pub trait Kind {
     /// Runs the image the way the goal needs (run, http), on the main image and on others.
     fn app(
         &self,
-        _engine: &Engine,
+        _engine: &dyn EngineApi,
         _image: &str,
         _labels: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<Option<AppOutcome>, CheckerError>> + Send {
@@ -85,7 +85,7 @@ macro_rules! goal_kinds {
             }
             pub async fn app(
                 &self,
-                engine: &Engine,
+                engine: &dyn EngineApi,
                 image: &str,
                 labels: &BTreeMap<String, String>,
             ) -> Result<Option<AppOutcome>, CheckerError> {
@@ -244,7 +244,7 @@ pub fn target_text(kind: &GoalKind) -> String {
 
 /// Runs the app goals (run, http) of `goals` against `image`.
 pub async fn run_apps(
-    engine: &Engine,
+    engine: &dyn EngineApi,
     goals: &[Goal],
     image: &str,
     labels: &BTreeMap<String, String>,

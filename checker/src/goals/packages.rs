@@ -14,7 +14,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::{Goal, Kind, Probe, Verdict};
-use crate::docker::engine::Engine;
+use crate::docker::api::EngineApi;
 use crate::docker::{contents, dpkg};
 use crate::error::CheckerError;
 use crate::facts::packages::Package;
@@ -149,7 +149,7 @@ impl Kind for Packages {
     }
 }
 
-async fn installed_in(engine: &Engine, image: &str) -> Result<Vec<Package>, CheckerError> {
+async fn installed_in(engine: &dyn EngineApi, image: &str) -> Result<Vec<Package>, CheckerError> {
     let contents = contents::contents_of(engine, image).await?;
     Ok(contents
         .filesystem()

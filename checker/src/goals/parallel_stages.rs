@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Goal, Kind, Probe, Verdict};
 use super::probe::Plan;
-use crate::docker::engine::BuildStep;
+use crate::docker::api::BuildStep;
 use crate::error::CheckerError;
 use crate::facts::{Measurements, ProbeOutcome};
 

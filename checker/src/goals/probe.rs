@@ -9,21 +9,21 @@ use std::pin::Pin;
 use std::path::Path;
 
 use super::Goal;
+use crate::docker::api::{BuildProgress, BuildStep, EngineApi};
 use crate::docker::dockerfile::StageGraph;
-use crate::docker::engine::{BuildProgress, BuildStep, Engine};
 use crate::error::CheckerError;
 use crate::facts::ProbeOutcome;
 
 pub struct Built {
     /// The image built, until the caller keeps it (`settle`) or removes it; dropped
     /// unsettled (the check was interrupted), the build is undone.
-    pub image: crate::docker::engine::Pending,
+    pub image: crate::docker::ledger::Pending,
     /// The id of the image built (None: the engine did not say and has no such tag).
     pub image_id: Option<String>,
     pub graph: StageGraph,
     pub steps: Vec<BuildStep>,
     /// BuildKit's build-check findings (none on engines before 27.1).
-    pub warnings: Vec<crate::docker::engine::BuildWarning>,
+    pub warnings: Vec<crate::docker::api::BuildWarning>,
     pub seconds: f64,
     pub context_bytes: u64,
     /// Context-relative paths of everything sent as the build context.
@@ -70,7 +70,7 @@ pub trait Builder: Sync {
 /// What a probe works with: the main build, a way to build variations of it, and where to
 /// say what it builds and why.
 pub struct Probe<'a> {
-    pub engine: &'a Engine,
+    pub engine: &'a dyn EngineApi,
     /// The exercise's name, for the notes.
     pub exercise: &'a str,
     /// The workbook's own exercise folder, whose files some goals name (never a learner's
@@ -187,4 +187,217 @@ pub(super) fn with_fresh_tail(mut content: Vec<u8>) -> Vec<u8> {
 /// The first line of an error, as a verdict's detail quotes it.
 pub(super) fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().to_string()
+}
+
+/// Probes on the fake engine: what they build, what they decide, and what they leave.
+#[cfg(test)]
+mod on_a_fake_engine {
+    use crate::check::{check, CheckResult};
+    use crate::docker::api::EngineApi;
+    use crate::docker::fake::exercises::{self, GO_MOD_DOWNLOAD};
+    use crate::docker::fake::{Call, FakeEngine, Recorded, ScriptedBuild};
+    use crate::facts::ProbeOutcome;
+    use crate::goals::Verdict;
+    use crate::workbook::exercise::{Exercise, Variant};
+
+    async fn checked(fake: &FakeEngine, exercise: &Exercise, variant: Variant) -> CheckResult {
+        check(fake, exercise, variant, &mut Recorded::default())
+            .await
+            .unwrap()
+    }
+
+    fn verdict<'a>(result: &'a CheckResult, id: &str) -> &'a Verdict {
+        result.verdicts.iter().find(|v| v.id == id).unwrap()
+    }
+
+    /// Regression: exercise 11's two build-arg goals both build `:…-alternate`, one after
+    /// the other. The first probe's build guard, left unsettled, was undone on a task of its
+    /// own after the second probe had built the same tag, and removed the second image under
+    /// its app ("No such image: …:learner-alternate").
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_probes_building_one_tag_leave_each_other_s_image_alone() {
+        let fake = FakeEngine::new();
+        exercises::build_args(&fake);
+        let exercise = exercises::exercise("11-build-args");
+        let result = checked(&fake, &exercise, Variant::Solution).await;
+        assert!(result.all_met(), "{:#?}", result.verdicts);
+        let alternate = format!("{}-alternate", exercise.image_tag(Variant::Solution));
+        // Each probe built the tag, ran the app on its own image, and removed it.
+        let on_alternate: Vec<&str> = fake
+            .calls()
+            .iter()
+            .filter_map(|call| match call {
+                Call::Build { tag, .. } if *tag == alternate => Some("build"),
+                Call::Run { image, .. } if *image == alternate => Some("run"),
+                Call::RemoveImage { image } if *image == alternate => Some("remove"),
+                Call::RestoreTag { tag, .. } if *tag == alternate => Some("undo"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(on_alternate, ["build", "run", "remove"].repeat(2));
+        // Every guard was settled, not dropped: nothing is left for the ledger to undo.
+        fake.replaced_images_removed().await;
+        assert!(!fake
+            .calls()
+            .iter()
+            .any(|c| matches!(c, Call::RestoreTag { .. })));
+        assert_eq!(fake.id_of(&alternate), None);
+        assert!(fake.id_of(&exercise.image_tag(Variant::Solution)).is_some());
+        let Some(ProbeOutcome::BuildArg { apps, .. }) = result.measurements.probes.get("version")
+        else {
+            panic!("the version probe ran: {:?}", result.measurements.probes)
+        };
+        assert!(format!("{:?}", apps["runs"]).contains("about 2.0.0-rc1 on debian:bookworm-slim"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_probe_build_that_fails_is_an_outcome_not_an_error() {
+        let fake = FakeEngine::new();
+        exercises::build_args(&fake);
+        fake.on_build(|request| {
+            (request.build_args.get("DEBIAN_TAG").map(String::as_str) == Some("bookworm")).then(
+                || {
+                    ScriptedBuild::fails(
+                        "[stage-1 1/3] FROM docker.io/library/debian:bookworm",
+                        "failed to resolve source metadata",
+                        "",
+                    )
+                },
+            )
+        });
+        let exercise = exercises::exercise("11-build-args");
+        let result = checked(&fake, &exercise, Variant::Solution).await;
+        let base = verdict(&result, "base");
+        assert!(!base.met);
+        assert!(
+            base.measured
+                .contains("the build with DEBIAN_TAG=bookworm fails"),
+            "{base:?}"
+        );
+        // The other goals stand; the version probe's build went on after the failed one.
+        assert!(verdict(&result, "version").met);
+        assert!(verdict(&result, "runs").met);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_app_fails_on_the_alternate_build_when_a_stage_does_not_declare_the_arg() {
+        let fake = FakeEngine::new();
+        exercises::build_args(&fake);
+        let (_folder, workbook) = exercises::workbook_with(&["11-build-args"]);
+        let exercise = workbook.exercise("11").unwrap();
+        // The solution without the build stage's own `ARG APP_VERSION`.
+        let solution =
+            std::fs::read_to_string(exercise.dockerfile_path(Variant::Solution)).unwrap();
+        let undeclared = solution.replace("\nARG APP_VERSION\n", "\n");
+        std::fs::write(exercise.dockerfile_path(Variant::Learner), undeclared).unwrap();
+        let result = checked(&fake, &exercise, Variant::Learner).await;
+        let version = verdict(&result, "version");
+        assert!(!version.met);
+        assert!(version.measured.contains("the app fails"), "{version:?}");
+        assert!(!verdict(&result, "runs").met);
+    }
+
+    /// Exercise 07's cache-reuse goal: `go mod download` must come from the cache after a
+    /// change to src/main.go.
+    async fn cache_verdict(
+        fake: &FakeEngine,
+        dockerfile: Option<Variant>,
+    ) -> (Verdict, ProbeOutcome) {
+        let (_folder, workbook) = exercises::workbook_with(&["07-cache-order"]);
+        let exercise = workbook.exercise("07").unwrap();
+        if let Some(variant) = dockerfile {
+            let text = std::fs::read(exercise.dockerfile_path(variant)).unwrap();
+            std::fs::write(exercise.dockerfile_path(Variant::Learner), text).unwrap();
+        }
+        let result = checked(fake, &exercise, Variant::Learner).await;
+        let probe = exercise.image_tag(Variant::Learner) + "-probe";
+        assert_eq!(fake.builds_of(&probe), 1);
+        assert_eq!(fake.id_of(&probe), None, "the probe's image is removed");
+        let outcome = result.measurements.probes["cache"].clone();
+        (verdict(&result, "cache").clone(), outcome)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cache_reuse_judges_the_rebuild_after_the_change() {
+        // The solution copies go.mod and go.sum before the download: cached.
+        let fake = FakeEngine::new();
+        exercises::cache_order(&fake);
+        let (met, _) = cache_verdict(&fake, Some(Variant::Solution)).await;
+        assert!(met.met, "{met:?}");
+        assert_eq!(met.measured, "1 of 1 cached");
+        // The starter copies everything first: the download runs again on every edit.
+        let (missed, outcome) = cache_verdict(&fake, None).await;
+        assert!(!missed.met);
+        assert!(
+            missed
+                .detail
+                .as_deref()
+                .unwrap_or_default()
+                .contains(GO_MOD_DOWNLOAD),
+            "{missed:?}"
+        );
+        let ProbeOutcome::CacheReuse { steps, .. } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(steps, [(GO_MOD_DOWNLOAD.to_string(), false)]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cache_reuse_sees_a_cached_download_that_left_the_work_to_the_compile() {
+        let fake = FakeEngine::new();
+        exercises::cache_order(&fake);
+        // `go mod download || true` before go.mod is copied: cached, and useless.
+        fake.on_build(|request| {
+            if !request.tag.ends_with("-probe") {
+                return None;
+            }
+            let mut build = ScriptedBuild::image(
+                crate::docker::fake::FakeImage::scratch(),
+                &[
+                    (GO_MOD_DOWNLOAD, true),
+                    ("[build 9/9] RUN go build ./src", false),
+                ],
+            );
+            if let ScriptedBuild::Image { steps, .. } = &mut build {
+                steps[1].log = "go: downloading example.com/slug v1.0.0\n".into();
+            }
+            Some(build)
+        });
+        let (verdict, outcome) = cache_verdict(&fake, Some(Variant::Solution)).await;
+        assert!(!verdict.met);
+        assert_eq!(
+            verdict.measured,
+            "1 of 1 cached, but another step downloads again"
+        );
+        let ProbeOutcome::CacheReuse { downloads, .. } = outcome else {
+            panic!("{outcome:?}")
+        };
+        let line = "go: downloading example.com/slug v1.0.0".to_string();
+        assert_eq!(
+            downloads,
+            [("[build 9/9] RUN go build ./src".to_string(), line)]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rebuild_that_fails_misses_cache_reuse_and_the_check_goes_on() {
+        let fake = FakeEngine::new();
+        exercises::cache_order(&fake);
+        fake.on_build(|request| {
+            request.tag.ends_with("-probe").then(|| {
+                ScriptedBuild::fails(
+                    "[build 9/9] RUN go build ./src",
+                    "exit code: 1",
+                    "src/main.go:3: syntax error",
+                )
+            })
+        });
+        let (verdict, outcome) = cache_verdict(&fake, Some(Variant::Solution)).await;
+        assert!(!verdict.met);
+        assert_eq!(verdict.measured, "the rebuild failed");
+        assert!(matches!(
+            outcome,
+            ProbeOutcome::CacheReuse { build_error: Some(e), .. } if e.contains("RUN go build")
+        ));
+    }
 }

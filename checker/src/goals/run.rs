@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::settings::{check_capabilities, check_timeout, sandbox};
 use super::verdict::quote_tail;
 use super::{Goal, Kind, Pattern, Verdict};
-use crate::docker::engine::Engine;
+use crate::docker::api::EngineApi;
 use crate::error::CheckerError;
 use crate::facts::{AppOutcome, Measurements};
 
@@ -56,7 +56,7 @@ impl Kind for Run {
     }
     async fn app(
         &self,
-        engine: &Engine,
+        engine: &dyn EngineApi,
         image: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<Option<AppOutcome>, CheckerError> {

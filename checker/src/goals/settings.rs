@@ -155,9 +155,9 @@ pub fn check_capabilities(at: &str, capabilities: &[String]) -> Result<(), Strin
     Ok(())
 }
 
-/// The container an app goal's settings allow (see `engine::Sandbox`).
-pub fn sandbox(writable: bool, capabilities: &[String]) -> crate::docker::engine::Sandbox {
-    crate::docker::engine::Sandbox {
+/// The container an app goal's settings allow (see `api::Sandbox`).
+pub fn sandbox(writable: bool, capabilities: &[String]) -> crate::docker::api::Sandbox {
+    crate::docker::api::Sandbox {
         writable,
         capabilities: capabilities.to_vec(),
     }

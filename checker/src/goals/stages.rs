@@ -127,6 +127,67 @@ mod judging {
         let v = evaluate_goal(&goal("stages", kind), &m);
         assert!(!v.met, "a stage that runs nothing splits no work");
         assert_eq!(v.measured, "2 stages, final stage depends on 1 (1 of them idle: dummy)");
-        assert!(v.detail.unwrap().starts_with("stage dummy runs nothing"));
+        assert!(v
+            .detail
+            .unwrap()
+            .starts_with("stage dummy makes nothing the final stage uses"));
+    }
+
+    #[test]
+    fn a_stage_whose_copies_are_its_base_images_files_is_idle() {
+        use crate::facts::inventory::{
+            Content, FileOrigin, Inventory, LayerOrigin, LayerSource, StageContribution,
+        };
+        let kind = GoalKind::Stages(crate::goals::stages::Stages {
+            min_stages: Some(2),
+            min_final_depends_on: Some(1),
+        });
+        let mut m = measured();
+        m.stage_count = 2;
+        m.final_depends_on = 1;
+        // The red team's dummy: `COPY --from=noop /etc/debian_version /tmp/noop`, and the
+        // program compiled by a RUN of the final stage.
+        let run = LayerSource::Instruction {
+            stage: "stage-1".into(),
+            line: 9,
+            keyword: "RUN".into(),
+            text: "RUN javac Server.java".into(),
+            from: None,
+        };
+        m.inventory = Some(Inventory {
+            layers: vec![LayerOrigin { position: 1, source: run }],
+            files: vec![FileOrigin {
+                path: "/app/Server.class".into(),
+                size: 4000,
+                layer: 1,
+                content: Content::Built,
+                elf: false,
+                raises: None,
+            }],
+            stage_contributions: [(
+                "noop".to_string(),
+                StageContribution {
+                    files: 1,
+                    bytes: 5,
+                    made_there: 0,
+                },
+            )]
+            .into(),
+            ..Inventory::default()
+        });
+        let v = evaluate_goal(&goal("stages", kind.clone()), &m);
+        assert!(!v.met);
+        assert_eq!(v.measured, "2 stages, final stage depends on 1 (1 of them idle: noop)");
+        assert!(
+            v.detail.as_deref().unwrap().starts_with(
+                "the final stage builds the program itself: /app/Server.class (0.00 MB) is made during the build, by RUN in stage stage-1 (line 9)"
+            ),
+            "{v:?}"
+        );
+        // The program built elsewhere, the stage that built it counted: met.
+        let inventory = m.inventory.as_mut().unwrap();
+        inventory.files.clear();
+        inventory.stage_contributions.get_mut("noop").unwrap().made_there = 1;
+        assert!(evaluate_goal(&goal("stages", kind), &m).met);
     }
 }

@@ -173,7 +173,7 @@ impl Exercise {
     pub fn image_tag(&self, variant: Variant) -> String {
         format!(
             "{}-{}/{}:{}",
-            crate::docker::engine::IMAGE_REPOSITORY_PREFIX,
+            crate::docker::api::IMAGE_REPOSITORY_PREFIX,
             self.scope,
             self.name,
             variant.as_str()

@@ -108,7 +108,7 @@ pub fn verdict<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::V
 pub fn leftover_containers() -> Vec<String> {
     let out = Command::new("docker")
         .args(["ps", "-a", "-q", "--filter"])
-        .arg(format!("label={}", checker::docker::engine::OWNER_LABEL))
+        .arg(format!("label={}", checker::docker::api::OWNER_LABEL))
         .output()
         .expect("docker CLI for inspecting leftovers");
     text(&out.stdout)

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use checker::docker::engine::EXERCISE_LABEL;
+use checker::docker::api::EXERCISE_LABEL;
 
 struct Case {
     name: &'static str,

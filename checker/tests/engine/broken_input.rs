@@ -3,7 +3,7 @@
 //! and nothing is left running.
 
 use crate::common::*;
-use checker::docker::engine::EXERCISE_LABEL;
+use checker::docker::api::EXERCISE_LABEL;
 
 fn check(name: &str) -> std::process::Output {
     require_engine();

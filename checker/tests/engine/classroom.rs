@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::common::*;
-use checker::docker::engine::SCOPE_LABEL;
+use checker::docker::api::SCOPE_LABEL;
 
 pub(crate) fn junit_and_markdown_reports() {
     require_engine();

@@ -10,8 +10,9 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
+use checker::docker::api::{BuildFailure, BuildProgress, BuildRequest, BuildStep, EngineApi};
 use checker::docker::context::Folder;
-use checker::docker::engine::{BuildFailure, BuildProgress, BuildRequest, BuildStep, Engine};
+use checker::docker::engine::Engine;
 
 struct Case {
     name: &'static str,

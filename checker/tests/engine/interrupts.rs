@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use checker::docker::engine::SCOPE_LABEL;
+use checker::docker::api::SCOPE_LABEL;
 
 /// A copy of the `interrupt` fixture workbook: its own checkout, so its own scope label.
 fn workbook() -> (TempWorkbook, PathBuf) {

@@ -3,7 +3,7 @@
 //! exactly that goal while the solution meets it.
 
 use crate::common::*;
-use checker::docker::engine::SCOPE_LABEL;
+use checker::docker::api::SCOPE_LABEL;
 
 pub(crate) fn each_probing_goal_catches_its_wrong_dockerfile() {
     require_engine();

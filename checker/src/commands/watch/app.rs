@@ -14,7 +14,8 @@ use tokio::sync::mpsc;
 
 use super::changes::since_previous;
 use crate::check::CheckResult;
-use crate::docker::engine::{BuildProgress, BuildStep, Engine};
+use crate::docker::api::{BuildProgress, BuildStep};
+use crate::docker::engine::Engine;
 use crate::error::CheckerError;
 use crate::report::{exporter, Format};
 use crate::workbook::exercise::Variant;
@@ -91,7 +92,7 @@ fn terminal_error(e: std::io::Error) -> CheckerError {
 #[derive(Clone, Default)]
 struct Notes(Arc<Mutex<Vec<String>>>);
 
-impl crate::docker::engine::Warnings for Notes {
+impl crate::docker::api::Warnings for Notes {
     fn warn(&self, message: &str) {
         self.0.lock().expect("notes lock").push(message.to_string());
     }

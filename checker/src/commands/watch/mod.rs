@@ -100,7 +100,9 @@ async fn recheck(
     };
     let outcome = super::check::check_on(
         workbook,
-        connected.as_ref(),
+        connected
+            .as_ref()
+            .map(|e| e as &dyn crate::docker::api::EngineApi),
         &[exercise.to_string()],
         Variant::Learner,
         Format::Text,

@@ -12,8 +12,8 @@ use std::sync::{Arc, OnceLock};
 use futures_util::StreamExt;
 
 use super::Engine;
-use crate::docker::engine_info::ImageStore;
-use crate::docker::oci::{self, LayerCache, MeasuredImage, Platform};
+use crate::docker::api::EngineApi;
+use crate::docker::oci::{self, LayerCache, MeasuredImage};
 use crate::error::CheckerError;
 
 /// Layer sizes by digest, for the process: base layers are measured once.
@@ -32,18 +32,6 @@ fn measured_images() -> &'static tokio::sync::Mutex<BTreeMap<String, Arc<Measure
 }
 
 impl Engine {
-    /// Which image store the engine uses (see `Engine::info`).
-    pub async fn image_store(&self) -> Result<ImageStore, CheckerError> {
-        Ok(self.info().await?.image_store)
-    }
-
-    /// The platform the engine runs images for (`linux/amd64`): which image of a
-    /// multi-platform `docker save` archive is the one it runs.
-    pub async fn platform(&self) -> Result<Platform, CheckerError> {
-        let info = self.info().await?;
-        Ok(Platform::from_engine(&info.os, &info.arch))
-    }
-
     /// Size and compressed size of `image`, whose layers have `diff_ids`: from the layers
     /// measured before when every one was (a starter measured again, a base image), else
     /// from the image's own layers.

@@ -7,17 +7,26 @@
 //! written before the engine is asked to make the thing, its [`Pending`] guard undoes it
 //! when dropped unsettled (on a task of its own), and [`undo_everything`] undoes whatever is
 //! still listed before the process exits.
+//!
+//! The ledger knows no engine: each entry keeps the [`Undo`] of the engine that made it (the
+//! bollard engine's, or the fake one's in tests), so the same bookkeeping, and the same waits
+//! between builds and undoings, serve both.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, LazyLock, Mutex};
 
-use bollard::query_parameters::{
-    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
-};
-use bollard::Docker;
 use tokio_util::task::TaskTracker;
+
+/// How the engine that made something takes it back, when the ledger undoes an entry.
+#[async_trait::async_trait]
+pub trait Undo: Send + Sync {
+    /// Removes the container named `name`, whatever its state; failing to is no error.
+    async fn remove_container(&self, name: &str);
+    /// Puts `tag` back where it pointed before an unfinished build (`before`; None: nowhere),
+    /// the image that build made removed.
+    async fn restore_tag(&self, tag: &str, before: Option<&str>);
+}
 
 /// One thing the run asked the engine to make.
 #[derive(Clone)]
@@ -34,7 +43,7 @@ enum Made {
 
 #[derive(Clone)]
 struct Entry {
-    docker: Docker,
+    undo: Arc<dyn Undo>,
     made: Made,
 }
 
@@ -89,17 +98,27 @@ impl Drop for Pending {
             if image {
                 IMAGE_UNDOS.send_modify(|n| *n += 1);
             }
+            let counted = image.then_some(CountedUndo);
             LEDGER.undoing.spawn_on(
                 async move {
                     undo(&entry).await;
                     entries().remove(&id);
-                    if image {
-                        IMAGE_UNDOS.send_modify(|n| *n -= 1);
-                    }
+                    drop(counted);
                 },
                 &runtime,
             );
         }
+    }
+}
+
+/// One undoing of an unfinished build counted in [`IMAGE_UNDOS`], uncounted when dropped:
+/// also when its task never finishes (its runtime shut down first), or every later build
+/// would wait for it for ever.
+struct CountedUndo;
+
+impl Drop for CountedUndo {
+    fn drop(&mut self) {
+        IMAGE_UNDOS.send_modify(|n| *n -= 1);
     }
 }
 
@@ -109,28 +128,28 @@ static IMAGE_UNDOS: LazyLock<tokio::sync::watch::Sender<usize>> =
 
 /// Waits until no undoing of an unfinished build is running: such an undoing removes what
 /// its tag points at, which would be the next build's image if that build came first.
-pub(super) async fn images_undone() {
+pub(in crate::docker) async fn images_undone() {
     let mut undos = IMAGE_UNDOS.subscribe();
     // The sender lives in a static: the channel never closes.
     let _ = undos.wait_for(|n| *n == 0).await;
 }
 
-fn record(docker: &Docker, made: Made) -> Pending {
+fn record(undo: &Arc<dyn Undo>, made: Made) -> Pending {
     let id = LEDGER.next.fetch_add(1, Ordering::Relaxed);
     entries().insert(
         id,
         Entry {
-            docker: docker.clone(),
+            undo: undo.clone(),
             made,
         },
     );
     Pending { id }
 }
 
-/// Records a container about to be created under `name`.
-pub(super) fn container(docker: &Docker, name: &str) -> Pending {
+/// Records a container about to be created under `name`, which `undo` removes if need be.
+pub(in crate::docker) fn container(undo: &Arc<dyn Undo>, name: &str) -> Pending {
     record(
-        docker,
+        undo,
         Made::Container {
             name: name.to_string(),
         },
@@ -138,9 +157,9 @@ pub(super) fn container(docker: &Docker, name: &str) -> Pending {
 }
 
 /// Records a build about to (re)tag `tag`, which points at `before` now.
-pub(super) fn image(docker: &Docker, tag: &str, before: Option<String>) -> Pending {
+pub(in crate::docker) fn image(undo: &Arc<dyn Undo>, tag: &str, before: Option<String>) -> Pending {
     record(
-        docker,
+        undo,
         Made::Image {
             tag: tag.to_string(),
             before,
@@ -149,7 +168,7 @@ pub(super) fn image(docker: &Docker, tag: &str, before: Option<String>) -> Pendi
 }
 
 /// `tag` was removed: nothing of its builds is left to undo.
-pub(super) fn image_removed(tag: &str) {
+pub(in crate::docker) fn image_removed(tag: &str) {
     entries().retain(|_, e| !matches!(&e.made, Made::Image { tag: t, .. } if t == tag));
 }
 
@@ -163,7 +182,7 @@ static REMOVING: LazyLock<std::sync::Arc<tokio::sync::RwLock<()>>> =
 /// `pending`: the caller has what it needs from the container and goes on, while the engine
 /// takes its time removing it. The run waits for these tasks before it exits (see
 /// [`wait_for_undoing`]); a run interrupted meanwhile still finds the entry and removes it.
-pub(super) async fn remove_later(
+pub(in crate::docker) async fn remove_later(
     pending: Pending,
     removal: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
@@ -176,7 +195,7 @@ pub(super) async fn remove_later(
 }
 
 /// Waits until no container removal started by [`remove_later`] is running.
-pub(super) async fn removals_done() {
+pub(in crate::docker) async fn removals_done() {
     drop(REMOVING.write().await);
 }
 
@@ -187,7 +206,9 @@ static REPLACING: LazyLock<std::sync::Arc<tokio::sync::RwLock<()>>> =
 
 /// Runs `removal` of an image a build replaced on a task of its own, which the run waits
 /// for before it exits (see [`wait_for_undoing`]).
-pub(super) async fn replace_later(removal: impl std::future::Future<Output = ()> + Send + 'static) {
+pub(in crate::docker) async fn replace_later(
+    removal: impl std::future::Future<Output = ()> + Send + 'static,
+) {
     let held = REPLACING.clone().read_owned().await;
     LEDGER.undoing.spawn(async move {
         removal.await;
@@ -196,7 +217,7 @@ pub(super) async fn replace_later(removal: impl std::future::Future<Output = ()>
 }
 
 /// Waits until no removal started by [`replace_later`] is running.
-pub(super) async fn replacements_done() {
+pub(in crate::docker) async fn replacements_done() {
     drop(REPLACING.write().await);
 }
 
@@ -228,57 +249,7 @@ pub async fn undo_everything() -> usize {
 
 async fn undo(entry: &Entry) {
     match &entry.made {
-        Made::Container { name } => remove_container(&entry.docker, name).await,
-        Made::Image { tag, before } => restore_tag(&entry.docker, tag, before.as_deref()).await,
-    }
-}
-
-/// Removes the container, whatever its state. Its creation may have been asked an instant
-/// before the run was dropped and land after this first attempt: one more, a moment later.
-async fn remove_container(docker: &Docker, name: &str) {
-    let options = RemoveContainerOptionsBuilder::default()
-        .force(true)
-        .v(true)
-        .build();
-    for attempt in 0..2 {
-        match docker.remove_container(name, Some(options.clone())).await {
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) if attempt == 0 => tokio::time::sleep(Duration::from_millis(500)).await,
-            // Removed, already gone, or an engine that refuses: nothing more to try.
-            _ => return,
-        }
-    }
-}
-
-/// Puts `tag` back where it pointed before an unfinished build: the image the build made
-/// is removed (once the containers of it are gone), and the earlier image tagged again.
-async fn restore_tag(docker: &Docker, tag: &str, before: Option<&str>) {
-    let now = match docker.inspect_image(tag).await {
-        Ok(info) => info.id,
-        Err(_) => None,
-    };
-    if now.as_deref() == before {
-        return;
-    }
-    if now.is_some() {
-        let options = RemoveImageOptionsBuilder::default().force(false).build();
-        // 409: a container of the image is still being removed (its own guard's undoing).
-        for _ in 0..40 {
-            match docker.remove_image(tag, Some(options.clone()), None).await {
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 409, ..
-                }) => tokio::time::sleep(Duration::from_millis(250)).await,
-                _ => break,
-            }
-        }
-    }
-    if let Some(before) = before {
-        let (repo, version) = super::split_tag(tag);
-        let options = TagImageOptionsBuilder::default()
-            .repo(repo)
-            .tag(version)
-            .build();
-        let _ = docker.tag_image(before, Some(options)).await;
+        Made::Container { name } => entry.undo.remove_container(name).await,
+        Made::Image { tag, before } => entry.undo.restore_tag(tag, before.as_deref()).await,
     }
 }
