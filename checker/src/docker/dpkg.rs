@@ -71,7 +71,7 @@ fn relations(value: &str) -> Vec<Vec<String>> {
 
 /// The files a package's `*.md5sums` list names: (MD5, absolute path), and the package's
 /// name from the list's own file name (`info/libc6:amd64.md5sums` → `libc6`).
-pub fn md5sums<'a>(list_path: &str, text: &'a str) -> (String, Vec<([u8; 16], String)>) {
+pub fn md5sums(list_path: &str, text: &str) -> (String, Vec<([u8; 16], String)>) {
     let file = list_path.rsplit('/').next().unwrap_or(list_path);
     let package = file
         .trim_end_matches(".md5sums")
