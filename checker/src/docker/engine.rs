@@ -14,7 +14,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, LogsOptionsBuilder,
     PruneImagesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
-    WaitContainerOptionsBuilder,
+    TopOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -300,6 +300,28 @@ impl Engine {
         }
         let seconds = started.elapsed().as_secs_f64();
         Ok(log.finish(failure, seconds, session.offered()))
+    }
+
+    /// The uids of a running container's processes, as the engine's `top` reports them
+    /// (`ps -o pid,uid` on the engine's host); empty when the engine cannot say.
+    async fn process_uids(&self, container: &str) -> Vec<u32> {
+        let options = TopOptionsBuilder::default().ps_args("-o pid,uid").build();
+        let Ok(top) = self.docker.top_processes(container, Some(options)).await else {
+            return Vec::new();
+        };
+        let titles = top.titles.unwrap_or_default();
+        let Some(column) = titles.iter().position(|t| t.trim() == "UID") else {
+            return Vec::new();
+        };
+        let mut uids: Vec<u32> = top
+            .processes
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.get(column)?.trim().parse().ok())
+            .collect();
+        uids.sort();
+        uids.dedup();
+        uids
     }
 
     async fn read_dpkg_of(&self, container: &str, image: &str) -> Result<DpkgFiles, CheckerError> {
@@ -1007,10 +1029,13 @@ impl EngineApi for Engine {
                     });
                 }
                 if let Ok((status, body)) = http_get(&url).await {
+                    let seconds = started.elapsed().as_secs_f64();
+                    let uids = self.process_uids(&id).await;
                     let answer = AppOutcome::Answered {
                         status,
                         body,
-                        seconds: started.elapsed().as_secs_f64(),
+                        seconds,
+                        uids,
                     };
                     if status == expected_status {
                         return Ok(answer);

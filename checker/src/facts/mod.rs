@@ -141,6 +141,11 @@ pub enum ProbeOutcome {
     Packages {
         installed: Vec<packages::Package>,
         base: Option<Vec<String>>,
+        /// The packages the Dockerfile asks apt to install in the final image's stages:
+        /// what the learner named is wanted (and what it needs), only what came unasked is
+        /// judged.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        named: Vec<String>,
     },
     /// `sources-absent`: the exercise's source files found in the final filesystem, by
     /// content: (source path in the exercise folder, path in the image).
@@ -208,6 +213,10 @@ pub enum AppOutcome {
         status: u16,
         body: String,
         seconds: f64,
+        /// The uids the container's processes ran as when it answered (`docker top`):
+        /// what the runtime really did with USER, whatever the image says.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        uids: Vec<u32>,
     },
     /// The server did not answer within the limit (or exited first).
     NeverAnswered {

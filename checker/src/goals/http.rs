@@ -116,6 +116,7 @@ impl Http {
                 status: got,
                 body: text,
                 seconds,
+                ..
             }) => {
                 let ok = *got == self.status && self.body.as_ref().is_none_or(|p| p.is_match(text));
                 let quoted = match &self.body {
@@ -261,6 +262,7 @@ mod judging {
                 status: 200,
                 body: "ok\n".into(),
                 seconds: 0.4,
+                uids: vec![],
             },
         );
         assert!(evaluate_goal(&g, &m).met);
@@ -270,6 +272,7 @@ mod judging {
                 status: 404,
                 body: "ok".into(),
                 seconds: 0.4,
+                uids: vec![],
             },
         );
         assert!(!evaluate_goal(&g, &m).met);

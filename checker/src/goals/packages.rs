@@ -17,6 +17,8 @@ use super::{Goal, Kind, Probe, Verdict};
 use crate::docker::api::EngineApi;
 use crate::docker::{contents, dpkg};
 use crate::error::CheckerError;
+use crate::docker::dockerfile::{Base, StageGraph};
+use crate::facts::inventory::{Content, FileOrigin};
 use crate::facts::packages::Package;
 use crate::facts::{Measurements, ProbeOutcome};
 
@@ -90,17 +92,28 @@ impl Kind for Packages {
             ),
             None => None,
         };
-        Ok(Some(ProbeOutcome::Packages { installed, base }))
+        let named = named_in_apt_installs(probe.graph);
+        Ok(Some(ProbeOutcome::Packages {
+            installed,
+            base,
+            named,
+        }))
     }
     fn judge(&self, goal: &Goal, _: &[Goal], m: &Measurements) -> Verdict {
         let target = self.target();
-        let Some(ProbeOutcome::Packages { installed, base }) = m.probes.get(&goal.id) else {
+        let Some(ProbeOutcome::Packages {
+            installed,
+            base,
+            named,
+        }) = m.probes.get(&goal.id)
+        else {
             return Verdict::new(goal, false, "not measured".into(), target);
         };
         let patterns: Vec<Regex> = self.absent.iter().map(|p| glob(p)).collect();
+        let is_denied = |name: &str| patterns.iter().any(|r| r.is_match(name));
         let denied: Vec<&str> = installed
             .iter()
-            .filter(|p| patterns.iter().any(|r| r.is_match(&p.name)))
+            .filter(|p| is_denied(&p.name))
             .map(|p| p.name.as_str())
             .collect();
         if !denied.is_empty() {
@@ -109,6 +122,9 @@ impl Kind for Packages {
                     "dpkg still lists {} in the final image: deleting a few of its files leaves the package and the rest of them; install it in a build stage and COPY --from only what that stage built",
                     denied.join(", ")
                 ));
+        }
+        if let Some(verdict) = self.denied_by_content(goal, m, &is_denied) {
+            return verdict;
         }
         let Some(base) = base else {
             return Verdict::new(goal, true, format!("{} packages, none of them denied", installed.len()), target);
@@ -119,12 +135,16 @@ impl Kind for Packages {
                 self.base.as_deref().unwrap_or_default()
             ));
         }
-        let extra = beyond_needs(installed, base, &self.needed_by);
+        let mut roots = self.needed_by.clone();
+        roots.extend(named.iter().cloned());
+        roots.sort();
+        roots.dedup();
+        let extra = beyond_needs(installed, base, &roots);
         if extra.is_empty() {
             return Verdict::new(
                 goal,
                 true,
-                format!("{} packages, each in the base or needed", installed.len()),
+                format!("{} packages, each in the base, asked for, or needed", installed.len()),
                 target,
             );
         }
@@ -143,10 +163,124 @@ impl Kind for Packages {
             target,
         )
         .detail(format!(
-            "{} only recommend or suggest these, and dpkg lists them as installed: install with --no-install-recommends (deleting their files leaves the packages)",
-            self.needed_by.join(", ")
+            "nothing the Dockerfile installs ({}) needs these: apt added them as recommended or suggested, and dpkg lists them as installed. Install with --no-install-recommends (deleting their files leaves the packages)",
+            roots.join(", ")
         ))
     }
+}
+
+impl Packages {
+    /// A denied package's files shipped whatever dpkg's status says: under another name,
+    /// copied out of a build stage, or installed and deleted in a later layer (which still
+    /// ships them). Known by content, from the package lists of every stage and layer.
+    fn denied_by_content(
+        &self,
+        goal: &Goal,
+        m: &Measurements,
+        is_denied: &dyn Fn(&str) -> bool,
+    ) -> Option<Verdict> {
+        let inventory = m.inventory.as_ref()?;
+        let shipped: Vec<&FileOrigin> = inventory.package_files(is_denied).collect();
+        let first = shipped.first()?;
+        let mut packages: Vec<&str> = shipped
+            .iter()
+            .filter_map(|f| match &f.content {
+                Content::Package { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        packages.sort();
+        packages.dedup();
+        let bytes: u64 = shipped.iter().map(|f| f.size).sum();
+        let hidden = shipped
+            .iter()
+            .filter(|f| inventory.file(&f.path).is_none_or(|live| live != **f))
+            .count();
+        let mut detail = format!(
+            "{} {} of {} ship in the image ({}), though dpkg's status in the image does not list {}: {} is {}",
+            shipped.len(),
+            if shipped.len() == 1 { "file" } else { "files" },
+            packages.join(", "),
+            crate::facts::format_mb(bytes),
+            if packages.len() == 1 { "it" } else { "them" },
+            first.path,
+            inventory.describe(first)
+        );
+        if hidden > 0 {
+            detail.push_str(&format!(
+                ". {hidden} of them a later layer deleted, which leaves them in the layer that wrote them"
+            ));
+        }
+        detail.push_str(". Install the tool in a build stage and COPY --from only what it built");
+        Some(
+            Verdict::new(
+                goal,
+                false,
+                format!("ships files of {}", packages.join(", ")),
+                self.target(),
+            )
+            .detail(detail),
+        )
+    }
+}
+
+/// The packages `apt-get install` / `apt install` names in the RUN instructions of the
+/// stages the final image is made of (variables and options left out).
+pub fn named_in_apt_installs(graph: &StageGraph) -> Vec<String> {
+    let mut stage = graph.target;
+    let mut chain = vec![stage];
+    while let Base::Stage(parent) = graph.stages[stage].base {
+        if chain.contains(&parent) {
+            break;
+        }
+        chain.push(parent);
+        stage = parent;
+    }
+    let mut named: Vec<String> = chain
+        .iter()
+        .flat_map(|&s| &graph.stages[s].steps)
+        .filter(|step| step.keyword == "RUN")
+        .flat_map(|step| apt_install_arguments(&step.text))
+        .collect();
+    named.sort();
+    named.dedup();
+    named
+}
+
+/// The package names of every `apt-get install` or `apt install` in a shell command.
+fn apt_install_arguments(command: &str) -> Vec<String> {
+    let words: Vec<&str> = command
+        .split(|c: char| c.is_whitespace() || c == '\\')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut names = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let is_apt = matches!(words[i], "apt-get" | "apt" | "/usr/bin/apt-get" | "/usr/bin/apt");
+        let install_at = is_apt
+            .then(|| words[i + 1..].iter().take_while(|w| w.starts_with('-') || **w == "install").position(|w| *w == "install"))
+            .flatten();
+        let Some(offset) = install_at else {
+            i += 1;
+            continue;
+        };
+        i += offset + 2;
+        while i < words.len() && !matches!(words[i], "&&" | "||" | ";" | "|") {
+            let word = words[i].trim_end_matches(';');
+            let name = word.split(['=', ':']).next().unwrap_or_default();
+            let is_name = !word.starts_with('-')
+                && !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+            if is_name {
+                names.push(name.to_string());
+            }
+            if word.len() != words[i].len() {
+                break;
+            }
+            i += 1;
+        }
+    }
+    names
 }
 
 async fn installed_in(engine: &dyn EngineApi, image: &str) -> Result<Vec<Package>, CheckerError> {
@@ -226,6 +360,7 @@ mod judging {
             ProbeOutcome::Packages {
                 installed,
                 base: base.map(|b| b.iter().map(|n| n.to_string()).collect()),
+                named: vec![],
             },
         );
         m
@@ -289,6 +424,98 @@ mod judging {
         let v = evaluate_goal(&g, &outcome(vec![], Some(base)));
         assert!(!v.met, "a deleted dpkg database hides nothing");
         assert_eq!(v.measured, "no dpkg database");
+    }
+
+    #[test]
+    fn a_package_the_dockerfile_names_is_wanted_and_what_it_needs() {
+        // Exercise 12 with tini installed on purpose as PID 1: the learner asked for it.
+        let g = goal(
+            "pkgs",
+            GoalKind::Packages(Packages {
+                absent: vec![],
+                needed_by: vec!["python3".into()],
+                base: Some("debian:bookworm-slim".into()),
+            }),
+        );
+        let installed = vec![
+            package("libc6", &[], &[]),
+            package("python3", &[], &[]),
+            package("tini", &[&["libc6"]], &[]),
+            package("libtini-extra", &[], &[]),
+        ];
+        let mut m = outcome(installed, Some(&["libc6"]));
+        let v = evaluate_goal(&g, &m);
+        assert_eq!(v.measured, "2 packages nothing needs: libtini-extra, tini");
+        if let Some(ProbeOutcome::Packages { named, .. }) = m.probes.get_mut("pkgs") {
+            *named = vec!["python3".into(), "tini".into()];
+        }
+        let v = evaluate_goal(&g, &m);
+        assert_eq!(v.measured, "1 package nothing needs: libtini-extra");
+        assert!(v.detail.unwrap().contains("(python3, tini)"));
+    }
+
+    #[test]
+    fn apt_install_lines_name_their_packages() {
+        let named = apt_install_arguments(
+            "apt-get update && apt-get install -y --no-install-recommends python3 tini=0.19.0-1 \\\n    libfoo1:amd64 && rm -rf /var/lib/apt/lists/*; apt -qq install nginx; apt-get update",
+        );
+        assert_eq!(named, vec!["python3", "tini", "libfoo1", "nginx"]);
+        assert!(apt_install_arguments("apt-get install -y $PACKAGES").is_empty());
+        assert!(apt_install_arguments("echo apt-get update").is_empty());
+    }
+
+    #[test]
+    fn a_denied_package_s_files_are_found_under_any_name_and_in_hidden_layers() {
+        use crate::facts::inventory::{Inventory, LayerOrigin, LayerSource};
+        let g = goal(
+            "pkgs",
+            GoalKind::Packages(Packages {
+                absent: vec!["busybox*".into()],
+                needed_by: vec![],
+                base: None,
+            }),
+        );
+        let mut m = outcome(vec![], None);
+        let busybox = FileOrigin {
+            path: "/usr/local/bin/x".into(),
+            size: 2_000_000,
+            layer: 1,
+            content: Content::Package {
+                name: "busybox-static".into(),
+                at: Some("/bin/busybox".into()),
+            },
+            elf: true,
+            raises: None,
+        };
+        m.inventory = Some(Inventory {
+            layers: vec![LayerOrigin {
+                position: 1,
+                source: LayerSource::Instruction {
+                    stage: "stage-1".into(),
+                    line: 12,
+                    keyword: "COPY".into(),
+                    text: String::new(),
+                    from: Some("tools".into()),
+                },
+            }],
+            files: vec![busybox.clone()],
+            ..Inventory::default()
+        });
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert_eq!(v.measured, "ships files of busybox-static");
+        assert!(
+            v.detail.as_deref().unwrap().starts_with(
+                "1 file of busybox-static ship in the image (2.00 MB), though dpkg's status in the image does not list it: /usr/local/bin/x is package busybox-static's /bin/busybox, by COPY --from=tools in stage stage-1 (line 12)"
+            ),
+            "{v:?}"
+        );
+        // Installed, then deleted by a later layer: still shipped, and said so.
+        let inventory = m.inventory.as_mut().unwrap();
+        inventory.files.clear();
+        inventory.hidden.push(busybox);
+        let v = evaluate_goal(&g, &m);
+        assert!(v.detail.unwrap().contains("1 of them a later layer deleted"));
     }
 
     #[test]

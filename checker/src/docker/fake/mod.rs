@@ -656,6 +656,7 @@ impl EngineApi for FakeEngine {
                     status,
                     body,
                     seconds: 0.0,
+                    uids: vec![],
                 }
             }
             Ok(FakeApp::Serves { .. } | FakeApp::Hangs) => silent(None),
