@@ -133,9 +133,18 @@ async fn check_with(
     let context = tokio::task::block_in_place(|| {
         crate::provenance::ContextIndex::of(&exercise.dir, &build.context_files)
     });
+    let command = measurements.command.clone().unwrap_or_default();
     measurements.inventory = Some(
-        crate::provenance::inventory(engine, &tag, &build.graph, &builder, &labels, &context)
-            .await?,
+        crate::provenance::inventory(
+            engine,
+            &tag,
+            &build.graph,
+            &builder,
+            &labels,
+            &context,
+            &command,
+        )
+        .await?,
     );
     measurements.probes = probe_all(&mut Probe {
         engine,
@@ -450,6 +459,7 @@ async fn measure(
         idle_dependencies: graph.idle_dependencies(graph.target),
         undeclared_args: graph.undeclared_args(),
         base,
+        command: Some(facts.command.clone()),
         inventory: None,
     };
     Ok((measurements, facts.id, history))

@@ -22,9 +22,10 @@ use crate::docker::contents::{self, File, Filesystem, Kind};
 use crate::docker::dockerfile::{Base, EdgeKind, Source, StageGraph};
 use crate::error::CheckerError;
 use crate::facts::inventory::{
-    capabilities_that_raise, Content, FileOrigin, Inventory, LayerOrigin, LayerSource,
+    capabilities_that_raise, Content, FileOrigin, Inventory, LayerOrigin, LayerSource, Program,
     StageContribution,
 };
+use crate::facts::ImageCommand;
 use crate::goals::probe::{Builder, Plan};
 
 /// The build context's files by the MD5 of their content.
@@ -111,6 +112,7 @@ pub async fn inventory(
     builder: &dyn Builder,
     labels: &BTreeMap<String, String>,
     context: &ContextIndex,
+    command: &ImageCommand,
 ) -> Result<Inventory, CheckerError> {
     let contents = contents::contents_of(engine, image).await?;
     let chain = chain_of(graph);
@@ -148,7 +150,104 @@ pub async fn inventory(
         context,
         graph,
     };
-    Ok(known.classify(contents.filesystem(), &contents.layers))
+    let mut inventory = known.classify(contents.filesystem(), &contents.layers);
+    inventory.program = Some(program(contents.filesystem(), command));
+    Ok(inventory)
+}
+
+/// The files `command` runs: the executable its first word names (through PATH, from the
+/// working folder, links followed as the kernel follows them) and the first file or folder
+/// another word names.
+fn program(fs: &Filesystem, command: &ImageCommand) -> Program {
+    const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    let argv = command.argv();
+    let workdir = if command.working_dir.is_empty() {
+        "/"
+    } else {
+        &command.working_dir
+    };
+    let in_workdir = |word: &str| {
+        if word.starts_with('/') {
+            word.to_string()
+        } else {
+            format!("{}/{word}", workdir.trim_end_matches('/'))
+        }
+    };
+    let executable = argv.first().and_then(|first| {
+        if first.contains('/') {
+            real_path(fs, &in_workdir(first))
+        } else {
+            command
+                .path
+                .as_deref()
+                .unwrap_or(DEFAULT_PATH)
+                .split(':')
+                .filter_map(|dir| real_path(fs, &format!("{}/{first}", dir.trim_end_matches('/'))))
+                .find(|p| fs.files.contains_key(p.trim_start_matches('/')))
+        }
+    });
+    let argument = argv
+        .iter()
+        .skip(1)
+        .filter(|word| !word.starts_with('-') && !word.is_empty())
+        .find_map(|word| real_path(fs, &in_workdir(word)));
+    Program {
+        argv,
+        executable,
+        argument,
+    }
+}
+
+/// `path` with every link on the way followed inside the image (at most 40, as the kernel),
+/// when it names a file or a folder of the image.
+fn real_path(fs: &Filesystem, path: &str) -> Option<String> {
+    let mut todo: std::collections::VecDeque<String> =
+        path.split('/').map(str::to_string).collect();
+    let mut done: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(part) = todo.pop_front() {
+        match part.as_str() {
+            "" | "." => continue,
+            ".." => {
+                done.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let here = if done.is_empty() {
+            part.clone()
+        } else {
+            format!("{}/{part}", done.join("/"))
+        };
+        match fs.files.get(&here).map(|f| &f.kind) {
+            Some(Kind::Symlink(target)) => {
+                links += 1;
+                if links > 40 {
+                    return None;
+                }
+                if target.starts_with('/') {
+                    done.clear();
+                }
+                for (i, p) in target.split('/').enumerate() {
+                    todo.insert(i, p.to_string());
+                }
+            }
+            _ => done.push(part),
+        }
+    }
+    let found = done.join("/");
+    let folder = format!("{found}/");
+    let exists = fs
+        .files
+        .get(&found)
+        .is_some_and(|f| f.kind == Kind::Regular)
+        || (!found.is_empty()
+            && fs
+                .files
+                .range(folder.clone()..)
+                .next()
+                .is_some_and(|(p, _)| p.starts_with(&folder)));
+    exists.then(|| format!("/{found}"))
 }
 
 /// The stages that make up the final image, the one it starts from first.
@@ -462,6 +561,7 @@ impl Knowledge<'_> {
             files,
             hidden,
             stage_contributions,
+            program: None,
         }
     }
 
@@ -628,5 +728,51 @@ mod tests {
             inventory.file("/etc/passwd").unwrap().content,
             Content::Base { .. }
         ));
+    }
+
+    #[test]
+    fn the_program_is_found_through_path_links_and_the_working_folder() {
+        let regular = |size: u64| File {
+            size,
+            ..File::default()
+        };
+        let link = |to: &str| File {
+            kind: Kind::Symlink(to.into()),
+            ..File::default()
+        };
+        let fs = Filesystem {
+            files: BTreeMap::from([
+                ("usr/bin/dash".to_string(), regular(120_000)),
+                ("bin".to_string(), link("usr/bin")),
+                ("usr/bin/sh".to_string(), link("dash")),
+                ("usr/bin/java".to_string(), link("/etc/alternatives/java")),
+                ("etc/alternatives/java".to_string(), link("/usr/lib/jvm/jre/bin/java")),
+                ("usr/lib/jvm/jre/bin/java".to_string(), regular(16_000)),
+                ("app/server.jar".to_string(), regular(90_000)),
+                ("app/classes/Server.class".to_string(), regular(4_000)),
+                ("loop".to_string(), link("/loop")),
+            ]),
+            ..Filesystem::default()
+        };
+        let run = |entrypoint: &[&str], workdir: &str| {
+            program(
+                &fs,
+                &ImageCommand {
+                    entrypoint: entrypoint.iter().map(|w| w.to_string()).collect(),
+                    working_dir: workdir.into(),
+                    ..ImageCommand::default()
+                },
+            )
+        };
+        let shell = run(&["/bin/sh", "-c", "echo about 1.4.2"], "");
+        assert_eq!(shell.executable.as_deref(), Some("/usr/bin/dash"));
+        assert_eq!(shell.argument, None, "no word names a file");
+        let java = run(&["java", "-jar", "server.jar"], "/app");
+        assert_eq!(java.executable.as_deref(), Some("/usr/lib/jvm/jre/bin/java"));
+        assert_eq!(java.argument.as_deref(), Some("/app/server.jar"));
+        let classes = run(&["java", "-cp", "/app/classes", "Server"], "/");
+        assert_eq!(classes.argument.as_deref(), Some("/app/classes"));
+        assert_eq!(run(&["/loop"], "").executable, None, "a link loop ends");
+        assert_eq!(run(&["missing"], "").executable, None);
     }
 }

@@ -132,6 +132,8 @@ pub struct ImageFacts {
     pub layer_count: usize,
     /// The layers' content digests (`RootFS.Layers`), base first.
     pub diff_ids: Vec<String>,
+    /// What a container of the image runs, and where.
+    pub command: crate::facts::ImageCommand,
 }
 
 /// Receives build progress; the terminal UI implements it.

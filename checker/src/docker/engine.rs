@@ -784,10 +784,23 @@ impl EngineApi for Engine {
                     .await?
             }
         };
+        let config = info.config.clone().unwrap_or_default();
+        let path = config
+            .env
+            .iter()
+            .flatten()
+            .find_map(|e| e.strip_prefix("PATH="))
+            .map(str::to_string);
         Ok(ImageFacts {
             id,
             size,
             compressed_size,
+            command: crate::facts::ImageCommand {
+                entrypoint: config.entrypoint.unwrap_or_default(),
+                cmd: config.cmd.unwrap_or_default(),
+                working_dir: config.working_dir.unwrap_or_default(),
+                path,
+            },
             user: info.config.and_then(|c| c.user).unwrap_or_default(),
             layer_count: info
                 .root_fs

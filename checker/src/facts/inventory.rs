@@ -91,6 +91,34 @@ pub struct Inventory {
     /// files or the context's brings nothing the final stage could not have itself.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stage_contributions: BTreeMap<String, StageContribution>,
+    /// What the container's command runs, as files of the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<Program>,
+}
+
+/// The files a container of the image runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Program {
+    /// ENTRYPOINT then CMD.
+    pub argv: Vec<String>,
+    /// The file the first word names, found through PATH and links (None: the image has
+    /// no such file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executable: Option<String>,
+    /// The first file or folder of the image the other words name (what an interpreter
+    /// such as java, node or python runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argument: Option<String>,
+}
+
+/// Where the program an app goal talks to must come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProgramRule {
+    /// Made in a build stage and copied into the final image (`COPY --from`).
+    Built,
+    /// One of the exercise's own files, or built from them.
+    Source,
 }
 
 /// What a `COPY --from` of one stage brought into the final image.
@@ -157,6 +185,62 @@ impl Inventory {
             .filter(|(_, c)| !c.contributes())
             .map(|(stage, _)| stage.as_str())
             .collect()
+    }
+
+    /// Why the program the container runs is not the one the rule asks for (None: it is, or
+    /// there is nothing to tell): e.g. `sh -c 'echo …'` answers, and no file built from the
+    /// exercise's sources runs.
+    pub fn program_problem(&self, rule: ProgramRule) -> Option<String> {
+        let program = self.program.as_ref()?;
+        let is_tool =
+            |f: &FileOrigin| matches!(f.content, Content::Package { .. } | Content::Base { .. });
+        let executable = program.executable.as_deref().and_then(|p| self.file(p));
+        let app_files: Vec<&FileOrigin> = match executable {
+            Some(file) if !is_tool(file) => vec![file],
+            _ => match program.argument.as_deref() {
+                Some(path) => {
+                    let folder = format!("{}/", path.trim_end_matches('/'));
+                    self.files
+                        .iter()
+                        .filter(|f| f.path == path || f.path.starts_with(&folder))
+                        .collect()
+                }
+                None => Vec::new(),
+            },
+        };
+        let accepted = |f: &&FileOrigin| match rule {
+            ProgramRule::Built => {
+                f.content == Content::Built
+                    && matches!(
+                        self.layer(f.layer),
+                        Some(LayerSource::Instruction { from: Some(_), .. })
+                    )
+            }
+            ProgramRule::Source => matches!(f.content, Content::Built | Content::Context { .. }),
+        };
+        if app_files.iter().any(accepted) {
+            return None;
+        }
+        let command = quote_command(&program.argv);
+        let runs = match (executable, &program.executable) {
+            (Some(file), _) => format!("{} is {}", file.path, self.describe(file)),
+            (None, Some(path)) => format!("{path} is no file of the image"),
+            (None, None) => "its first word is no file of the image".to_string(),
+        };
+        let given = match (app_files.first(), &program.argument) {
+            (Some(file), _) if !executable.is_some_and(|e| e.path == file.path) => {
+                format!("; {} is {}", file.path, self.describe(file))
+            }
+            (None, Some(path)) => format!("; {path} holds no file"),
+            _ => String::new(),
+        };
+        let wanted = match rule {
+            ProgramRule::Built => "a program a build stage made from the exercise's sources and the final stage copied (COPY --from)",
+            ProgramRule::Source => "the exercise's own program",
+        };
+        Some(format!(
+            "the container runs {command}: {runs}{given}. What answers must be {wanted}"
+        ))
     }
 
     /// Where a file came from, in words: "built in stage build (COPY --from=build, line 12)".
@@ -247,6 +331,27 @@ impl Inventory {
         foreign.truncate(count);
         foreign
     }
+}
+
+/// A command as a shell would show it, cut short.
+fn quote_command(argv: &[String]) -> String {
+    let words: Vec<String> = argv
+        .iter()
+        .map(|w| {
+            if w.contains(char::is_whitespace) || w.is_empty() {
+                format!("'{w}'")
+            } else {
+                w.clone()
+            }
+        })
+        .collect();
+    let line = words.join(" ");
+    let short: String = line.chars().take(80).collect();
+    format!(
+        "`{}{}`",
+        short,
+        if short.len() < line.len() { "…" } else { "" }
+    )
 }
 
 /// A compiled program, by what it is rather than where it is.
@@ -417,6 +522,46 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn an_app_answered_by_a_shell_is_not_the_exercise_s_program() {
+        let mut inv = sample();
+        inv.files.push(file(
+            "/usr/bin/dash",
+            120_000,
+            1,
+            Content::Package {
+                name: "dash".into(),
+                at: None,
+            },
+        ));
+        inv.files.sort_by(|a, b| a.path.cmp(&b.path));
+        inv.program = Some(Program {
+            argv: vec!["/bin/sh".into(), "-c".into(), "echo about 1.4.2".into()],
+            executable: Some("/usr/bin/dash".into()),
+            argument: None,
+        });
+        let why = inv.program_problem(ProgramRule::Built).unwrap();
+        assert!(
+            why.starts_with("the container runs `/bin/sh -c 'echo about 1.4.2'`: /usr/bin/dash is package dash's"),
+            "{why}"
+        );
+        // The program a build stage made, copied in: what the rule asks.
+        inv.program = Some(Program {
+            argv: vec!["/worldclock".into()],
+            executable: Some("/worldclock".into()),
+            argument: None,
+        });
+        assert_eq!(inv.program_problem(ProgramRule::Built), None);
+        // A context file is the exercise's source, not a build's output.
+        inv.program = Some(Program {
+            argv: vec!["/usr/bin/dash".into(), "/etc/app.conf".into()],
+            executable: Some("/usr/bin/dash".into()),
+            argument: Some("/etc/app.conf".into()),
+        });
+        assert!(inv.program_problem(ProgramRule::Built).is_some());
+        assert_eq!(inv.program_problem(ProgramRule::Source), None);
     }
 
     #[test]

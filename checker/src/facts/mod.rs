@@ -70,9 +70,34 @@ pub struct Measurements {
     /// layers (None: FROM scratch, or the layers are not shared).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<BaseLayers>,
+    /// What a container of the image runs (None: not measured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<ImageCommand>,
     /// Every file of the final image with where it came from (None: not measured).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory: Option<inventory::Inventory>,
+}
+
+/// What a container of the image runs (its config's ENTRYPOINT and CMD, both in exec form:
+/// a shell form is `/bin/sh -c …`), from which folder, with which PATH.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ImageCommand {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entrypoint: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cmd: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub working_dir: String,
+    /// The PATH the image sets (None: the runtime's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl ImageCommand {
+    /// What runs: ENTRYPOINT followed by CMD (CMD alone without an ENTRYPOINT).
+    pub fn argv(&self) -> Vec<String> {
+        self.entrypoint.iter().chain(&self.cmd).cloned().collect()
+    }
 }
 
 /// The final image's first layers, which are its base image's.

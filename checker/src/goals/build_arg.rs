@@ -291,6 +291,7 @@ mod judging {
                 timeout_s: 10,
                 writable: false,
                 capabilities: vec![],
+                program: None,
             }),
         )
     }

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::settings::{check_capabilities, check_timeout, sandbox};
 use super::verdict::quote_tail;
+use super::verdict::program_must_be;
 use super::{Goal, Kind, Pattern, Verdict};
+use crate::facts::inventory::ProgramRule;
 use crate::docker::api::EngineApi;
 use crate::error::CheckerError;
 use crate::facts::{AppOutcome, Measurements};
@@ -30,6 +32,10 @@ pub struct Run {
     /// Linux capabilities the app needs (`CHOWN`, …); every one is dropped otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capabilities: Vec<String>,
+    /// Where the program that answers must come from (`built` in a build stage, or the
+    /// exercise's own `source`): a `sh -c 'echo …'` that prints the expected line is no app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<ProgramRule>,
 }
 
 fn default_run_timeout() -> u64 {
@@ -73,7 +79,8 @@ impl Kind for Run {
         Ok(Some(outcome))
     }
     fn judge(&self, goal: &Goal, _: &[Goal], m: &Measurements) -> Verdict {
-        self.judge_app(goal, m).naming_undeclared_args(&m.undeclared_args)
+        let v = self.judge_app(goal, m).naming_undeclared_args(&m.undeclared_args);
+        program_must_be(v, self.program, m)
     }
 }
 
@@ -144,6 +151,7 @@ mod judging {
                 timeout_s: 10,
                 writable: false,
                 capabilities: vec![],
+                program: None,
             }),
         );
         let mut m = measured();
@@ -190,6 +198,7 @@ mod judging {
                 timeout_s: 10,
                 writable: false,
                 capabilities: vec![],
+                program: None,
             }),
         );
         let mut m = measured();

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Goal;
 use crate::docker::dockerfile::UndeclaredArg;
+use crate::facts::inventory::ProgramRule;
+use crate::facts::Measurements;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Verdict {
@@ -25,6 +27,24 @@ pub struct Verdict {
     /// Why it failed, or what else is worth knowing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// An app goal met by the wrong program misses: `rule` says where the program that answers
+/// must come from, the image's inventory says where it came from.
+pub fn program_must_be(v: Verdict, rule: Option<ProgramRule>, m: &Measurements) -> Verdict {
+    let problem = match (v.met, rule, &m.inventory) {
+        (true, Some(rule), Some(inventory)) => inventory.program_problem(rule),
+        _ => None,
+    };
+    match problem {
+        Some(why) => Verdict {
+            met: false,
+            measured: format!("{}, but not from the exercise's program", v.measured),
+            detail: Some(why),
+            ..v
+        },
+        None => v,
+    }
 }
 
 impl Verdict {

@@ -433,6 +433,17 @@ impl EngineApi for FakeEngine {
             size: found.size(),
             compressed_size: None,
             user: found.config.user.clone(),
+            command: crate::facts::ImageCommand {
+                entrypoint: found.config.entrypoint.clone(),
+                cmd: found.config.cmd.clone(),
+                working_dir: found.config.working_dir.clone(),
+                path: found
+                    .config
+                    .env
+                    .iter()
+                    .find_map(|e| e.strip_prefix("PATH="))
+                    .map(str::to_string),
+            },
             layer_count: found.layers.len(),
             diff_ids: found.diff_ids(),
         })
