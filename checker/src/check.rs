@@ -156,6 +156,7 @@ async fn check_with(
         goals,
         builder: &builder,
         progress,
+        inventory: measurements.inventory.as_ref(),
     })
     .await?;
     let verdicts = evaluate(goals, &measurements);

@@ -554,6 +554,7 @@ impl Knowledge<'_> {
             c.bytes += file.size;
             if file.size > 0 && matches!(file.content, Content::Built | Content::Package { .. }) {
                 c.made_there += 1;
+                c.programs += usize::from(file.elf);
             }
         }
         Inventory {

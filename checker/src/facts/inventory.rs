@@ -128,6 +128,9 @@ pub struct StageContribution {
     pub bytes: u64,
     /// Files made in the stage (built, or installed there from a package).
     pub made_there: usize,
+    /// Of those, compiled programs (ELF executables and libraries).
+    #[serde(default)]
+    pub programs: usize,
 }
 
 impl StageContribution {
@@ -241,6 +244,16 @@ impl Inventory {
         Some(format!(
             "the container runs {command}: {runs}{given}. What answers must be {wanted}"
         ))
+    }
+
+    /// The stages copied from that gave the image no program they built: what a stage
+    /// building "in parallel" must do to count.
+    pub fn stages_without_programs(&self) -> Vec<&str> {
+        self.stage_contributions
+            .iter()
+            .filter(|(_, c)| c.programs == 0)
+            .map(|(stage, _)| stage.as_str())
+            .collect()
     }
 
     /// Where a file came from, in words: "built in stage build (COPY --from=build, line 12)".

@@ -128,6 +128,9 @@ pub enum ProbeOutcome {
     /// work overlapped in a build without cache (None: nothing ran to compare).
     Parallel {
         independent: Vec<String>,
+        /// Independent stages left out: the final image holds nothing they made.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        idle: Vec<String>,
         overlap_seconds: Option<f64>,
     },
     /// `cache-reuse`: the steps matching the goal's pattern after a source file changed,

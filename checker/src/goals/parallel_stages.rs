@@ -48,10 +48,25 @@ impl Kind for ParallelStages {
         probe: &mut Probe<'_>,
     ) -> Result<Option<ProbeOutcome>, CheckerError> {
         let graph = probe.graph;
-        let independent = graph.independent_dependencies(graph.target);
-        let labels: Vec<String> = independent
+        let independent: Vec<String> = graph
+            .independent_dependencies(graph.target)
             .iter()
             .map(|&i| graph.stages[i].label())
+            .collect();
+        // A stage counts when the final image holds a program it built: a stage that only
+        // sleeps and leaves a file "overlaps" the real build by doing nothing.
+        let idle: Vec<String> = probe
+            .inventory
+            .map(|i| i.stages_without_programs())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| independent.iter().any(|i| i == s))
+            .map(str::to_string)
+            .collect();
+        let labels: Vec<String> = independent
+            .iter()
+            .filter(|s| !idle.contains(s))
+            .cloned()
             .collect();
         let overlap_seconds = if self.require_overlap && labels.len() >= 2 {
             probe.note(goal, "building again without cache to time the stages");
@@ -69,6 +84,7 @@ impl Kind for ParallelStages {
         };
         Ok(Some(ProbeOutcome::Parallel {
             independent: labels,
+            idle,
             overlap_seconds,
         }))
     }
@@ -76,6 +92,7 @@ impl Kind for ParallelStages {
         let target = self.target();
         let Some(ProbeOutcome::Parallel {
             independent,
+            idle,
             overlap_seconds,
         }) = m.probes.get(&goal.id)
         else {
@@ -91,8 +108,16 @@ impl Kind for ParallelStages {
         if let Some(s) = overlap_seconds {
             measured.push_str(&format!("; overlapped {s:.1} s"));
         }
+        if !idle.is_empty() {
+            measured.push_str(&format!("; {} built no program the image holds", idle.join(", ")));
+        }
         let v = Verdict::new(goal, shape_ok && overlap_ok, measured, target);
-        if !shape_ok {
+        if !shape_ok && !idle.is_empty() {
+            v.detail(format!(
+                "stage {} builds no program the image keeps: a stage counts when the final stage copies a program it compiled, not a file it waited to write",
+                idle.join(", ")
+            ))
+        } else if !shape_ok {
             v.detail("split independent work into stages that share a base, and COPY --from each into the final stage")
         } else if !overlap_ok {
             v.detail("the stages did not run at the same time: does one wait for the other?")
@@ -206,6 +231,7 @@ mod judging {
         let mut m = measured();
         let probe = |independent: &[&str], overlap: Option<f64>| ProbeOutcome::Parallel {
             independent: independent.iter().map(|s| s.to_string()).collect(),
+            idle: vec![],
             overlap_seconds: overlap,
         };
         m.probes.insert("par".into(), probe(&["build"], None));
@@ -229,5 +255,22 @@ mod judging {
         );
         m.probes.insert("par".into(), probe(&["docs", "app"], None));
         assert!(evaluate_goal(&shape_only, &m).met);
+        // The red team's padding stage: it sleeps beside the real build and leaves an empty
+        // file, so it is left out, and one stage doing work is no parallel build.
+        m.probes.insert(
+            "par".into(),
+            ProbeOutcome::Parallel {
+                independent: vec!["server".into()],
+                idle: vec!["padding".into()],
+                overlap_seconds: None,
+            },
+        );
+        let v = evaluate_goal(&g, &m);
+        assert!(!v.met);
+        assert_eq!(
+            v.measured,
+            "independent: server; padding built no program the image holds"
+        );
+        assert!(v.detail.unwrap().starts_with("stage padding builds no program the image keeps"));
     }
 }

@@ -83,6 +83,8 @@ pub struct Probe<'a> {
     pub goals: &'a [Goal],
     pub builder: &'a dyn Builder,
     pub progress: &'a mut dyn BuildProgress,
+    /// What the main image holds and where each file came from (None: not measured).
+    pub inventory: Option<&'a crate::facts::inventory::Inventory>,
 }
 
 impl Probe<'_> {

@@ -170,6 +170,7 @@ mod judging {
                     files: 1,
                     bytes: 5,
                     made_there: 0,
+                    programs: 0,
                 },
             )]
             .into(),
