@@ -471,6 +471,8 @@ fn goal_paths(goals: &[crate::goals::Goal]) -> Vec<String> {
     let paths: BTreeSet<String> = goals
         .iter()
         .flat_map(|g| g.kind.paths().iter().cloned())
+        // Relative paths are the app's, judged from the inventory in its working folder.
+        .filter(|p| p.starts_with('/'))
         .collect();
     paths.into_iter().collect()
 }

@@ -473,12 +473,20 @@ impl Knowledge<'_> {
 
     fn content(&self, path: &str, file: &File) -> Content {
         let base = self.base_of(file.layer);
-        if let (Some(LayerSource::Base { image }), _) = (self.source(file.layer), &base) {
+        let md5 = file.md5.filter(|_| file.size > 0);
+        if let Some(LayerSource::Base { image }) = self.source(file.layer) {
+            // A file of the base at its own path: which base package it is, for the goals
+            // that deny a tool whichever layer ships it.
+            let package = md5
+                .and_then(|m| self.packages.lookup(&m, path, file.size, |_| false))
+                .filter(|(_, at)| at.is_none())
+                .map(|(p, _)| p.to_string());
             return Content::Base {
                 image: image.clone(),
+                package,
             };
         }
-        let Some(md5) = file.md5.filter(|_| file.size > 0) else {
+        let Some(md5) = md5 else {
             return Content::Built;
         };
         let base_has = |package: &str| {
@@ -490,6 +498,7 @@ impl Knowledge<'_> {
             if base_has(package) {
                 return Content::Base {
                     image: base.expect("a base has packages"),
+                    package: Some(package.to_string()),
                 };
             }
             return Content::Package {
@@ -591,7 +600,11 @@ impl Knowledge<'_> {
                     ..file.clone()
                 };
                 let origin = self.origin(path, &file);
-                if matches!(origin.content, Content::Package { .. }) {
+                let packaged = matches!(
+                    origin.content,
+                    Content::Package { .. } | Content::Base { package: Some(_), .. }
+                );
+                if packaged {
                     hidden.push(origin);
                 }
             }
@@ -719,7 +732,8 @@ mod tests {
         assert_eq!(
             inventory.file("/tmp/noop").unwrap().content,
             Content::Base {
-                image: "debian:bookworm".into()
+                image: "debian:bookworm".into(),
+                package: Some("base-files".into()),
             },
             "the copied stage's base image had it"
         );

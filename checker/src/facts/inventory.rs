@@ -42,8 +42,13 @@ pub struct LayerOrigin {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "content", rename_all = "kebab-case")]
 pub enum Content {
-    /// A file of a base image (the one its layer's stage starts from).
-    Base { image: String },
+    /// A file of a base image (the one its layer's stage starts from), and the package of
+    /// the base it belongs to, where dpkg's lists say.
+    Base {
+        image: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        package: Option<String>,
+    },
     /// A file a Debian package installs; `at` is where the package puts it, when the file
     /// is somewhere else.
     Package {
@@ -115,7 +120,8 @@ pub struct Program {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProgramRule {
-    /// Made in a build stage and copied into the final image (`COPY --from`).
+    /// Made by the build from the exercise's sources (where it is made is the `stages`
+    /// goal's business).
     Built,
     /// One of the exercise's own files, or built from them.
     Source,
@@ -163,7 +169,14 @@ impl Inventory {
         self.files
             .iter()
             .chain(&self.hidden)
-            .filter(move |f| matches!(&f.content, Content::Package { name, .. } if denied(name)))
+            .filter(move |f| match &f.content {
+                Content::Package { name, .. }
+                | Content::Base {
+                    package: Some(name),
+                    ..
+                } => denied(name),
+                _ => false,
+            })
     }
 
     /// Compiled programs (ELF executables and libraries, Java classes and archives, wasm)
@@ -212,13 +225,7 @@ impl Inventory {
             },
         };
         let accepted = |f: &&FileOrigin| match rule {
-            ProgramRule::Built => {
-                f.content == Content::Built
-                    && matches!(
-                        self.layer(f.layer),
-                        Some(LayerSource::Instruction { from: Some(_), .. })
-                    )
-            }
+            ProgramRule::Built => f.content == Content::Built && f.size > 0,
             ProgramRule::Source => matches!(f.content, Content::Built | Content::Context { .. }),
         };
         if app_files.iter().any(accepted) {
@@ -238,7 +245,7 @@ impl Inventory {
             _ => String::new(),
         };
         let wanted = match rule {
-            ProgramRule::Built => "a program a build stage made from the exercise's sources and the final stage copied (COPY --from)",
+            ProgramRule::Built => "a program the build made from the exercise's sources",
             ProgramRule::Source => "the exercise's own program",
         };
         Some(format!(
@@ -259,7 +266,14 @@ impl Inventory {
     /// Where a file came from, in words: "built in stage build (COPY --from=build, line 12)".
     pub fn describe(&self, file: &FileOrigin) -> String {
         let content = match &file.content {
-            Content::Base { image } => format!("a file of {image}"),
+            Content::Base {
+                image,
+                package: None,
+            } => format!("a file of {image}"),
+            Content::Base {
+                image,
+                package: Some(package),
+            } => format!("package {package}'s, a file of {image}"),
             Content::Package { name, at: None } => format!("package {name}'s"),
             Content::Package { name, at: Some(at) } => format!("package {name}'s {at}"),
             Content::Context { source } => format!("a copy of the build context's {source}"),
@@ -292,7 +306,7 @@ impl Inventory {
         let mut rows: BTreeMap<String, OriginRow> = BTreeMap::new();
         for file in &self.files {
             let origin = match (&file.content, self.layer(file.layer)) {
-                (Content::Base { image }, _) => format!("base image {image}"),
+                (Content::Base { image, .. }, _) => format!("base image {image}"),
                 (Content::Package { name, .. }, _) => format!("package {name}"),
                 (Content::Context { .. }, _) => "the build context".to_string(),
                 (
@@ -501,7 +515,15 @@ mod tests {
                         source: "app.conf".into(),
                     },
                 ),
-                file("/etc/passwd", 500, 1, Content::Base { image: base }),
+                file(
+                    "/etc/passwd",
+                    500,
+                    1,
+                    Content::Base {
+                        image: base,
+                        package: None,
+                    },
+                ),
                 file(
                     "/usr/local/bin/x",
                     2_000_000,

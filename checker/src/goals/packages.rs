@@ -65,7 +65,7 @@ impl Kind for Packages {
     fn target(&self) -> String {
         let mut target = Vec::new();
         if !self.absent.is_empty() {
-            target.push(format!("not installed: {}", self.absent.join(", ")));
+            target.push(format!("no package or file of: {}", self.absent.join(", ")));
         }
         if let Some(base) = &self.base {
             target.push(format!(
@@ -185,7 +185,11 @@ impl Packages {
         let mut packages: Vec<&str> = shipped
             .iter()
             .filter_map(|f| match &f.content {
-                Content::Package { name, .. } => Some(name.as_str()),
+                Content::Package { name, .. }
+                | Content::Base {
+                    package: Some(name),
+                    ..
+                } => Some(name.as_str()),
                 _ => None,
             })
             .collect();

@@ -81,7 +81,15 @@ const APT_GCC: &str = "RUN /bin/sh -c apt-get update && apt-get install -y --no-
 fn with_gcc(base: &FakeImage) -> FakeImage {
     FakeImage::on(base).layer(
         APT_GCC,
-        [sized("usr/bin/gcc", 2_500_000), file("usr/bin/cc", "gcc")],
+        [
+            sized("usr/bin/gcc", 2_500_000),
+            file("usr/bin/cc", "gcc"),
+            // What apt leaves: the packages goal reads dpkg's database, not file names.
+            file(
+                "var/lib/dpkg/status",
+                "Package: gcc\nStatus: install ok installed\n\nPackage: gcc-12\nStatus: install ok installed\n",
+            ),
+        ],
     )
 }
 
