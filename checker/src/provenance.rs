@@ -83,16 +83,18 @@ impl PackageIndex {
     /// says little of a small file (two packages may ship the same three-line script): away
     /// from its own path a file must be [`MIN_MOVED_BYTES`] or more to count as a package's,
     /// unless it is one of `prefer`'s.
+    /// `here` says whether a package's path is the file's own (`/lib/…` is `/usr/lib/…`
+    /// where /lib links there, as in Debian's merged /usr).
     fn lookup(
         &self,
         md5: &[u8; 16],
-        path: &str,
+        here: impl Fn(&str) -> bool,
         size: u64,
         prefer: impl Fn(&str) -> bool,
     ) -> Option<(&str, Option<&str>)> {
         const MIN_MOVED_BYTES: u64 = 256;
         let known = self.by_md5.get(md5)?;
-        if let Some((package, _)) = known.iter().find(|(_, at)| at == path) {
+        if let Some((package, _)) = known.iter().find(|(_, at)| here(at)) {
             return Some((package, None));
         }
         let (package, at) = match known.iter().filter(|(p, _)| prefer(p)).min() {
@@ -471,14 +473,15 @@ impl Knowledge<'_> {
         }
     }
 
-    fn content(&self, path: &str, file: &File) -> Content {
+    fn content(&self, fs: &Filesystem, path: &str, file: &File) -> Content {
         let base = self.base_of(file.layer);
         let md5 = file.md5.filter(|_| file.size > 0);
+        let here = |at: &str| at == path || real_path(fs, at).as_deref() == Some(path);
         if let Some(LayerSource::Base { image }) = self.source(file.layer) {
             // A file of the base at its own path: which base package it is, for the goals
             // that deny a tool whichever layer ships it.
             let package = md5
-                .and_then(|m| self.packages.lookup(&m, path, file.size, |_| false))
+                .and_then(|m| self.packages.lookup(&m, here, file.size, |_| false))
                 .filter(|(_, at)| at.is_none())
                 .map(|(p, _)| p.to_string());
             return Content::Base {
@@ -494,7 +497,7 @@ impl Knowledge<'_> {
                 .and_then(|b| self.base_packages.get(b))
                 .is_some_and(|names| names.contains(package))
         };
-        if let Some((package, at)) = self.packages.lookup(&md5, path, file.size, base_has) {
+        if let Some((package, at)) = self.packages.lookup(&md5, here, file.size, base_has) {
             if base_has(package) {
                 return Content::Base {
                     image: base.expect("a base has packages"),
@@ -514,7 +517,7 @@ impl Knowledge<'_> {
         }
     }
 
-    fn origin(&self, path: &str, file: &File) -> FileOrigin {
+    fn origin(&self, fs: &Filesystem, path: &str, file: &File) -> FileOrigin {
         let absolute = format!("/{path}");
         let raises = if file.raises_to_root() {
             Some(
@@ -533,7 +536,7 @@ impl Knowledge<'_> {
                 .map(|caps| format!("capabilities {}", caps.join(", ")))
         };
         FileOrigin {
-            content: self.content(&absolute, file),
+            content: self.content(fs, &absolute, file),
             path: absolute,
             size: file.size,
             layer: file.layer + 1,
@@ -547,7 +550,7 @@ impl Knowledge<'_> {
             .files
             .iter()
             .filter(|(_, f)| f.kind == Kind::Regular)
-            .map(|(path, file)| self.origin(path, file))
+            .map(|(path, file)| self.origin(fs, path, file))
             .collect();
         let hidden = self.hidden_package_files(fs, layers);
         let mut stage_contributions: BTreeMap<String, StageContribution> = BTreeMap::new();
@@ -599,7 +602,7 @@ impl Knowledge<'_> {
                     layer: index,
                     ..file.clone()
                 };
-                let origin = self.origin(path, &file);
+                let origin = self.origin(fs, path, &file);
                 let packaged = matches!(
                     origin.content,
                     Content::Package { .. } | Content::Base { package: Some(_), .. }

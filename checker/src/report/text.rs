@@ -160,9 +160,54 @@ fn write_result(out: &mut String, r: &CheckResult) {
             );
         }
     }
+    if let Some(inventory) = &m.inventory {
+        by_origin(out, inventory);
+    }
     let _ = write!(
         out,
         "\nStages:\n{}",
         super::stage_graph::draw(&r.stage_graph)
     );
+}
+
+/// "What is in your image, by origin": files and bytes per base image, package, stage and
+/// instruction, and the largest files that are a package's under another name or place.
+fn by_origin(out: &mut String, inventory: &crate::facts::inventory::Inventory) {
+    const ROWS: usize = 8;
+    let rows = inventory.by_origin();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nWhat is in your image, by origin:");
+    for row in rows.iter().take(ROWS) {
+        let files = if row.files == 1 { "file" } else { "files" };
+        let _ = writeln!(
+            out,
+            "  {:>10}  {:>6} {files:<5}  {}",
+            format_mb(row.bytes),
+            row.files,
+            shorten(&row.origin, 70)
+        );
+    }
+    if rows.len() > ROWS {
+        let rest = &rows[ROWS..];
+        let bytes: u64 = rest.iter().map(|r| r.bytes).sum();
+        let files: usize = rest.iter().map(|r| r.files).sum();
+        let _ = writeln!(
+            out,
+            "  {:>10}  {:>6} files  and {} more origins",
+            format_mb(bytes),
+            files,
+            rest.len()
+        );
+    }
+    for file in inventory.foreign_files(3) {
+        let _ = writeln!(
+            out,
+            "  ! {} is {}, {}",
+            file.path,
+            inventory.describe(file),
+            format_mb(file.size)
+        );
+    }
 }
