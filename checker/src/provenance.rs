@@ -17,7 +17,7 @@ use std::path::Path;
 
 use md5::{Digest, Md5};
 
-use crate::docker::api::EngineApi;
+use crate::docker::api::{DpkgFiles, EngineApi};
 use crate::docker::contents::{self, File, Filesystem, Kind};
 use crate::docker::dockerfile::{Base, EdgeKind, Source, StageGraph};
 use crate::error::CheckerError;
@@ -71,10 +71,22 @@ impl PackageIndex {
     pub fn add(&mut self, list_path: &str, text: &str) {
         let (package, files) = crate::docker::dpkg::md5sums(list_path, text);
         for (md5, path) in files {
-            let known = self.by_md5.entry(md5).or_default();
-            if !known.iter().any(|(p, at)| *p == package && *at == path) {
-                known.push((package.clone(), path));
-            }
+            self.insert(&package, md5, path);
+        }
+    }
+
+    /// The configuration files of a status text's packages (`/etc/debian_version` is
+    /// base-files' conffile, in no `*.md5sums`).
+    pub fn add_conffiles(&mut self, status: &str) {
+        for (package, md5, path) in crate::docker::dpkg::conffiles(status) {
+            self.insert(&package, md5, path);
+        }
+    }
+
+    fn insert(&mut self, package: &str, md5: [u8; 16], path: String) {
+        let known = self.by_md5.entry(md5).or_default();
+        if !known.iter().any(|(p, at)| p == package && *at == path) {
+            known.push((package.to_string(), path));
         }
     }
 
@@ -131,6 +143,9 @@ pub async fn inventory(
     for (path, text) in &contents.filesystem().md5sums {
         packages.add(path, text);
     }
+    for status in &contents.filesystem().dpkg_status {
+        packages.add_conffiles(status);
+    }
     let mut base_packages: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let bases = copied_stages(graph, &chain)
         .into_iter()
@@ -138,12 +153,15 @@ pub async fn inventory(
         .chain(final_base.clone());
     for base in bases.collect::<BTreeSet<_>>() {
         let dpkg = engine.read_dpkg(&base, labels).await?;
+        dpkg.status.iter().for_each(|s| packages.add_conffiles(s));
         base_packages.insert(base, installed_names(&dpkg.status));
     }
     for stage in copied_stages(graph, &chain) {
-        for (path, text) in stage_md5sums(engine, graph, stage, builder, labels).await? {
-            packages.add(&path, &text);
+        let dpkg = stage_dpkg(engine, graph, stage, builder, labels).await?;
+        for (path, text) in &dpkg.md5sums {
+            packages.add(path, text);
         }
+        dpkg.status.iter().for_each(|s| packages.add_conffiles(s));
     }
     let known = Knowledge {
         layers: &layers,
@@ -317,15 +335,15 @@ fn installed_names(status: &[String]) -> BTreeSet<String> {
         .collect()
 }
 
-/// The `*.md5sums` lists of `stage`'s dpkg database: the stage is built as a target (from
-/// the cache the main build filled) and read through a container.
-async fn stage_md5sums(
+/// `stage`'s dpkg database: the stage is built as a target (from the cache the main build
+/// filled) and read through a container.
+async fn stage_dpkg(
     engine: &dyn EngineApi,
     graph: &StageGraph,
     stage: usize,
     builder: &dyn Builder,
     labels: &BTreeMap<String, String>,
-) -> Result<Vec<(String, String)>, CheckerError> {
+) -> Result<DpkgFiles, CheckerError> {
     let name = graph.target_name(stage);
     let plan = Plan {
         target: Some(name.clone()),
@@ -341,7 +359,7 @@ async fn stage_md5sums(
     let removed = engine.remove_image(&tag).await;
     built.image.settle();
     removed?;
-    Ok(read?.md5sums)
+    read
 }
 
 /// The layer-producing instructions of the chain's stages, in order: stage label, line,
@@ -605,7 +623,11 @@ impl Knowledge<'_> {
                 let origin = self.origin(fs, path, &file);
                 let packaged = matches!(
                     origin.content,
-                    Content::Package { .. } | Content::Base { package: Some(_), .. }
+                    Content::Package { .. }
+                        | Content::Base {
+                            package: Some(_),
+                            ..
+                        }
                 );
                 if packaged {
                     hidden.push(origin);
@@ -764,7 +786,10 @@ mod tests {
                 ("bin".to_string(), link("usr/bin")),
                 ("usr/bin/sh".to_string(), link("dash")),
                 ("usr/bin/java".to_string(), link("/etc/alternatives/java")),
-                ("etc/alternatives/java".to_string(), link("/usr/lib/jvm/jre/bin/java")),
+                (
+                    "etc/alternatives/java".to_string(),
+                    link("/usr/lib/jvm/jre/bin/java"),
+                ),
                 ("usr/lib/jvm/jre/bin/java".to_string(), regular(16_000)),
                 ("app/server.jar".to_string(), regular(90_000)),
                 ("app/classes/Server.class".to_string(), regular(4_000)),
@@ -786,7 +811,10 @@ mod tests {
         assert_eq!(shell.executable.as_deref(), Some("/usr/bin/dash"));
         assert_eq!(shell.argument, None, "no word names a file");
         let java = run(&["java", "-jar", "server.jar"], "/app");
-        assert_eq!(java.executable.as_deref(), Some("/usr/lib/jvm/jre/bin/java"));
+        assert_eq!(
+            java.executable.as_deref(),
+            Some("/usr/lib/jvm/jre/bin/java")
+        );
         assert_eq!(java.argument.as_deref(), Some("/app/server.jar"));
         let classes = run(&["java", "-cp", "/app/classes", "Server"], "/");
         assert_eq!(classes.argument.as_deref(), Some("/app/classes"));

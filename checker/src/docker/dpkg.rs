@@ -94,6 +94,37 @@ pub fn md5sums(list_path: &str, text: &str) -> (String, Vec<([u8; 16], String)>)
     (package, files)
 }
 
+/// The configuration files each installed package of a status text ships, with their MD5
+/// (dpkg lists them in `Conffiles:`, not in the package's `*.md5sums`): (package, MD5, path).
+pub fn conffiles(text: &str) -> Vec<(String, [u8; 16], String)> {
+    let mut found = Vec::new();
+    for stanza in text.split("\n\n") {
+        let Some(package) = stanza
+            .lines()
+            .find_map(|l| l.strip_prefix("Package:"))
+            .map(|p| p.trim().to_string())
+        else {
+            continue;
+        };
+        let mut in_conffiles = false;
+        for line in stanza.lines() {
+            if line.starts_with([' ', '\t']) {
+                if in_conffiles {
+                    let mut words = line.split_whitespace();
+                    if let (Some(path), Some(md5)) =
+                        (words.next(), words.next().and_then(parse_md5))
+                    {
+                        found.push((package.clone(), md5, path.to_string()));
+                    }
+                }
+            } else {
+                in_conffiles = line.to_ascii_lowercase().starts_with("conffiles:");
+            }
+        }
+    }
+    found
+}
+
 fn parse_md5(hex: &str) -> Option<[u8; 16]> {
     if hex.len() != 32 {
         return None;
@@ -108,6 +139,16 @@ fn parse_md5(hex: &str) -> Option<[u8; 16]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conffiles_are_read_from_the_status() {
+        let status = "Package: base-files\nStatus: install ok installed\nConffiles:\n /etc/debian_version 0123456789abcdef0123456789abcdef\n /etc/host.conf ffffffffffffffffffffffffffffffff obsolete\nDescription: x\n more\n\nPackage: dash\nStatus: install ok installed\n";
+        let found = conffiles(status);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].0, "base-files");
+        assert_eq!(found[0].2, "/etc/debian_version");
+        assert_eq!(found[1].1, [0xff; 16]);
+    }
 
     #[test]
     fn a_packages_md5sums_name_its_files() {

@@ -31,6 +31,7 @@ mod endpoint;
 mod hardening;
 mod interrupts;
 mod probes;
+mod red_team;
 mod result_cache;
 mod users;
 mod verify;
@@ -159,6 +160,18 @@ fn all_trials() -> Vec<(Turn, Trial)> {
             clean_right_after_a_killed_watch_removes_everything_without_a_warning,
         }
         probes { each_probing_goal_catches_its_wrong_dockerfile }
+        red_team {
+            a_jdk_under_another_name_or_hidden_from_dpkg_ships,
+            a_dummy_stage_and_the_app_compiled_in_the_final_stage,
+            busybox_on_distroless_is_a_shell,
+            a_passwd_uid_docker_reads_as_zero_is_root,
+            a_setuid_root_program_is_root,
+            the_typescript_compiler_elsewhere_ships,
+            a_shell_that_prints_the_answer_is_no_app,
+            a_padding_stage_is_no_parallel_build,
+            tini_asked_for_is_no_recommend,
+            a_typescript_service_in_another_folder_meets_every_goal,
+        }
         result_cache {
             unchanged_inputs_reuse_the_result_and_any_change_checks_afresh,
             a_save_that_keeps_the_image_reuses_its_app_run_and_another_image_runs_again,
