@@ -977,6 +977,7 @@ impl EngineApi for Engine {
                         stdout,
                         stderr,
                         seconds,
+                        word: None,
                     })
                 }
             }

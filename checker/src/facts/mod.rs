@@ -233,6 +233,10 @@ pub enum AppOutcome {
         stdout: String,
         stderr: String,
         seconds: f64,
+        /// The word chosen for this run, where the goal's command asks for one (`@word@`):
+        /// an answer printed in advance cannot know it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        word: Option<String>,
     },
     /// The container did not exit within the limit; it was killed and removed.
     TimedOut { after_seconds: u64, stdout: String },

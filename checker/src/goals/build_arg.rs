@@ -302,6 +302,7 @@ mod judging {
             stdout: stdout.into(),
             stderr: String::new(),
             seconds: 0.1,
+            word: None,
         }
     }
 

@@ -148,9 +148,13 @@ impl Http {
                     v.detail(format!("its output: {}", quote_tail(logs)))
                 }
             }
-            Some(AppOutcome::FailedToStart { message }) => {
-                Verdict::new(goal, false, "did not start".into(), target).detail(message.clone())
-            }
+            Some(AppOutcome::FailedToStart { message }) => Verdict::new(
+                goal,
+                false,
+                format!("did not start: {}", super::verdict::start_failure(message)),
+                target,
+            )
+            .detail(message.clone()),
             _ => Verdict::new(goal, false, "not measured".into(), target),
         }
     }

@@ -42,6 +42,31 @@ fn default_run_timeout() -> u64 {
     10
 }
 
+/// Where a command asks for a word chosen afresh for every run, and its stdout pattern for
+/// the answer that depends on it: a program that computes its output from its arguments
+/// prints it; a command that echoes an answer written in advance cannot.
+const WORD: &str = "@word@";
+
+/// Eight lowercase letters, new for every run.
+fn random_word() -> String {
+    uuid::Uuid::new_v4()
+        .as_bytes()
+        .iter()
+        .take(8)
+        .map(|b| char::from(b'a' + b % 26))
+        .collect()
+}
+
+/// The pattern with the run's word in place of `@word@`.
+fn with_word(pattern: &Pattern, word: Option<&str>) -> Pattern {
+    match word {
+        Some(word) if pattern.as_str().contains(WORD) => {
+            Pattern::new(pattern.as_str().replace(WORD, &regex::escape(word)))
+        }
+        _ => pattern.clone(),
+    }
+}
+
 impl Kind for Run {
     fn validate(&self, at: &str) -> Result<(), String> {
         if let Some(pattern) = &self.stdout {
@@ -67,15 +92,30 @@ impl Kind for Run {
         labels: &BTreeMap<String, String>,
     ) -> Result<Option<AppOutcome>, CheckerError> {
         let timeout = Duration::from_secs(self.timeout_s);
-        let outcome = engine
+        let word = self
+            .command
+            .iter()
+            .flatten()
+            .any(|w| w.contains(WORD))
+            .then(random_word);
+        let command = self.command.as_ref().map(|words| {
+            words
+                .iter()
+                .map(|w| w.replace(WORD, word.as_deref().unwrap_or_default()))
+                .collect()
+        });
+        let mut outcome = engine
             .run_to_exit(
                 image,
-                self.command.clone(),
+                command,
                 labels,
                 &sandbox(self.writable, &self.capabilities),
                 timeout,
             )
             .await?;
+        if let AppOutcome::Exited { word: chosen, .. } = &mut outcome {
+            *chosen = word;
+        }
         Ok(Some(outcome))
     }
     fn judge(&self, goal: &Goal, _: &[Goal], m: &Measurements) -> Verdict {
@@ -93,9 +133,13 @@ impl Run {
                 stdout: out,
                 stderr,
                 seconds,
+                word,
             }) => {
                 let code_ok = *code == self.exit_code;
-                let out_ok = self.stdout.as_ref().is_none_or(|p| p.is_match(out));
+                let out_ok = self
+                    .stdout
+                    .as_ref()
+                    .is_none_or(|p| with_word(p, word.as_deref()).is_match(out));
                 let v = Verdict::new(
                     goal,
                     code_ok && out_ok,
@@ -125,9 +169,13 @@ impl Run {
                 ),
                 target,
             ),
-            Some(AppOutcome::FailedToStart { message }) => {
-                Verdict::new(goal, false, "did not start".into(), target).detail(message.clone())
-            }
+            Some(AppOutcome::FailedToStart { message }) => Verdict::new(
+                goal,
+                false,
+                format!("did not start: {}", super::verdict::start_failure(message)),
+                target,
+            )
+            .detail(message.clone()),
             _ => Verdict::new(goal, false, "not measured".into(), target),
         }
     }
@@ -167,6 +215,7 @@ mod judging {
                 stdout: String::new(),
                 stderr: "about: no version compiled in\n".into(),
                 seconds: 0.1,
+                word: None,
             },
         );
         let v = evaluate_goal(&g, &m);
@@ -182,6 +231,7 @@ mod judging {
                 stdout: "about 1.4.2".into(),
                 stderr: String::new(),
                 seconds: 0.1,
+                word: None,
             },
         );
         assert_eq!(evaluate_goal(&g, &m).detail, None);
@@ -210,6 +260,7 @@ mod judging {
                 stdout: "Hello, class\n".into(),
                 stderr: String::new(),
                 seconds: 0.3,
+                word: None,
             },
         );
         assert!(evaluate_goal(&g, &m).met);
@@ -220,6 +271,7 @@ mod judging {
                 stdout: "Bye".into(),
                 stderr: String::new(),
                 seconds: 0.3,
+                word: None,
             },
         );
         assert!(!evaluate_goal(&g, &m).met);
@@ -230,6 +282,7 @@ mod judging {
                 stdout: String::new(),
                 stderr: "exec /hello: no such file".into(),
                 seconds: 0.1,
+                word: None,
             },
         );
         let v = evaluate_goal(&g, &m);

@@ -47,6 +47,25 @@ pub fn program_must_be(v: Verdict, rule: Option<ProgramRule>, m: &Measurements) 
     }
 }
 
+/// Why the engine could not start a container, in its own words without its wrapping
+/// ("Docker responded with status code 500: …", "Error response from daemon: …"): the part
+/// a learner can act on, such as "unable to find user nonroot: no matching entries in passwd
+/// file". An exercise's advice replaces a verdict's detail, so this goes in what was measured.
+pub fn start_failure(message: &str) -> String {
+    let mut reason = message.trim();
+    for wrapper in ["Error response from daemon:", "Docker responded with status code"] {
+        if let Some(at) = reason.rfind(wrapper) {
+            reason = reason[at + wrapper.len()..].trim_start_matches(|c: char| c.is_ascii_digit() || c == ':' || c == ' ');
+        }
+    }
+    let short: String = reason.chars().take(160).collect();
+    if short.len() < reason.len() {
+        format!("{short}…")
+    } else {
+        short
+    }
+}
+
 impl Verdict {
     pub fn new(goal: &Goal, met: bool, measured: String, target: String) -> Verdict {
         Verdict {
@@ -230,5 +249,21 @@ mod tests {
             .map(|v| v.id)
             .collect();
         assert_eq!(ids, vec!["b", "a"]);
+    }
+}
+
+#[cfg(test)]
+mod start_failures {
+    #[test]
+    fn the_engines_reason_is_kept_without_its_wrapping() {
+        assert_eq!(
+            super::start_failure("starting a container from workbook-x/14-distroless:learner: Docker responded with status code 400: unable to find user nonroot: no matching entries in passwd file"),
+            "unable to find user nonroot: no matching entries in passwd file"
+        );
+        assert_eq!(
+            super::start_failure("Error response from daemon: exec: \"/app\": permission denied"),
+            "exec: \"/app\": permission denied"
+        );
+        assert_eq!(super::start_failure("no such image"), "no such image");
     }
 }

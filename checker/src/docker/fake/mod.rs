@@ -632,6 +632,7 @@ impl EngineApi for FakeEngine {
                 stdout,
                 stderr,
                 seconds: 0.0,
+                word: None,
             },
             // A server runs until it is stopped.
             Ok(FakeApp::Serves { .. } | FakeApp::Hangs) => AppOutcome::TimedOut {
