@@ -214,9 +214,17 @@ impl ProgressFile {
             entry.done = true;
             entry.met_at = Some(now);
         }
+        // The inventory lists every file of the image (thousands for a JDK): the progress
+        // file, read on every `list` and by `serve` on every poll, keeps its summary.
+        let summary = measurements.inventory.as_ref().map(|i| i.by_origin());
+        let measurements = Measurements {
+            inventory: None,
+            ..measurements.clone()
+        };
         entry.last_result = serde_json::to_value(serde_json::json!({
             "verdicts": verdicts,
             "measurements": measurements,
+            "by_origin": summary,
         }))
         .ok();
     }

@@ -52,9 +52,15 @@ enum Turn {
     Alone,
 }
 
-fn trial(name: &str, turn: Turn, test: fn()) -> (Turn, Trial) {
+fn trial(name: &'static str, turn: Turn, test: fn()) -> (Turn, Trial) {
     let trial = Trial::test(name, move || {
+        let started = std::time::Instant::now();
         test();
+        // Where the suite's minutes go, for whoever makes it faster.
+        let seconds = started.elapsed().as_secs();
+        if seconds >= 20 {
+            eprintln!("engine tests: {name} took {seconds} s");
+        }
         Ok::<(), Failed>(())
     });
     (turn, trial)
