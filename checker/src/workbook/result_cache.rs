@@ -76,8 +76,8 @@ impl ResultCache {
 
     /// The result stored under `key`, if any (an unreadable one counts as none).
     pub fn get(&self, key: &str) -> Option<CheckResult> {
-        let text = std::fs::read_to_string(self.dir.join(format!("{key}.json"))).ok()?;
-        serde_json::from_str(&text).ok()
+        let file = std::fs::File::open(self.dir.join(format!("{key}.json.gz"))).ok()?;
+        serde_json::from_reader(std::io::BufReader::new(flate2::read::GzDecoder::new(file))).ok()
     }
 
     /// Stores `result` under `key`, written whole or not at all, and removes the oldest
@@ -85,11 +85,15 @@ impl ResultCache {
     /// failures are returned for the caller to mention, never to stop the check.
     pub fn put(&self, key: &str, result: &CheckResult) -> Result<(), CheckerError> {
         std::fs::create_dir_all(&self.dir).map_err(|e| CheckerError::io(&self.dir, e))?;
-        let file = self.dir.join(format!("{key}.json"));
+        // Compressed: a result's inventory lists every file of its image, about 1 MB of JSON
+        // for a JDK's, a tenth of that gzipped.
+        let file = self.dir.join(format!("{key}.json.gz"));
         let text = serde_json::to_string(result).expect("results serialize");
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(CheckerError::TempFile)?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes())
-            .map_err(|e| CheckerError::io(tmp.path(), e))?;
+        let mut gzip = flate2::write::GzEncoder::new(&mut tmp, flate2::Compression::fast());
+        std::io::Write::write_all(&mut gzip, text.as_bytes())
+            .and_then(|()| gzip.finish().map(|_| ()))
+            .map_err(|e| CheckerError::io(&file, e))?;
         tmp.persist(&file)
             .map_err(|e| CheckerError::io(&file, e.error))?;
         self.trim();
@@ -103,7 +107,7 @@ impl ResultCache {
         };
         let mut results: Vec<(std::time::SystemTime, PathBuf)> = entries
             .filter_map(|e| e.ok())
-            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .filter(|e| e.path().extension().is_some_and(|x| x == "gz"))
             .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
             .collect();
         if results.len() <= MAX_RESULTS {
@@ -297,7 +301,7 @@ mod tests {
         assert!(cache.get("nothing").is_none());
         std::fs::create_dir_all(&cache.dir).unwrap();
         for n in 0..MAX_RESULTS + 5 {
-            std::fs::write(cache.dir.join(format!("{n:04}.json")), "{}").unwrap();
+            std::fs::write(cache.dir.join(format!("{n:04}.json.gz")), "{}").unwrap();
         }
         cache.trim();
         assert_eq!(std::fs::read_dir(&cache.dir).unwrap().count(), MAX_RESULTS);
