@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::Goal;
 use crate::docker::dockerfile::StageGraph;
-use crate::docker::engine::{BuildProgress, BuildStep, Engine};
+use crate::docker::engine::{BuildProgress, BuildStep, Engine, SCOPE_LABEL};
 use crate::error::CheckerError;
 use crate::facts::ProbeOutcome;
 
@@ -44,6 +44,12 @@ pub struct Plan {
     /// Gives every stage without a name one (`StageGraph::target_name`), so that `target`
     /// can name any stage.
     pub name_stages: bool,
+    /// Gives every cache mount the id `<prefix><its id>` (`cache_mounts::with_own_cache_ids`):
+    /// the build sees only what builds with the same prefix left in its caches.
+    pub cache_ids: Option<String>,
+    /// With `cache_ids`: builds, in place of the Dockerfile, the one that creates those
+    /// caches empty (`cache_mounts::cache_mount_seed`), a build that fails by design.
+    pub seed_caches: bool,
 }
 
 impl Plan {
@@ -76,6 +82,9 @@ pub struct Probe<'a> {
     /// The workbook's own exercise folder, whose files some goals name (never a learner's
     /// copy of them when grading).
     pub dir: &'a Path,
+    /// The build context: the exercise's folder as it is built (a learner's copy when
+    /// grading).
+    pub context: &'a Path,
     /// The main build's image and stage graph.
     pub image: &'a str,
     pub graph: &'a StageGraph,
@@ -105,6 +114,66 @@ impl Probe<'_> {
         }
         if let Ok(built) = built {
             built.image.settle();
+        }
+    }
+
+    /// Gives the probe's builds cache mounts of their own, empty: returns the id prefix for
+    /// [`Plan::cache_ids`] (the checkout's scope and a nonce, so no other build's), after a
+    /// seed build has made every cache the Dockerfile mounts under it, empty, named after
+    /// the prefix (see `cache_mounts::cache_mount_seed`; that build fails by design, and
+    /// whatever it says is of no concern). None: the Dockerfile mounts no cache.
+    pub(super) async fn own_cache_mounts(&mut self, goal: &Goal) -> Option<String> {
+        let count = self.cache_mount_count();
+        if count == 0 {
+            return None;
+        }
+        let scope = self.labels.get(SCOPE_LABEL).map_or("", String::as_str);
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let prefix = format!("{OWN_CACHE_PREFIX}{scope}-{}-", &nonce[..12]);
+        let mounts = if count == 1 { "mount" } else { "mounts" };
+        self.note(
+            goal,
+            &format!("giving its builds {count} cache {mounts} of their own, empty"),
+        );
+        let seed = Plan {
+            cache_ids: Some(prefix.clone()),
+            seed_caches: true,
+            tag_suffix: Some("probe-seed".into()),
+            ..Plan::default()
+        };
+        let result = self.builder.build(&seed).await;
+        self.discard(&seed, &result).await;
+        Some(prefix)
+    }
+
+    /// The cache mounts of the Dockerfile's `RUN` steps.
+    pub(super) fn cache_mount_count(&self) -> usize {
+        self.graph
+            .stages
+            .iter()
+            .flat_map(|s| &s.steps)
+            .map(|s| s.cache_mounts.len())
+            .sum()
+    }
+
+    /// Removes from the build cache the caches [`Probe::own_cache_mounts`] made under
+    /// `prefix`. One left behind is worth a warning, not a failed check (`checker clean`
+    /// removes it later).
+    pub(super) async fn remove_cache_mounts(&mut self, prefix: &str) {
+        let removed = match self.engine.build_cache_records(prefix).await {
+            Ok(records) => {
+                let mut outcome = Ok(());
+                for (id, _) in records {
+                    outcome = outcome.and(self.engine.remove_build_cache(&id).await);
+                }
+                outcome
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = removed {
+            let message =
+                format!("warning: could not remove the probe's cache mounts ({prefix}…): {e}");
+            self.progress.note(&message);
         }
     }
 
@@ -156,6 +225,10 @@ impl Probe<'_> {
         })
     }
 }
+
+/// Where the ids a probe gives cache mounts begin (then the checkout's scope and a nonce):
+/// `checker clean` removes the caches of a probe that was interrupted by it.
+pub const OWN_CACHE_PREFIX: &str = "workbook-probe-";
 
 /// Runs the probe of every goal that has one.
 pub async fn probe_all(
