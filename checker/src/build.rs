@@ -41,15 +41,17 @@ pub async fn build_plan(
     progress: &mut dyn BuildProgress,
 ) -> Result<Built, CheckerError> {
     let file = exercise.dockerfile_path(variant);
-    let mut text = crate::docker::dockerfile::read_dockerfile(&file)?;
     let mut build_args = exercise.file.exercise.build_args.clone();
     build_args.extend(plan.build_args.clone());
     let mut replacements = plan.replacements.clone();
-    if plan.name_stages {
-        let graph = parse_off_the_runtime(&file, text.clone(), &build_args, None).await?;
-        text = graph.with_every_stage_named(&text);
+    let text = planned_dockerfile(plan, &file, &build_args).await?;
+    if let Some(text) = &text {
         replacements.insert(variant.dockerfile().to_string(), text.clone().into_bytes());
     }
+    let text = match text {
+        Some(text) => text,
+        None => crate::docker::dockerfile::read_dockerfile(&file)?,
+    };
     let graph = parse_off_the_runtime(&file, text, &build_args, plan.target.clone()).await?;
     // The engine reads the ignore file itself; reading it here first names the line of a
     // bad pattern, which the engine's message does not.
@@ -127,6 +129,31 @@ fn build_failed(
         step,
         log: indent(&log),
     }
+}
+
+/// The Dockerfile's text as `plan` rewrites it (its cache mounts given a probe's ids, or the
+/// seed that makes them; every stage named), to be served in its place; None: as written.
+async fn planned_dockerfile(
+    plan: &Plan,
+    file: &std::path::Path,
+    build_args: &BTreeMap<String, String>,
+) -> Result<Option<String>, CheckerError> {
+    use crate::docker::dockerfile::cache_mounts;
+    if plan.cache_ids.is_none() && !plan.name_stages {
+        return Ok(None);
+    }
+    let mut text = crate::docker::dockerfile::read_dockerfile(file)?;
+    if let Some(prefix) = &plan.cache_ids {
+        text = match plan.seed_caches {
+            true => cache_mounts::cache_mount_seed(&text, prefix).unwrap_or_default(),
+            false => cache_mounts::with_own_cache_ids(&text, prefix),
+        };
+    }
+    if plan.name_stages {
+        let graph = parse_off_the_runtime(file, text.clone(), build_args, None).await?;
+        text = graph.with_every_stage_named(&text);
+    }
+    Ok(Some(text))
 }
 
 /// Parses on the blocking pool: a huge Dockerfile takes its time there, while a grading

@@ -150,6 +150,7 @@ async fn check_with(
         engine,
         exercise: &exercise.name,
         dir: &exercise.reference_dir,
+        context: &exercise.dir,
         image: &tag,
         graph: &build.graph,
         labels: &labels,

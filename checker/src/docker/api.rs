@@ -196,6 +196,16 @@ pub trait EngineApi: Send + Sync {
         paths: &[String],
     ) -> Result<(UserFiles, BTreeMap<String, bool>), CheckerError>;
 
+    /// The build cache records whose description holds `marker`, as (id, description): the
+    /// cache mounts a probe made under ids of its own.
+    async fn build_cache_records(
+        &self,
+        marker: &str,
+    ) -> Result<Vec<(String, String)>, CheckerError>;
+
+    /// Removes one build cache record by its id.
+    async fn remove_build_cache(&self, id: &str) -> Result<(), CheckerError>;
+
     /// dpkg's database in `image` (its status and every package's `*.md5sums`), read
     /// without running it; empty when the image has none.
     async fn read_dpkg(

@@ -410,6 +410,49 @@ pub async fn contents_of(
     Ok(contents)
 }
 
+/// One layer of an image, read: its diff id, the instruction that made it (the image's
+/// history: `RUN /bin/sh -c go mod download # buildkit`), and what it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadLayer {
+    pub diff_id: String,
+    pub created_by: Option<String>,
+    pub entries: Vec<Entry>,
+}
+
+/// The layers of `image` that `wanted` names by diff id, read from its `docker save`, base
+/// first; the others are not decompressed.
+pub async fn layers_of(
+    engine: &dyn EngineApi,
+    image: &str,
+    wanted: &std::collections::BTreeSet<String>,
+) -> Result<Vec<ReadLayer>, CheckerError> {
+    let mut file = tempfile::tempfile().map_err(CheckerError::TempFile)?;
+    engine.export_image(image, &mut file).await?;
+    let platform = engine.platform().await?;
+    let wanted = wanted.clone();
+    let layers = tokio::task::spawn_blocking(move || {
+        file.rewind()?;
+        crate::docker::oci::read_some_layers(
+            file,
+            &platform,
+            |diff_id| wanted.contains(diff_id),
+            read_layer,
+        )
+    })
+    .await?
+    .map_err(CheckerError::archive(format!(
+        "reading the layers of {image}"
+    )))?;
+    Ok(layers
+        .into_iter()
+        .map(|(diff_id, created_by, entries)| ReadLayer {
+            diff_id,
+            created_by,
+            entries,
+        })
+        .collect())
+}
+
 /// Where `needle` occurs in `image`: in which layers (any file, also one a later layer
 /// deletes: the layer still ships it), in which history entries, in the config. Each place
 /// in words, e.g. "layer 5 of 7 (COPY data.key ./)".

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CheckerError;
 
+pub mod cache_mounts;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Base {
@@ -47,6 +49,14 @@ pub struct Step {
     /// The instruction as written, comment lines left out (for the ARGs it uses).
     #[serde(skip)]
     pub text: String,
+    /// A `RUN`'s command as the image's history records it after `/bin/sh -c ` (shell
+    /// form: its lines joined where they continue) or as its arguments joined with spaces
+    /// (exec form): what tells which step made a layer.
+    #[serde(skip)]
+    pub command: Option<String>,
+    /// The targets of a `RUN`'s cache mounts (`--mount=type=cache,target=…`).
+    #[serde(skip)]
+    pub cache_mounts: Vec<String>,
 }
 
 /// A global ARG that a stage uses without declaring it again, so it is empty there.
@@ -195,25 +205,8 @@ pub fn parse_stage_graph(
         column: e.column(),
         message: format!("{e:#}"),
     })?;
-    // The parser drops one leading byte-order mark, as BuildKit does, and its offsets count
-    // from after it: ours must too, or an offset lands inside a later BOM's bytes. A BOM
-    // holds no line break, so lines keep their numbers.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let at = Located {
-        file,
-        lines: LineIndex::new(text),
-        text,
-        starts: instruction_starts(&parsed),
-    };
-    if let Some(&past) = at.starts.get(MAX_INSTRUCTIONS) {
-        return Err(at.fail(
-            past,
-            format!(
-                "the Dockerfile has {} instructions, more than the {MAX_INSTRUCTIONS} the checker sends to an engine (BuildKit's frontend slows down with each one, and keeps going after the checker gives up)",
-                at.starts.len()
-            ),
-        ));
-    }
+    let at = Located::new(file, text, &parsed);
+    at.within_bound()?;
     let (args, global_args) = global_args_of(&parsed, build_args);
     let mut stages: Vec<Stage> = Vec::new();
     let mut edges = Vec::new();
@@ -277,11 +270,47 @@ struct Located<'a> {
     file: &'a Path,
     lines: LineIndex,
     text: &'a str,
+    /// The escape character (`\\`, or the `escape` directive's).
+    escape: char,
     /// Where every instruction starts, in order: one instruction ends where the next starts.
     starts: Vec<usize>,
 }
 
-impl Located<'_> {
+impl<'a> Located<'a> {
+    fn new(
+        file: &'a Path,
+        text: &'a str,
+        parsed: &parse_dockerfile::Dockerfile<'_>,
+    ) -> Located<'a> {
+        // The parser drops one leading byte-order mark, as BuildKit does, and its offsets
+        // count from after it: ours must too, or an offset lands inside a later BOM's bytes.
+        // A BOM holds no line break, so lines keep their numbers.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        Located {
+            file,
+            lines: LineIndex::new(text),
+            text,
+            escape: parsed
+                .parser_directives
+                .escape
+                .as_ref()
+                .map_or('\\', |d| d.value.value),
+            starts: instruction_starts(parsed),
+        }
+    }
+    /// Refuses a Dockerfile of more than [`MAX_INSTRUCTIONS`] at the first line past them.
+    fn within_bound(&self) -> Result<(), CheckerError> {
+        match self.starts.get(MAX_INSTRUCTIONS) {
+            Some(&past) => Err(self.fail(
+                past,
+                format!(
+                    "the Dockerfile has {} instructions, more than the {MAX_INSTRUCTIONS} the checker sends to an engine (BuildKit's frontend slows down with each one, and keeps going after the checker gives up)",
+                    self.starts.len()
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
     fn line_of(&self, offset: usize) -> usize {
         self.lines.line_of(offset)
     }
@@ -343,18 +372,23 @@ fn read_steps<'a, 'b: 'a>(
             continue;
         };
         let line = at.line_of(offset);
-        let fetches = match instruction {
-            Instruction::Add(add) => add.src.iter().any(|src| match src {
-                parse_dockerfile::Source::Path(p) => is_remote(&p.value),
-                _ => false,
-            }),
-            _ => false,
+        let fetches = matches!(instruction, Instruction::Add(add) if add.src.iter().any(|src| {
+            matches!(src, parse_dockerfile::Source::Path(p) if is_remote(&p.value))
+        }));
+        let (command, cache_mounts) = match instruction {
+            Instruction::Run(run) => (
+                Some(run_command(&run.arguments, at.escape)),
+                cache_targets(run),
+            ),
+            _ => (None, Vec::new()),
         };
         steps.push(Step {
             keyword: keyword.to_string(),
             line,
             fetches,
             text: at.instruction_text(offset),
+            command,
+            cache_mounts,
         });
         let mut edge =
             |reference: &str, kind: EdgeKind, copies: Option<String>| -> Result<(), CheckerError> {
@@ -450,6 +484,45 @@ fn flag_value<'a>(flags: &'a [parse_dockerfile::Flag<'_>], name: &str) -> Option
         .find(|f| f.name.value == name)
         .and_then(|f| f.value.as_ref())
         .map(|v: &UnescapedString<'_>| v.value.as_ref())
+}
+
+/// The targets of a `RUN`'s cache mounts.
+fn cache_targets(run: &parse_dockerfile::RunInstruction<'_>) -> Vec<String> {
+    run.options
+        .iter()
+        .filter(|f| f.name.value == "mount")
+        .filter_map(|f| f.value.as_ref())
+        .map(|v| cache_mounts::Mount::parse(&v.value))
+        .filter(cache_mounts::Mount::is_cache)
+        .filter_map(|m| m.target().map(str::to_string))
+        .collect()
+}
+
+/// A `RUN`'s command as BuildKit's history writes it: exec form's arguments joined with
+/// spaces; shell form's lines joined where they end in the escape character (the character
+/// and the line break left out, as the parser does), comment lines inside it dropped.
+fn run_command(command: &parse_dockerfile::Command<'_>, escape: char) -> String {
+    match command {
+        parse_dockerfile::Command::Exec(args) => args
+            .value
+            .iter()
+            .map(|a| a.value.as_ref())
+            .collect::<Vec<_>>()
+            .join(" "),
+        parse_dockerfile::Command::Shell(shell) => {
+            let mut joined = String::new();
+            for line in shell.value.split('\n') {
+                let line = line.strip_suffix('\r').unwrap_or(line);
+                if !joined.is_empty() && line.trim_start().starts_with('#') {
+                    continue;
+                }
+                joined.push_str(line.strip_suffix(escape).unwrap_or(line));
+            }
+            joined.trim().to_string()
+        }
+        // A form a later parser knows: no command to compare, no step named by one.
+        _ => String::new(),
+    }
 }
 
 /// What `ADD` fetches rather than copies from the context: a URL or a git repository.

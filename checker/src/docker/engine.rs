@@ -685,6 +685,59 @@ impl Engine {
 
 #[async_trait::async_trait]
 impl EngineApi for Engine {
+    /// The build cache records whose description holds `marker`, as (id, description): the
+    /// cache mounts a probe made under ids of its own. Docker 23 and later write a cache
+    /// mount's id into its description (`cached mount /root/go/pkg/mod from exec … with id
+    /// "/<id>"`); Docker 20.10 writes only the target and the command of the step that made
+    /// it, which a probe's seed build names after its ids for that reason
+    /// (`cache_mounts::cache_mount_seed`). bollard's model of `/system/df` reads only the
+    /// shape of API 1.52 and later, so the answer is read here, in either shape.
+    async fn build_cache_records(
+        &self,
+        marker: &str,
+    ) -> Result<Vec<(String, String)>, CheckerError> {
+        let path = format!(
+            "/v{}/system/df?type=build-cache",
+            self.docker.client_version()
+        );
+        let body = crate::docker::session::get(&self.endpoint, &path)
+            .await
+            .map_err(|e| CheckerError::EngineReply(format!("listing the build cache: {e}")))?;
+        let answer: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| CheckerError::EngineReply(format!("listing the build cache: {e}")))?;
+        let records = answer["BuildCache"]
+            .as_array()
+            .or_else(|| answer["BuildCacheUsage"]["Items"].as_array())
+            .cloned()
+            .unwrap_or_default();
+        Ok(records
+            .iter()
+            .filter_map(|r| {
+                let id = r["ID"].as_str()?;
+                let description = r["Description"].as_str()?;
+                description
+                    .contains(marker)
+                    .then(|| (id.to_string(), description.to_string()))
+            })
+            .collect())
+    }
+
+    /// Removes one build cache record by its id (the filter matches ids by pattern, so it is
+    /// anchored; an empty id would match every record, and is refused).
+    async fn remove_build_cache(&self, id: &str) -> Result<(), CheckerError> {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(CheckerError::EngineReply(format!(
+                "not a build cache record's id: `{id}`"
+            )));
+        }
+        let filters = HashMap::from([("id", vec![format!("^{id}$")])]);
+        let options = bollard::query_parameters::PruneBuildOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        self.docker.prune_build(Some(options)).await?;
+        Ok(())
+    }
+
     /// The engine's version, API, platform, image store and BuildKit, with the endpoint; asked
     /// once per run (`engine.info().await?.image_store` tells the classic store from
     /// containerd's).

@@ -711,6 +711,36 @@ where
     Ok((commands, out))
 }
 
+/// Reads the layers of the image for `platform` whose diff id `keep` accepts, base first,
+/// handing `read` each one's uncompressed tar; the others are not decompressed. Each comes
+/// with its diff id and the instruction that made it (None where history does not say).
+#[allow(clippy::type_complexity)]
+pub fn read_some_layers<F, T>(
+    file: F,
+    platform: &Platform,
+    keep: impl Fn(&str) -> bool,
+    mut read: impl FnMut(&mut dyn Read) -> io::Result<T>,
+) -> io::Result<Vec<(String, Option<String>, T)>>
+where
+    F: Read + Seek,
+{
+    let mut archive = SeekableArchive::open(file)?;
+    let image = find_image(&mut archive, platform)?;
+    let commands = image.layer_commands();
+    let mut out = Vec::new();
+    for ((layer, diff_id), command) in image.layers.iter().zip(&image.diff_ids).zip(commands) {
+        if !keep(diff_id) {
+            continue;
+        }
+        let blob = archive.open_file(&layer.path)?;
+        let mut tar = decompress(blob)?;
+        let read =
+            read(&mut tar).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", layer.path)))?;
+        out.push((diff_id.clone(), command, read));
+    }
+    Ok(out)
+}
+
 /// Layers already measured, by digest: of the blob as stored and of the uncompressed tar
 /// (`diff_id`). Both are content addresses, so an entry never goes stale.
 #[derive(Default)]

@@ -141,6 +141,41 @@ async fn upgrade(
     Ok(Connection(hyper_util::rt::TokioIo::new(upgraded)))
 }
 
+/// A plain `GET` of `path` on a connection of its own: the answer's body, or why there is
+/// none. For the few answers whose shape bollard's models no longer read (the build cache
+/// records of `/system/df`, a list of their own before API 1.52).
+pub async fn get(endpoint: &Endpoint, path: &str) -> Result<Vec<u8>, String> {
+    use http_body_util::BodyExt;
+    let stream = dial(endpoint).await.map_err(|e| e.to_string())?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    let request = hyper::Request::get(path)
+        .header(hyper::header::HOST, "docker")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    if !status.is_success() {
+        return Err(format!(
+            "the engine answered {status}: {}",
+            String::from_utf8_lossy(&body).trim()
+        ));
+    }
+    Ok(body.to_vec())
+}
+
 type Stream = Box<dyn AsyncStream>;
 trait AsyncStream: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> AsyncStream for T {}

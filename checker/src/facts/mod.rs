@@ -133,15 +133,9 @@ pub enum ProbeOutcome {
         idle: Vec<String>,
         overlap_seconds: Option<f64>,
     },
-    /// `cache-reuse`: the steps matching the goal's pattern after a source file changed,
-    /// and whether each came from the cache; every Dockerfile step of that rebuild; the
-    /// other steps that printed a download line (step, line); or why the rebuild failed.
-    CacheReuse {
-        steps: Vec<(String, bool)>,
-        seen: Vec<String>,
-        downloads: Vec<(String, String)>,
-        build_error: Option<String>,
-    },
+    /// `cache-reuse`: a build, then one after a source edit, and what the second fetched
+    /// again.
+    CacheReuse(Rebuilt),
     /// `test-stage`: whether the test target built on the context as it is, and how it
     /// went with each of the exercise's faults, and each correct rewrite, swapped in.
     TestStage {
@@ -189,12 +183,52 @@ pub enum ProbeOutcome {
         searched: Vec<String>,
         unbuilt: Vec<(String, String)>,
     },
-    /// `cache-mount`: why the rebuild with the change failed while the dependencies' source
-    /// was still there (None: it built), and why the one without it failed (None: it built).
-    CacheMount {
-        warm_error: Option<String>,
-        withheld_error: Option<String>,
-    },
+    /// `cache-mount`: a build, then one after a source edit with every copy of the
+    /// dependencies' source emptied, and what the second fetched again.
+    CacheMount(Rebuilt),
+}
+
+/// What the cache goals' probes measured: a build with cache mounts of the probe's own
+/// (empty at first: what other builds left in shared mounts is not there), then one after a
+/// source file changed (for `cache-mount`, also with every file whose content is the
+/// dependencies' emptied), and which of the layers that second build made anew hold files
+/// of the dependencies: a step that ran again and wrote them fetched them again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Rebuilt {
+    /// Cache mounts of the Dockerfile's steps, each given an id of the probe's own.
+    pub own_cache_mounts: usize,
+    /// How many distinct files the dependencies hold (the files under the goal's folder, and
+    /// those inside its zip archives), which the layers are searched for by content.
+    pub dependency_files: usize,
+    /// Files of the build context emptied for the build after the edit: every copy of a
+    /// dependency file, wherever it is (`cache-mount`).
+    pub withheld: Vec<String>,
+    /// Why the build before the edit failed (None: it built).
+    pub before_error: Option<String>,
+    /// Why the build after the edit failed (None: it built, or it was not tried).
+    pub after_error: Option<String>,
+    /// Layers the build after the edit made that the build before it did not.
+    pub new_layers: usize,
+    /// The steps among them that wrote files of the dependencies into their layer.
+    pub fetched: Vec<FetchingStep>,
+}
+
+/// A `RUN` step that ran again after the edit and wrote files of the dependencies into its
+/// layer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FetchingStep {
+    /// The stage whose image holds the layer (`build`, `stage-0`).
+    pub stage: String,
+    /// The instruction, as the Dockerfile writes its command (`RUN go mod download`).
+    pub step: String,
+    /// Its line in the Dockerfile (None: no step's command matched the layer's history).
+    pub line: Option<usize>,
+    /// How many files of the dependencies the layer holds, and the first few of them.
+    pub files: usize,
+    pub paths: Vec<String>,
+    /// Cache mounts other steps put on a folder these files were written to: (target, line
+    /// of that step). The files were meant to be there, in a cache this step did not mount.
+    pub cached_elsewhere: Vec<(String, usize)>,
 }
 
 /// The default build's base image, its layer count, and whether the alternate build's

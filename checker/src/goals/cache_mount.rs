@@ -1,40 +1,41 @@
-//! `cache-mount`: a build whose dependencies come from a cache mount, not a download, after a
-//! source edit. Two rebuilds in a copy of the context: one with `change` edited (what a
-//! learner does all day; it also fills the cache mounts), then one with another edit and
-//! every file under `withhold` (the dependencies' source, such as a module proxy folder)
-//! emptied, as if the network were down. A layer that holds downloaded dependencies is
-//! rebuilt, downloading again, whenever anything before it changes; only a cache mount
-//! (`RUN --mount=type=cache,target=…`) keeps them between builds, so only then does the
-//! second rebuild succeed.
-
-use std::collections::BTreeMap;
+//! `cache-mount`: after a source edit, the build still succeeds with the dependencies' source
+//! out of reach, and fetches nothing again: the dependencies come from a cache mount. In a
+//! copy of the context (see `refetch`), the probe builds once with cache mounts of its own,
+//! empty, then again after a line of spaces is appended to `change` and every file under
+//! `dependencies`, and every copy of one of their files anywhere in the context (found by
+//! content: a proxy copied to `deps/` is emptied too), emptied. A layer that holds
+//! downloaded dependencies is rebuilt, downloading again, whenever anything before it
+//! changes; only a cache mount (`RUN --mount=type=cache,target=…`) keeps them between
+//! builds, so only then does that build succeed. A rebuilt step that still wrote the
+//! dependencies' files fetched them from a copy the probe did not find, and misses too.
 
 use serde::{Deserialize, Serialize};
 
-use super::probe::{with_fresh_tail, Plan};
+use super::refetch::{before_failure, fetched_in_numbers, fetching_in_words, EditProbe};
 use super::settings::check_relative;
 use super::{Goal, Kind, Probe, Verdict};
 use crate::error::CheckerError;
-use crate::facts::{Measurements, ProbeOutcome};
+use crate::facts::{Measurements, ProbeOutcome, Rebuilt};
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CacheMount {
     /// A source file of the exercise folder; a line of spaces is appended to it.
     pub change: String,
-    /// A folder of the exercise folder the dependencies are downloaded from.
-    pub withhold: String,
+    /// The file or folder of the exercise folder the dependencies are fetched from (a module
+    /// proxy): withheld, with every copy of its files, for the build after the edit.
+    pub dependencies: String,
 }
 
 impl Kind for CacheMount {
     fn validate(&self, at: &str) -> Result<(), String> {
         check_relative(at, "change", &self.change)?;
-        check_relative(at, "withhold", &self.withhold)
+        check_relative(at, "dependencies", &self.dependencies)
     }
     fn target(&self) -> String {
         format!(
-            "builds after {} changes with {}/ emptied: the dependencies come from a cache mount",
-            self.change, self.withhold
+            "builds after {} changes with every copy of {}'s files emptied, and fetches nothing again: the dependencies come from a cache mount",
+            self.change, self.dependencies
         )
     }
     async fn probe(
@@ -42,127 +43,91 @@ impl Kind for CacheMount {
         goal: &Goal,
         probe: &mut Probe<'_>,
     ) -> Result<Option<ProbeOutcome>, CheckerError> {
-        let edited = with_fresh_tail(probe.read(goal, "change", &self.change)?);
-        // Another edit for the second rebuild, so that it cannot come from the first's cache.
-        let edited_again = with_fresh_tail(edited.clone());
-        let emptied: BTreeMap<String, Vec<u8>> = probe
-            .files_under(goal, "withhold", &self.withhold)?
-            .into_iter()
-            .map(|file| (file, Vec::new()))
-            .collect();
-        let change = &self.change;
-        probe.note(goal, &format!("rebuilding with {change} changed"));
-        let warm = Plan {
-            replacements: BTreeMap::from([(change.clone(), edited)]),
-            tag_suffix: Some("probe".into()),
-            ..Plan::default()
+        let edit = EditProbe {
+            change: &self.change,
+            dependencies: &self.dependencies,
+            withhold: true,
         };
-        let warm_error = self.rebuild(probe, &warm).await?;
-        let withheld_error = if warm_error.is_none() {
-            probe.note(
-                goal,
-                &format!(
-                    "rebuilding with {change} changed again and {}/ emptied",
-                    self.withhold
-                ),
-            );
-            let mut replacements = emptied;
-            replacements.insert(change.clone(), edited_again);
-            let cold = Plan {
-                replacements,
-                tag_suffix: Some("probe".into()),
-                ..Plan::default()
-            };
-            self.rebuild(probe, &cold).await?
-        } else {
-            None
-        };
-        Ok(Some(ProbeOutcome::CacheMount {
-            warm_error,
-            withheld_error,
-        }))
+        Ok(Some(ProbeOutcome::CacheMount(edit.measure(goal, probe).await?)))
     }
     fn judge(&self, goal: &Goal, _: &[Goal], m: &Measurements) -> Verdict {
         let target = self.target();
-        let Some(ProbeOutcome::CacheMount {
-            warm_error,
-            withheld_error,
-        }) = m.probes.get(&goal.id)
-        else {
+        let Some(ProbeOutcome::CacheMount(rebuilt)) = m.probes.get(&goal.id) else {
             return Verdict::new(goal, false, "not measured".into(), target);
         };
-        if let Some(error) = warm_error {
-            return Verdict::new(goal, false, "the rebuild failed".into(), target).detail(
-                format!("after {} changed, the build failed: {error}", self.change),
-            );
+        let (change, emptied) = (&self.change, emptied(rebuilt));
+        if let Some(error) = &rebuilt.before_error {
+            let (measured, detail) = before_failure(rebuilt, error);
+            return Verdict::new(goal, false, measured, target).detail(detail);
         }
-        match withheld_error {
-            None => Verdict::new(
-                goal,
-                true,
-                format!("built without {}/", self.withhold),
-                target,
-            ),
-            Some(error) => Verdict::new(
+        if let Some(error) = &rebuilt.after_error {
+            return Verdict::new(
                 goal,
                 false,
-                format!("downloads again: failed without {}/", self.withhold),
+                format!("failed with {emptied} emptied"),
                 target,
             )
             .detail(format!(
-                "after {} changed, with {}/ emptied, the build failed: {error}. The dependencies were fetched again, not taken from a cache: a layer's content is rebuilt whenever a step before it changes, a cache mount's stays from build to build. Mount one where the tool keeps what it downloads, on every step that downloads: RUN --mount=type=cache,target=<that folder> …",
-                self.change, self.withhold
-            )),
+                "after {change} changed, with {emptied} emptied ({}), the build failed at {error}. The dependencies were fetched again, not taken from a cache: a layer's content is rebuilt whenever a step before it changes, a cache mount's stays from build to build. Mount one where the tool keeps what it downloads, on every step that downloads: RUN --mount=type=cache,target=<that folder> …",
+                withheld_in_words(&rebuilt.withheld)
+            ));
         }
+        if !rebuilt.fetched.is_empty() {
+            return Verdict::new(
+                goal,
+                false,
+                format!("fetched again: {}", fetched_in_numbers(&rebuilt.fetched)),
+                target,
+            )
+            .detail(format!(
+                "after {change} changed, with {emptied} emptied, {}. They came from a copy of the dependencies that is not a cache mount: fetch them from {} into a cache mount",
+                fetching_in_words(&rebuilt.fetched),
+                self.dependencies
+            ));
+        }
+        Verdict::new(
+            goal,
+            true,
+            format!("built with {emptied} emptied; nothing fetched again"),
+            target,
+        )
     }
 }
 
-impl CacheMount {
-    /// Builds `plan`; a failed build is the outcome's business, not an error of the check.
-    async fn rebuild(
-        &self,
-        probe: &mut Probe<'_>,
-        plan: &Plan,
-    ) -> Result<Option<String>, CheckerError> {
-        let result = probe.builder.build(plan).await;
-        probe.discard(plan, &result).await;
-        match result {
-            Ok(_) => Ok(None),
-            Err(CheckerError::BuildFailed {
-                line, step, log, ..
-            }) => Ok(Some(why_it_failed(&step, line, &log))),
-            Err(e) => Err(e),
-        }
-    }
+/// How many files were emptied: "4 of the dependencies' files".
+fn emptied(rebuilt: &Rebuilt) -> String {
+    format!("{} of the dependencies' files", rebuilt.withheld.len())
 }
 
-/// The failed step and the last thing it printed (the tool's own error, such as Go's
-/// "zip: not a valid zip file"), not BuildKit's "did not complete successfully" after it.
-fn why_it_failed(step: &str, line: Option<usize>, log: &str) -> String {
-    let said = log
-        .lines()
-        .rev()
-        .map(|l| l.trim_start().trim_start_matches('|').trim())
-        .find(|l| {
-            !l.is_empty()
-                && !l.contains("did not complete successfully")
-                && !l.starts_with("executor failed")
-        });
-    let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
-    match said {
-        Some(said) => format!("{step}{at}: {said}"),
-        None => format!("{step}{at}"),
+/// Where the emptied files were, by top folder: "3 in deps/, 4 in goproxy/".
+fn withheld_in_words(withheld: &[String]) -> String {
+    let mut folders: Vec<(String, usize)> = Vec::new();
+    for path in withheld {
+        let folder = match path.split_once('/') {
+            Some((top, _)) => format!("{top}/"),
+            None => path.clone(),
+        };
+        match folders.iter_mut().find(|(f, _)| *f == folder) {
+            Some((_, n)) => *n += 1,
+            None => folders.push((folder, 1)),
+        }
     }
+    folders
+        .iter()
+        .map(|(f, n)| format!("{n} in {f}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::FetchingStep;
 
-    fn judged(outcome: ProbeOutcome) -> Verdict {
+    fn judged(rebuilt: Rebuilt) -> Verdict {
         let kind = CacheMount {
             change: "src/main.go".into(),
-            withhold: "goproxy".into(),
+            dependencies: "goproxy".into(),
         };
         let goal = Goal {
             id: "module-cache".into(),
@@ -170,48 +135,88 @@ mod tests {
             advice: None,
         };
         let mut m = Measurements::default();
-        m.probes.insert(goal.id.clone(), outcome);
+        m.probes
+            .insert(goal.id.clone(), ProbeOutcome::CacheMount(rebuilt));
         kind.judge(&goal, &[], &m)
     }
 
+    fn withheld() -> Vec<String> {
+        [
+            "deps/example.com/slugify/@v/v1.3.0.zip",
+            "goproxy/example.com/slugify/@v/list",
+            "goproxy/example.com/slugify/@v/v1.3.0.info",
+            "goproxy/example.com/slugify/@v/v1.3.0.mod",
+            "goproxy/example.com/slugify/@v/v1.3.0.zip",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
     #[test]
-    fn a_failure_is_told_by_what_the_tool_said() {
-        let log = "  | go: downloading example.com/slugify v1.3.0\n  | go: example.com/slugify@v1.3.0: zip: not a valid zip file\n  | process \"/bin/sh -c go build\" did not complete successfully: exit code: 1";
+    fn building_without_any_copy_of_the_source_is_met() {
+        let v = judged(Rebuilt {
+            own_cache_mounts: 3,
+            withheld: withheld(),
+            new_layers: 2,
+            ..Rebuilt::default()
+        });
+        assert!(v.met);
         assert_eq!(
-            why_it_failed("[build 8/10] RUN go build", Some(29), log),
-            "[build 8/10] RUN go build (line 29): go: example.com/slugify@v1.3.0: zip: not a valid zip file"
+            v.measured,
+            "built with 5 of the dependencies' files emptied; nothing fetched again"
         );
     }
 
     #[test]
-    fn building_without_the_download_source_is_met() {
-        let v = judged(ProbeOutcome::CacheMount {
-            warm_error: None,
-            withheld_error: None,
-        });
-        assert!(v.met);
-        assert_eq!(v.measured, "built without goproxy/");
-    }
-
-    #[test]
-    fn failing_without_it_is_a_miss_that_says_to_mount_a_cache() {
-        let v = judged(ProbeOutcome::CacheMount {
-            warm_error: None,
-            withheld_error: Some("RUN go build failed: zip: not a valid zip file".into()),
+    fn failing_without_it_is_a_miss_that_says_where_and_to_mount_a_cache() {
+        let v = judged(Rebuilt {
+            withheld: withheld(),
+            after_error: Some("[build 8/10] RUN go build (line 29): verifying example.com/slugify@v1.3.0: checksum mismatch".into()),
+            ..Rebuilt::default()
         });
         assert!(!v.met);
+        assert_eq!(v.measured, "failed with 5 of the dependencies' files emptied");
         let detail = v.detail.unwrap();
-        assert!(detail.contains("not a valid zip file"), "{detail}");
+        assert!(
+            detail.starts_with("after src/main.go changed, with 5 of the dependencies' files emptied (1 in deps/, 4 in goproxy/), the build failed at [build 8/10] RUN go build (line 29): verifying example.com/slugify@v1.3.0: checksum mismatch. The dependencies"),
+            "{detail}"
+        );
         assert!(detail.contains("--mount=type=cache"), "{detail}");
     }
 
     #[test]
-    fn a_rebuild_that_fails_anyway_is_named_as_that() {
-        let v = judged(ProbeOutcome::CacheMount {
-            warm_error: Some("COPY src/main.go: not found".into()),
-            withheld_error: None,
+    fn a_step_that_still_wrote_the_modules_fetched_them_from_somewhere_else() {
+        let v = judged(Rebuilt {
+            withheld: withheld(),
+            fetched: vec![FetchingStep {
+                stage: "build".into(),
+                step: "RUN go build ./src".into(),
+                line: Some(12),
+                files: 3,
+                paths: vec!["/root/go/pkg/mod/example.com/slugify@v1.3.0/slugify.go".into()],
+                cached_elsewhere: vec![],
+            }],
+            ..Rebuilt::default()
         });
         assert!(!v.met);
-        assert_eq!(v.measured, "the rebuild failed");
+        assert_eq!(
+            v.measured,
+            "fetched again: 3 of the dependencies' files, by 1 step"
+        );
+        let detail = v.detail.unwrap();
+        assert!(detail.contains("`RUN go build ./src` (line 12, stage build) ran again"), "{detail}");
+        assert!(detail.ends_with("fetch them from goproxy into a cache mount"), "{detail}");
+    }
+
+    #[test]
+    fn a_build_that_fails_with_empty_caches_is_named_as_that() {
+        let v = judged(Rebuilt {
+            own_cache_mounts: 2,
+            before_error: Some("[build 7/7] RUN go build (line 9): go: module lookup disabled by GOPROXY=off".into()),
+            ..Rebuilt::default()
+        });
+        assert!(!v.met);
+        assert_eq!(v.measured, "the build failed with empty cache mounts");
+        assert!(v.detail.unwrap().starts_with("with its 2 cache mounts empty"));
     }
 }

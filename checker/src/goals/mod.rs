@@ -6,7 +6,9 @@
 //! Adding a kind: a new file here that implements [`Kind`], and one line in `goal_kinds!`
 //! below. A kind with a probe also adds the variant of [`ProbeOutcome`] it records.
 
+mod dependencies;
 pub mod probe;
+mod refetch;
 mod settings;
 pub mod verdict;
 

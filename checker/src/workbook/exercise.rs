@@ -403,7 +403,7 @@ kind = "parallel-stages"
 id = "cache"
 kind = "cache-reuse"
 change = "src/main.go"
-step = "apt-get"
+dependencies = "goproxy"
 
 [[goals]]
 id = "tests"
@@ -444,10 +444,20 @@ rewrites = [{ file = "calc.c", with = "rewrites/calc.c" }]
         );
         let err = parse_exercise_toml(&format!(
             "{VALID}{}",
-            extra.replace("step = \"apt-get\"", "step = \"[\"")
+            extra.replace(
+                "dependencies = \"goproxy\"",
+                "dependencies = \"../goproxy\""
+            )
         ))
         .unwrap_err();
-        assert!(err.contains("`step` is not a valid regex"), "{err}");
+        assert!(err.contains("`dependencies`"), "{err}");
+        // The settings the cache goal had before it judged what the rebuild wrote.
+        let err = parse_exercise_toml(&format!(
+            "{VALID}{}",
+            extra.replace("dependencies = \"goproxy\"", "step = \"go mod download\"")
+        ))
+        .unwrap_err();
+        assert!(err.contains("unknown field `step`"), "{err}");
     }
 
     #[test]

@@ -1,36 +1,22 @@
 //! The probing goals against Dockerfiles that game them, and one that is right but looks
 //! different: each is written into a copy of the real exercise and checked on the engine.
-//! A test stage that greps for the line a fault changes, a download step that is cached
-//! because it does nothing, a base image hard-coded beside an ENV that names the other one:
-//! each misses its goal, and says why. Cache mounts on the download and build steps meet
-//! the cache goal.
+//! A test stage that greps for the line a fault changes, a base image hard-coded beside an
+//! ENV that names the other one, a secret in a stage without a name or in an ENV: each
+//! misses its goal, and says why. The cache goals have a module of their own
+//! (`cache_probes`).
 
 use crate::common::*;
 
 /// A workbook holding a copy of one real exercise, with `dockerfile` as the learner's.
-/// Held by each test from its first build to the end of its clean-up: these tests run one
-/// at a time. Several of them judge the build cache (07's cache-reuse probe rebuilds and
-/// reads which steps came from it), and on the containerd image store the build cache and
-/// the images share their content (moby/moby#48700): another test's `checker clean`,
-/// removing images built on the same layers, made a step the probe needed rebuild ("0 of 1
-/// cached", twice in full CI runs on Docker 28.5, never when the test ran alone).
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 struct Workbook {
-    // Fields drop in order: the copy's images are removed before the turn is released.
     dir: TempWorkbook,
-    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Workbook {
     fn with(exercise: &str, dockerfile: &str) -> Workbook {
-        // A test that failed while holding it poisons it; the next one still runs.
-        let turn = ONE_AT_A_TIME
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let (dir, ex) = workbook_with(exercise);
         std::fs::write(ex.join("Dockerfile"), dockerfile).unwrap();
-        Workbook { dir, _turn: turn }
+        Workbook { dir }
     }
 
     /// `checker check <exercise> --format json`: the report, and the exit code.
@@ -99,55 +85,6 @@ pub(crate) fn a_test_stage_that_greps_for_the_faulty_line_misses() {
         detail.contains("fails with rewrites/roman.go ([test 2/2] RUN grep -q 'for n >= num.value' roman.go), which behaves exactly as the original"),
         "{detail}"
     );
-}
-
-pub(crate) fn a_download_step_that_does_nothing_misses_the_cache_goal() {
-    require_engine();
-    // Nothing to download before go.mod is there: the step fails, `|| true` hides it, and
-    // it stays cached on every edit while go build downloads the modules.
-    let dockerfile = solution_with("07-cache-order", "COPY go.mod go.sum ./\n", "")
-        .replacen("RUN go mod download", "RUN go mod download || true", 1)
-        .replacen("COPY src/ src/", "COPY . .", 1);
-    let book = Workbook::with("07-cache-order", &dockerfile);
-    let (report, code) = book.check("07");
-    assert_eq!(code, Some(1), "{report}");
-    assert!(!met(&report, "cache"), "{report}");
-    assert_eq!(
-        measured(&report, "cache"),
-        "1 of 1 cached, but another step downloads again"
-    );
-    let detail = detail(&report, "cache");
-    assert!(
-        detail.contains("RUN CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o /server ./src printed `go: downloading example.com/slugify v1.3.0`"),
-        "{detail}"
-    );
-    assert!(detail.contains("Copy the dependency list (go.mod, go.sum) before the cached step"));
-    // The app itself works: only the cache goal sees the cost.
-    assert!(met(&report, "slugs"), "{report}");
-}
-
-pub(crate) fn cache_mounts_meet_the_cache_goal() {
-    require_engine();
-    // The README's next step: the module cache on the download, and it plus the build cache
-    // on go build. The `--mount` flags are in the step's name, not in what the goal matches.
-    let modules = "--mount=type=cache,target=/root/go/pkg/mod";
-    let dockerfile = solution_with(
-        "07-cache-order",
-        "RUN go mod download",
-        &format!("RUN {modules} go mod download"),
-    )
-    .replacen(
-        "RUN CGO_ENABLED=0 go build",
-        &format!(
-            "RUN {modules} --mount=type=cache,target=/root/.cache/go-build CGO_ENABLED=0 go build"
-        ),
-        1,
-    );
-    let book = Workbook::with("07-cache-order", &dockerfile);
-    let (report, code) = book.check("07");
-    assert!(met(&report, "cache"), "{report}");
-    assert_eq!(measured(&report, "cache"), "1 of 1 cached");
-    assert_eq!(code, Some(0), "{report}");
 }
 
 pub(crate) fn a_hard_coded_base_misses_the_base_goal() {
@@ -267,29 +204,4 @@ pub(crate) fn a_secret_in_an_env_of_the_final_stage_is_found_in_config_and_histo
         "{detail}"
     );
     assert!(detail.contains("the image: history entry"), "{detail}");
-}
-
-pub(crate) fn a_proxy_mounted_without_a_module_cache_misses_the_cache_mount_goal() {
-    require_engine();
-    // The proxy out of every layer, but the modules kept nowhere between builds: every
-    // edit downloads them again, and with the proxy gone the build fails.
-    let dockerfile = solution_with(
-        "15-build-mounts",
-        "    --mount=type=cache,target=/root/go/pkg/mod \\\n",
-        "",
-    );
-    let book = Workbook::with("15-build-mounts", &dockerfile);
-    let (report, code) = book.check("15");
-    assert_eq!(code, Some(1), "{report}");
-    assert!(!met(&report, "module-cache"), "{report}");
-    assert_eq!(
-        measured(&report, "module-cache"),
-        "downloads again: failed without goproxy/"
-    );
-    let detail = detail(&report, "module-cache");
-    assert!(
-        detail.contains("RUN --mount=type=cache,target="),
-        "{detail}"
-    );
-    assert!(met(&report, "secret"), "{report}");
 }

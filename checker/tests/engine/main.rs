@@ -21,6 +21,7 @@ mod common;
 
 mod bad_input_matrix;
 mod broken_input;
+mod cache_probes;
 mod cheats;
 mod cheats_probes;
 mod classroom;
@@ -115,15 +116,29 @@ fn all_trials() -> Vec<(Turn, Trial)> {
         }
         cheats_probes {
             a_test_stage_that_greps_for_the_faulty_line_misses,
-            a_download_step_that_does_nothing_misses_the_cache_goal,
-            cache_mounts_meet_the_cache_goal,
             a_hard_coded_base_misses_the_base_goal,
             a_hard_coded_version_misses_the_version_goal,
             an_app_failure_names_the_arg_the_stage_never_declared,
             a_secret_copied_into_a_stage_without_a_name_is_found_there,
             a_secret_in_an_env_of_the_final_stage_is_found_in_config_and_history,
+        }
+        cache_probes {
+            a_download_behind_or_true_and_a_silent_build_miss_the_cache_goal,
+            a_download_in_another_step_with_goflags_misses_the_cache_goal,
+            the_module_cache_on_the_download_alone_names_the_step_that_lacks_it,
+            a_download_in_exec_form_meets_the_cache_goal,
+            dockers_go_guide_meets_the_cache_goal_and_leaves_no_cache_behind,
+            cache_mounts_on_both_steps_meet_the_cache_goal,
+            a_cache_other_builds_filled_does_not_pass_a_build_that_cannot_fetch,
+            the_solution_meets_the_cache_mount_goal_and_go_proxy_off_misses_it,
+            a_proxy_copied_under_another_name_misses_the_cache_mount_goal,
+            a_proxy_in_an_archive_the_checker_cannot_empty_still_misses,
             a_proxy_mounted_without_a_module_cache_misses_the_cache_mount_goal,
         }
+        // Alone: the other checkout's clean removes images whose content the build cache
+        // shares on the containerd store (moby/moby#48700); builds of other tests that were
+        // reusing it at that moment failed with "not found".
+        @alone { another_checkouts_clean_during_a_probe_changes_no_verdict }
         classroom {
             junit_and_markdown_reports,
             grading_a_class_survives_broken_submissions_and_leaves_nothing_behind,

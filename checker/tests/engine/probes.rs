@@ -37,8 +37,15 @@ pub(crate) fn each_probing_goal_catches_its_wrong_dockerfile() {
         assert!(
             measured("02-parallel", "solution").starts_with("independent: app, docs; overlapped")
         );
-        assert_eq!(measured("03-cache", "starter"), "0 of 1 cached");
-        assert_eq!(measured("03-cache", "solution"), "1 of 1 cached");
+        // The starter's install step runs again and writes deps.txt's content to /deps.
+        assert_eq!(
+            measured("03-cache", "starter"),
+            "fetched again: 1 of the dependencies' files, by 1 step"
+        );
+        assert_eq!(
+            measured("03-cache", "solution"),
+            "nothing fetched again: 1 layer rebuilt after the edit, none holding a file of the dependencies (1 looked for)"
+        );
         assert!(measured("04-test-stage", "starter").contains("the tests do not run"));
         assert!(measured("04-test-stage", "solution")
             .contains("with the fault it fails at [test 1/1] RUN sh test.sh"));
@@ -53,7 +60,8 @@ pub(crate) fn each_probing_goal_catches_its_wrong_dockerfile() {
         assert_eq!(measured("06-waste", "starter"), "2.00 MB wasted");
         assert_eq!(measured("06-waste", "solution"), "0.00 MB wasted");
     }
-    // The probes' own images (`-probe`, `-test`, `-test-fault`, `-alternate`) are removed:
+    // The probes' own images (`-probe`, `-probe-before-<stage>`, `-probe-after-<stage>`,
+    // `-test`, `-test-fault`, `-alternate`) are removed:
     // those of this workbook's scope (other tests' probes may be running).
     let scope = checker::workbook::exercise::folder_scope(&fixture("probes").join("exercises"));
     let tags = std::process::Command::new("docker")
@@ -69,9 +77,10 @@ pub(crate) fn each_probing_goal_catches_its_wrong_dockerfile() {
     let left: Vec<String> = text(&tags.stdout)
         .lines()
         .filter(|t| {
-            ["-probe", "-test", "-test-fault", "-alternate"]
-                .iter()
-                .any(|s| t.ends_with(s))
+            t.contains("-probe-")
+                || ["-probe", "-test", "-test-fault", "-alternate"]
+                    .iter()
+                    .any(|s| t.ends_with(s))
         })
         .map(str::to_string)
         .collect();

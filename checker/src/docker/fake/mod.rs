@@ -481,6 +481,18 @@ impl EngineApi for FakeEngine {
         Ok((users, found))
     }
 
+    async fn build_cache_records(
+        &self,
+        _marker: &str,
+    ) -> Result<Vec<(String, String)>, CheckerError> {
+        // The fake keeps no build cache: nothing a probe made is left in it.
+        Ok(Vec::new())
+    }
+
+    async fn remove_build_cache(&self, _id: &str) -> Result<(), CheckerError> {
+        Ok(())
+    }
+
     async fn read_dpkg(
         &self,
         image: &str,
