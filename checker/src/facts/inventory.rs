@@ -238,7 +238,7 @@ impl Inventory {
             (None, None) => "its first word is no file of the image".to_string(),
         };
         let given = match (app_files.first(), &program.argument) {
-            (Some(file), _) if !executable.is_some_and(|e| e.path == file.path) => {
+            (Some(file), _) if executable.is_none_or(|e| e.path != file.path) => {
                 format!("; {} is {}", file.path, self.describe(file))
             }
             (None, Some(path)) => format!("; {path} holds no file"),
