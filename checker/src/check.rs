@@ -13,7 +13,7 @@ use crate::docker::api::{BuildProgress, BuildStep, EngineApi};
 use crate::docker::dockerfile::{Base, StageGraph};
 use crate::error::CheckerError;
 use crate::facts::user::resolve_user;
-use crate::facts::{AppOutcome, BaseLayers, Measurements, SlimSibling};
+use crate::facts::{AppOutcome, BaseLayers, Layer, Measurements, SlimSibling};
 use crate::goals::{evaluate, probe_all, run_apps, Probe, Verdict};
 use crate::workbook::exercise::{Exercise, Variant};
 use crate::workbook::result_cache::{self, KeyInputs, ResultCache};
@@ -398,37 +398,25 @@ async fn measure(
     // pristine starter to compare with): asked at once, what the checker adds to a build
     // stays close to the slowest of them (usually the app check), not their sum. The apps
     // come first: their containers are made before the others' (see `Engine::app_starts`).
-    let ((apps, apps_ran_at), facts, mut layers, (users, found_paths), other_starter_size, base) =
-        tokio::try_join!(
-            apps(
-                engine,
-                goals,
-                (tag, build.image_id.as_deref()),
-                labels,
-                app_runs
-            ),
-            engine.inspect(tag),
-            engine.layers(tag),
-            engine.inspect_files(tag, labels, &paths),
-            async {
-                match variant {
-                    _ if !needs_starter_size => Ok(None),
-                    // The starter's own size is the image's, measured with the others.
-                    Variant::Starter => Ok(None),
-                    _ => starter_size(engine, exercise).await.map(Some),
-                }
-            },
-            base_layers(engine, graph, tag),
-        )?;
+    let answers = tokio::try_join!(
+        apps(
+            engine,
+            goals,
+            (tag, build.image_id.as_deref()),
+            labels,
+            app_runs
+        ),
+        engine.inspect(tag),
+        engine.layers(tag),
+        engine.inspect_files(tag, labels, &paths),
+        compared_starter_size(engine, exercise, variant, needs_starter_size),
+        base_layers(engine, graph, tag),
+    )?;
+    let ((apps, apps_ran_at), facts, layers, (users, found_paths), compared_size, base) = answers;
     let layer_count = layers.len();
-    let history = layers
-        .iter()
-        .map(|l| (l.size, l.created_by.clone()))
-        .collect();
-    layers.sort_by_key(|l| std::cmp::Reverse(l.size));
-    layers.truncate(5);
+    let (history, largest_layers) = history_and_largest(layers);
 
-    let starter_size = needs_starter_size.then(|| other_starter_size.unwrap_or(facts.size));
+    let starter_size = needs_starter_size.then(|| compared_size.unwrap_or(facts.size));
     let measurements = Measurements {
         image_size: facts.size,
         compressed_size: facts.compressed_size,
@@ -445,7 +433,7 @@ async fn measure(
         paths: found_paths,
         apps,
         apps_ran_at,
-        largest_layers: layers,
+        largest_layers,
         build_seconds: build.seconds,
         cached_steps: build
             .steps
@@ -464,6 +452,34 @@ async fn measure(
         inventory: None,
     };
     Ok((measurements, facts.id, history))
+}
+
+/// The starter's image size to compare with, when a goal needs it and this image is not
+/// the starter's (whose own size is the image's, measured with the others).
+async fn compared_starter_size(
+    engine: &dyn EngineApi,
+    exercise: &Exercise,
+    variant: Variant,
+    needed: bool,
+) -> Result<Option<u64>, CheckerError> {
+    match variant {
+        _ if !needed => Ok(None),
+        Variant::Starter => Ok(None),
+        _ => starter_size(engine, exercise).await.map(Some),
+    }
+}
+
+/// The image's layers as a check keeps them: every one's size and instruction, oldest
+/// first (the stage graph's copied bytes are read from them), and the five largest,
+/// largest first (the report's).
+fn history_and_largest(mut layers: Vec<Layer>) -> (Vec<(u64, String)>, Vec<Layer>) {
+    let history = layers
+        .iter()
+        .map(|l| (l.size, l.created_by.clone()))
+        .collect();
+    layers.sort_by_key(|l| std::cmp::Reverse(l.size));
+    layers.truncate(5);
+    (history, layers)
 }
 
 /// Every path a goal judges the presence of, once each, in order.
