@@ -53,9 +53,13 @@ pub fn program_must_be(v: Verdict, rule: Option<ProgramRule>, m: &Measurements) 
 /// file". An exercise's advice replaces a verdict's detail, so this goes in what was measured.
 pub fn start_failure(message: &str) -> String {
     let mut reason = message.trim();
-    for wrapper in ["Error response from daemon:", "Docker responded with status code"] {
+    for wrapper in [
+        "Error response from daemon:",
+        "Docker responded with status code",
+    ] {
         if let Some(at) = reason.rfind(wrapper) {
-            reason = reason[at + wrapper.len()..].trim_start_matches(|c: char| c.is_ascii_digit() || c == ':' || c == ' ');
+            reason = reason[at + wrapper.len()..]
+                .trim_start_matches(|c: char| c.is_ascii_digit() || c == ':' || c == ' ');
         }
     }
     let short: String = reason.chars().take(160).collect();
