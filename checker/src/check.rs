@@ -771,6 +771,32 @@ mod tests {
         assert_eq!(slim_tag("debian"), None);
         assert_eq!(slim_tag("debian@sha256:0123"), None);
     }
+
+    #[test]
+    fn results_read_back_what_they_wrote() {
+        // Fields a report leaves out when empty must read back, or the result cache
+        // (`workbook::result_cache`) never reuses a result: a result with every kind of stage
+        // step, edge and fact, written and read.
+        let graph = crate::docker::dockerfile::parse_stage_graph(
+            std::path::Path::new("Dockerfile"),
+            "FROM debian:bookworm AS build\nRUN make\nADD https://example.com/x /x\n\
+             FROM scratch\nCOPY --from=build /x /x\nUSER 1\n",
+            &Default::default(),
+            None,
+        )
+        .unwrap();
+        let written = serde_json::json!({
+            "exercise": "01", "title": "t", "variant": "learner", "dockerfile": "Dockerfile",
+            "image": "i", "image_id": "sha256:1", "checked_at": "2026-11-30T14:00:00Z",
+            "verdicts": [], "measurements": crate::facts::Measurements::default(),
+            "stage_graph": graph, "mermaid": "", "build_steps": [],
+        })
+        .to_string();
+        let read: Result<super::CheckResult, _> = serde_json::from_str(&written);
+        assert!(read.is_ok(), "{read:?}");
+        let again = serde_json::to_string(&read.unwrap()).unwrap();
+        assert!(serde_json::from_str::<super::CheckResult>(&again).is_ok());
+    }
 }
 
 /// The pipeline end to end on the fake engine: real exercises, no daemon.
