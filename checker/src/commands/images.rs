@@ -40,6 +40,18 @@ pub const DISTROLESS_IMAGES: [(&str, &str); 6] = [
 /// checker needs no checkout to make them.
 const DISTROLESS_DOCKERFILE: &str = include_str!("distroless.Dockerfile");
 
+/// The bases the book's runtime-base chapter puts exercise 14's program on
+/// (`dev::numbers::RUNTIME_BASE_EXERCISE`, measured by `checker measure`), in the order the
+/// chapter's table lists them (fattest first): needed to measure the book, so
+/// `checker images` makes them too.
+pub const RUNTIME_BASES: [&str; 5] = [
+    "debian:bookworm",
+    "debian:bookworm-slim",
+    "gcr.io/distroless/base-debian12",
+    "gcr.io/distroless/static-debian12",
+    "scratch",
+];
+
 /// The label every image `checker images --offline` makes carries, and its value: what
 /// tells a local build from the real image pulled from a registry.
 pub const MADE_BY_LABEL: &str = "org.workbook.made-by";
@@ -96,7 +108,7 @@ pub fn needed_images(
                 .position(|l| l.contains("{{#measure runtime-bases}}"))
         })
         .map_or(0, |i| i + 1);
-    for base in crate::dev::numbers::RUNTIME_BASES {
+    for base in RUNTIME_BASES {
         if base != "scratch" {
             let image = if base.contains(':') {
                 base.to_string()

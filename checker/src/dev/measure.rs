@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::numbers::*;
+use crate::commands::images::RUNTIME_BASES;
 use crate::commands::Outcome;
 use crate::error::CheckerError;
 use crate::workbook::Workbook;

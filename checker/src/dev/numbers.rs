@@ -29,7 +29,7 @@ pub struct MeasuredResults {
     pub bases: BTreeMap<String, u64>,
     pub exercises: BTreeMap<String, ExerciseNumbers>,
     /// The runtime-base chapter's comparison: exercise 14's program on each base of
-    /// `RUNTIME_BASES`, in that order.
+    /// `commands::images::RUNTIME_BASES`, in that order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runtime_bases: Vec<RuntimeBase>,
     /// Figures of grading a synthetic class (`bench/classroom.sh`, from `checker grade`'s
@@ -72,16 +72,10 @@ pub struct VariantNumbers {
     pub wasted_bytes: Option<u64>,
 }
 
-/// The exercise whose program the runtime-base chapter puts on each base, and the bases, in
-/// the order the chapter's table lists them (fattest first).
+/// The exercise whose program the runtime-base chapter puts on each base of
+/// `commands::images::RUNTIME_BASES` (which `checker images` makes, as every image the
+/// workbook needs).
 pub const RUNTIME_BASE_EXERCISE: &str = "14-distroless";
-pub const RUNTIME_BASES: [&str; 5] = [
-    "debian:bookworm",
-    "debian:bookworm-slim",
-    "gcr.io/distroless/base-debian12",
-    "gcr.io/distroless/static-debian12",
-    "scratch",
-];
 /// Paths that mean "a shell is there" and "a package manager is there".
 pub const SHELL_PATHS: [&str; 3] = ["/bin/sh", "/usr/bin/sh", "/bin/bash"];
 pub const PACKAGE_MANAGER_PATHS: [&str; 4] = [
