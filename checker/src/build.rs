@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::docker::api::{self, BuildFailure, BuildProgress, BuildRequest, EngineApi};
+use crate::docker::api::{self, BuildFailure, BuildProgress, BuildRequest, BuildStep, EngineApi};
 use crate::docker::context;
 use crate::docker::dockerfile::{parse_stage_graph, StageGraph};
 use crate::error::CheckerError;
@@ -182,6 +182,17 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
+/// The progress of a build nobody watches (the pristine starter a relative size compares
+/// with, a probe's variation, which the probe's own note announces): its steps go nowhere.
+/// A build notes nothing of its own; the notes of a check go to the check's progress. Core
+/// code never prints: the terminal's progress is `ui`'s, which the commands choose.
+pub struct Quiet;
+
+impl BuildProgress for Quiet {
+    fn step(&mut self, _: &BuildStep) {}
+    fn note(&mut self, _: &str) {}
+}
+
 /// Builds variations of one exercise's Dockerfile for one variant, quietly.
 pub struct ExerciseBuilder<'a> {
     pub engine: &'a dyn EngineApi,
@@ -199,14 +210,7 @@ impl Builder for ExerciseBuilder<'_> {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Built, CheckerError>> + Send + 'a>>
     {
         Box::pin(async move {
-            build_plan(
-                self.engine,
-                self.exercise,
-                self.variant,
-                plan,
-                &mut crate::ui::Silent,
-            )
-            .await
+            build_plan(self.engine, self.exercise, self.variant, plan, &mut Quiet).await
         })
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::build::{build, labels, Built, ExerciseBuilder};
+use crate::build::{build, labels, Built, ExerciseBuilder, Quiet};
 use crate::docker::api::{BuildProgress, BuildStep, EngineApi};
 use crate::docker::dockerfile::{Base, StageGraph};
 use crate::error::CheckerError;
@@ -661,7 +661,7 @@ pub async fn build_starter(
     exercise: &Exercise,
 ) -> Result<String, CheckerError> {
     let reference = exercise.reference();
-    build(engine, &reference, Variant::Starter, &mut crate::ui::Silent)
+    build(engine, &reference, Variant::Starter, &mut Quiet)
         .await?
         .image
         .settle();
