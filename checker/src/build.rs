@@ -1,7 +1,13 @@
-//! The build layer: what to build (a `Plan`: another target, a changed file, no cache, more
-//! build arguments), the labels every image and container of the checker carries, and one
-//! build of an exercise's Dockerfile through the engine, its failure located on its line.
-//! Used by `check` for the main build and by the goals whose probes build again.
+//! The build layer: the labels every image and container of the checker carries, and one
+//! build of an exercise's Dockerfile through the engine (as a `Plan` says: another target,
+//! a changed file, no cache, more build arguments), its failure located on its line. Used
+//! by `check` for the main build, and by the goals whose probes build again through
+//! [`ExerciseBuilder`].
+//!
+//! `Plan`, `Built` and `Builder` are defined in `goals::probe` and re-exported here: the
+//! goals sit below this layer and cannot import it, so they define what they need of a
+//! build (the `Builder` trait, with what they ask, a `Plan`, and what they get back,
+//! `Built`), and this layer implements it (dependency inversion, docs/architecture.md).
 
 use std::collections::BTreeMap;
 
@@ -11,6 +17,7 @@ use crate::docker::dockerfile::{parse_stage_graph, StageGraph};
 use crate::error::CheckerError;
 use crate::workbook::exercise::{Exercise, Variant};
 
+// The goals' port, implemented below by `ExerciseBuilder`; named here for the layers above.
 pub use crate::goals::probe::{Builder, Built, Plan};
 
 pub fn labels(exercise: &Exercise, variant: Variant) -> BTreeMap<String, String> {
