@@ -1,16 +1,23 @@
-//! The build layer: what to build (a `Plan`: another target, a changed file, no cache, more
-//! build arguments), the labels every image and container of the checker carries, and one
-//! build of an exercise's Dockerfile through the engine, its failure located on its line.
-//! Used by `check` for the main build and by the goals whose probes build again.
+//! The build layer: the labels every image and container of the checker carries, and one
+//! build of an exercise's Dockerfile through the engine (as a `Plan` says: another target,
+//! a changed file, no cache, more build arguments), its failure located on its line. Used
+//! by `check` for the main build, and by the goals whose probes build again through
+//! [`ExerciseBuilder`].
+//!
+//! `Plan`, `Built` and `Builder` are defined in `goals::probe` and re-exported here: the
+//! goals sit below this layer and cannot import it, so they define what they need of a
+//! build (the `Builder` trait, with what they ask, a `Plan`, and what they get back,
+//! `Built`), and this layer implements it (dependency inversion, docs/architecture.md).
 
 use std::collections::BTreeMap;
 
-use crate::docker::api::{self, BuildFailure, BuildProgress, BuildRequest, EngineApi};
+use crate::docker::api::{self, BuildFailure, BuildProgress, BuildRequest, BuildStep, EngineApi};
 use crate::docker::context;
 use crate::docker::dockerfile::{parse_stage_graph, StageGraph};
 use crate::error::CheckerError;
 use crate::workbook::exercise::{Exercise, Variant};
 
+// The goals' port, implemented below by `ExerciseBuilder`; named here for the layers above.
 pub use crate::goals::probe::{Builder, Built, Plan};
 
 pub fn labels(exercise: &Exercise, variant: Variant) -> BTreeMap<String, String> {
@@ -209,6 +216,17 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
+/// The progress of a build nobody watches (the pristine starter a relative size compares
+/// with, a probe's variation, which the probe's own note announces): its steps go nowhere.
+/// A build notes nothing of its own; the notes of a check go to the check's progress. Core
+/// code never prints: the terminal's progress is `ui`'s, which the commands choose.
+pub struct Quiet;
+
+impl BuildProgress for Quiet {
+    fn step(&mut self, _: &BuildStep) {}
+    fn note(&mut self, _: &str) {}
+}
+
 /// Builds variations of one exercise's Dockerfile for one variant, quietly.
 pub struct ExerciseBuilder<'a> {
     pub engine: &'a dyn EngineApi,
@@ -226,14 +244,7 @@ impl Builder for ExerciseBuilder<'_> {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Built, CheckerError>> + Send + 'a>>
     {
         Box::pin(async move {
-            build_plan(
-                self.engine,
-                self.exercise,
-                self.variant,
-                plan,
-                &mut crate::ui::Silent,
-            )
-            .await
+            build_plan(self.engine, self.exercise, self.variant, plan, &mut Quiet).await
         })
     }
 }

@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::build::{build, labels, Built, ExerciseBuilder};
+use crate::build::{build, labels, Built, ExerciseBuilder, Quiet};
 use crate::docker::api::{BuildProgress, BuildStep, EngineApi};
 use crate::docker::dockerfile::{Base, StageGraph};
 use crate::error::CheckerError;
 use crate::facts::user::resolve_user;
-use crate::facts::{AppOutcome, BaseLayers, Measurements, SlimSibling};
+use crate::facts::{AppOutcome, BaseLayers, Layer, Measurements, SlimSibling, UndeclaredArg};
 use crate::goals::{evaluate, probe_all, run_apps, Probe, Verdict};
 use crate::workbook::exercise::{Exercise, Variant};
 use crate::workbook::result_cache::{self, KeyInputs, ResultCache};
@@ -399,37 +399,25 @@ async fn measure(
     // pristine starter to compare with): asked at once, what the checker adds to a build
     // stays close to the slowest of them (usually the app check), not their sum. The apps
     // come first: their containers are made before the others' (see `Engine::app_starts`).
-    let ((apps, apps_ran_at), facts, mut layers, (users, found_paths), other_starter_size, base) =
-        tokio::try_join!(
-            apps(
-                engine,
-                goals,
-                (tag, build.image_id.as_deref()),
-                labels,
-                app_runs
-            ),
-            engine.inspect(tag),
-            engine.layers(tag),
-            engine.inspect_files(tag, labels, &paths),
-            async {
-                match variant {
-                    _ if !needs_starter_size => Ok(None),
-                    // The starter's own size is the image's, measured with the others.
-                    Variant::Starter => Ok(None),
-                    _ => starter_size(engine, exercise).await.map(Some),
-                }
-            },
-            base_layers(engine, graph, tag),
-        )?;
+    let answers = tokio::try_join!(
+        apps(
+            engine,
+            goals,
+            (tag, build.image_id.as_deref()),
+            labels,
+            app_runs
+        ),
+        engine.inspect(tag),
+        engine.layers(tag),
+        engine.inspect_files(tag, labels, &paths),
+        compared_starter_size(engine, exercise, variant, needs_starter_size),
+        base_layers(engine, graph, tag),
+    )?;
+    let ((apps, apps_ran_at), facts, layers, (users, found_paths), compared_size, base) = answers;
     let layer_count = layers.len();
-    let history = layers
-        .iter()
-        .map(|l| (l.size, l.created_by.clone()))
-        .collect();
-    layers.sort_by_key(|l| std::cmp::Reverse(l.size));
-    layers.truncate(5);
+    let (history, largest_layers) = history_and_largest(layers);
 
-    let starter_size = needs_starter_size.then(|| other_starter_size.unwrap_or(facts.size));
+    let starter_size = needs_starter_size.then(|| compared_size.unwrap_or(facts.size));
     let measurements = Measurements {
         image_size: facts.size,
         compressed_size: facts.compressed_size,
@@ -446,7 +434,7 @@ async fn measure(
         paths: found_paths,
         apps,
         apps_ran_at,
-        largest_layers: layers,
+        largest_layers,
         build_seconds: build.seconds,
         cached_steps: build
             .steps
@@ -459,12 +447,54 @@ async fn measure(
         context_paths: build.context_files.iter().cloned().collect(),
         probes: BTreeMap::new(),
         idle_dependencies: graph.idle_dependencies(graph.target),
-        undeclared_args: graph.undeclared_args(),
+        undeclared_args: undeclared_args(graph),
         base,
         command: Some(facts.command.clone()),
         inventory: None,
     };
     Ok((measurements, facts.id, history))
+}
+
+/// The global ARGs a stage of the build uses without declaring them, as the measurements
+/// keep them (`facts` is plain data and names no parser's type).
+fn undeclared_args(graph: &StageGraph) -> Vec<UndeclaredArg> {
+    graph
+        .undeclared_args()
+        .into_iter()
+        .map(|u| UndeclaredArg {
+            stage: u.stage,
+            name: u.name,
+            line: u.line,
+        })
+        .collect()
+}
+
+/// The starter's image size to compare with, when a goal needs it and this image is not
+/// the starter's (whose own size is the image's, measured with the others).
+async fn compared_starter_size(
+    engine: &dyn EngineApi,
+    exercise: &Exercise,
+    variant: Variant,
+    needed: bool,
+) -> Result<Option<u64>, CheckerError> {
+    match variant {
+        _ if !needed => Ok(None),
+        Variant::Starter => Ok(None),
+        _ => starter_size(engine, exercise).await.map(Some),
+    }
+}
+
+/// The image's layers as a check keeps them: every one's size and instruction, oldest
+/// first (the stage graph's copied bytes are read from them), and the five largest,
+/// largest first (the report's).
+fn history_and_largest(mut layers: Vec<Layer>) -> (Vec<(u64, String)>, Vec<Layer>) {
+    let history = layers
+        .iter()
+        .map(|l| (l.size, l.created_by.clone()))
+        .collect();
+    layers.sort_by_key(|l| std::cmp::Reverse(l.size));
+    layers.truncate(5);
+    (history, layers)
 }
 
 /// Every path a goal judges the presence of, once each, in order.
@@ -632,7 +662,7 @@ pub async fn build_starter(
     exercise: &Exercise,
 ) -> Result<String, CheckerError> {
     let reference = exercise.reference();
-    build(engine, &reference, Variant::Starter, &mut crate::ui::Silent)
+    build(engine, &reference, Variant::Starter, &mut Quiet)
         .await?
         .image
         .settle();
@@ -755,6 +785,32 @@ mod tests {
         assert_eq!(slim_tag("localhost:5000/app"), None);
         assert_eq!(slim_tag("debian"), None);
         assert_eq!(slim_tag("debian@sha256:0123"), None);
+    }
+
+    #[test]
+    fn results_read_back_what_they_wrote() {
+        // Fields a report leaves out when empty must read back, or the result cache
+        // (`workbook::result_cache`) never reuses a result: a result with every kind of stage
+        // step, edge and fact, written and read.
+        let graph = crate::docker::dockerfile::parse_stage_graph(
+            std::path::Path::new("Dockerfile"),
+            "FROM debian:bookworm AS build\nRUN make\nADD https://example.com/x /x\n\
+             FROM scratch\nCOPY --from=build /x /x\nUSER 1\n",
+            &Default::default(),
+            None,
+        )
+        .unwrap();
+        let written = serde_json::json!({
+            "exercise": "01", "title": "t", "variant": "learner", "dockerfile": "Dockerfile",
+            "image": "i", "image_id": "sha256:1", "checked_at": "2026-11-30T14:00:00Z",
+            "verdicts": [], "measurements": crate::facts::Measurements::default(),
+            "stage_graph": graph, "mermaid": "", "build_steps": [],
+        })
+        .to_string();
+        let read: Result<super::CheckResult, _> = serde_json::from_str(&written);
+        assert!(read.is_ok(), "{read:?}");
+        let again = serde_json::to_string(&read.unwrap()).unwrap();
+        assert!(serde_json::from_str::<super::CheckResult>(&again).is_ok());
     }
 }
 

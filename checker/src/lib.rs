@@ -1,11 +1,13 @@
 //! The checker as a library: what the `checker` binary, the integration tests and the mdBook
 //! preprocessor share. A check runs down one pipeline, and each step has one module:
 //!
-//! exercise (`workbook`) → context and build (`docker`, `build`) → measurements (`facts`)
-//! → verdicts (`goals`) → report (`report`); `check` runs the steps in that order.
+//! exercise (`workbook`) → context and build (`docker`, `build`) → measurements (`facts`,
+//! `provenance`) → probes and verdicts (`goals`) → report (`report`); `check` runs the
+//! steps in that order.
 //!
-//! `commands` and `dev` are the subcommands of the learner and of the authors; they are the
-//! only code that prints. See docs/architecture.md.
+//! `commands` and `dev` are the subcommands of the learner and of the authors; with `ui`,
+//! they are the only code that prints. Dependencies point one way, from the commands down
+//! to `facts`: see docs/architecture.md.
 
 pub mod build;
 pub mod check;

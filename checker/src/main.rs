@@ -119,6 +119,7 @@ async fn run(cli: Cli) -> Outcome {
     }
 }
 
+/// The learner's and the instructor's commands, and the authors' (`authors_command`).
 async fn in_workbook(command: Command, workbook: &Workbook) -> Outcome {
     match command {
         Command::List => commands::list::list(workbook),
@@ -135,12 +136,10 @@ async fn in_workbook(command: Command, workbook: &Workbook) -> Outcome {
             };
             commands::check::check(workbook, &names, variant, format, fresh).await
         }
-        Command::Verify {
-            names,
-            format,
-            fresh,
-            jobs,
-        } => dev::verify::verify(workbook, &names, format, fresh, jobs.into()).await,
+        command @ (Command::Verify { .. }
+        | Command::Measure { .. }
+        | Command::Doctest
+        | Command::Pulls { .. }) => authors_command(command, workbook).await,
         Command::Hint { name, all } => commands::hint::hint(workbook, &name, all),
         Command::Reset { name } => commands::reset::reset_command(workbook, &name),
         Command::Watch { name, poll, fresh } => {
@@ -160,25 +159,12 @@ async fn in_workbook(command: Command, workbook: &Workbook) -> Outcome {
             let scope = (!all).then(|| workbook.scope());
             commands::clean::clean(scope.as_deref(), dry_run).await
         }
-        Command::Measure { write, compare } => {
-            dev::measure::measure(workbook, write, compare).await
-        }
-        Command::Doctest => dev::doctest::doctest(workbook).await,
         Command::Serve {
             book,
             listen,
             no_watch,
             poll,
         } => commands::serve::serve_command(workbook, book, listen, no_watch, poll).await,
-        Command::Pulls {
-            registry,
-            target_host,
-            target_registry,
-            write,
-        } => {
-            let target_registry = target_registry.unwrap_or_else(|| registry.clone());
-            dev::pulls::pulls(workbook, &registry, &target_registry, &target_host, write).await
-        }
         Command::Report { output, name } => commands::report::report(workbook, output, name),
         Command::Grade {
             dir,
@@ -199,5 +185,32 @@ async fn in_workbook(command: Command, workbook: &Workbook) -> Outcome {
         Command::Graph { .. } | Command::Mdbook { .. } | Command::Doctor { .. } => {
             unreachable!("handled without a workbook")
         }
+    }
+}
+
+/// The authors' commands (`checker::dev`): the workbook's self-check and the numbers and
+/// snippets of the book.
+async fn authors_command(command: Command, workbook: &Workbook) -> Outcome {
+    match command {
+        Command::Verify {
+            names,
+            format,
+            fresh,
+            jobs,
+        } => dev::verify::verify(workbook, &names, format, fresh, jobs.into()).await,
+        Command::Measure { write, compare } => {
+            dev::measure::measure(workbook, write, compare).await
+        }
+        Command::Doctest => dev::doctest::doctest(workbook).await,
+        Command::Pulls {
+            registry,
+            target_host,
+            target_registry,
+            write,
+        } => {
+            let target_registry = target_registry.unwrap_or_else(|| registry.clone());
+            dev::pulls::pulls(workbook, &registry, &target_registry, &target_host, write).await
+        }
+        _ => unreachable!("handed to authors_command only: verify, measure, doctest, pulls"),
     }
 }

@@ -11,8 +11,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle, WeakProgressBar};
 
 use crate::docker::api::{BuildProgress, BuildStep};
 
-/// Discards the build's steps: for builds the user did not ask to watch (the starter
-/// baseline, probes, a class being graded). Notes still go to stderr, one line each.
+/// Discards the build's steps: for builds the user did not ask to watch (a class being
+/// graded, a result recorded, the authors' pulls and snippets). Notes still go to stderr,
+/// one line each. (The builds inside a check that nobody watches, the starter to compare
+/// with and the probes' variations, report to `build::Quiet`, which prints nothing.)
 pub struct Silent;
 
 impl BuildProgress for Silent {

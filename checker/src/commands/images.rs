@@ -40,6 +40,18 @@ pub const DISTROLESS_IMAGES: [(&str, &str); 6] = [
 /// checker needs no checkout to make them.
 const DISTROLESS_DOCKERFILE: &str = include_str!("distroless.Dockerfile");
 
+/// The bases the book's runtime-base chapter puts exercise 14's program on
+/// (`dev::numbers::RUNTIME_BASE_EXERCISE`, measured by `checker measure`), in the order the
+/// chapter's table lists them (fattest first): needed to measure the book, so
+/// `checker images` makes them too.
+pub const RUNTIME_BASES: [&str; 5] = [
+    "debian:bookworm",
+    "debian:bookworm-slim",
+    "gcr.io/distroless/base-debian12",
+    "gcr.io/distroless/static-debian12",
+    "scratch",
+];
+
 /// The label every image `checker images --offline` makes carries, and its value: what
 /// tells a local build from the real image pulled from a registry.
 pub const MADE_BY_LABEL: &str = "org.workbook.made-by";
@@ -96,7 +108,7 @@ pub fn needed_images(
                 .position(|l| l.contains("{{#measure runtime-bases}}"))
         })
         .map_or(0, |i| i + 1);
-    for base in crate::dev::numbers::RUNTIME_BASES {
+    for base in RUNTIME_BASES {
         if base != "scratch" {
             let image = if base.contains(':') {
                 base.to_string()
@@ -186,17 +198,7 @@ pub async fn pull_from(
             continue;
         }
         let source = format!("{}/{image}", registry.trim_end_matches('/'));
-        eprintln!("pulling {source}");
-        let mut last = String::new();
-        let pulled = engine
-            .pull(&source, &mut |line| {
-                if line != last {
-                    eprintln!("  {line}");
-                    last = line.to_string();
-                }
-            })
-            .await;
-        match pulled {
+        match pull_showing_progress(engine, &source).await {
             Ok(()) => {
                 engine.tag(&source, &image).await?;
                 engine.remove_image(&source).await?;
@@ -244,17 +246,7 @@ pub async fn ensure(
             }
             continue;
         }
-        eprintln!("pulling {image}");
-        let mut last = String::new();
-        match engine
-            .pull(image, &mut |line| {
-                if line != last {
-                    eprintln!("  {line}");
-                    last = line.to_string();
-                }
-            })
-            .await
-        {
+        match pull_showing_progress(engine, image).await {
             Ok(()) => report.made.push(image.clone()),
             Err(e) => report
                 .missing
@@ -279,20 +271,42 @@ pub async fn ensure(
             }
         }
     }
-    if !distroless.is_empty() {
-        // After the Debian images: the distroless ones are built on debian:bookworm.
-        // The first build ignores the cache, so the packages are today's (a cached
-        // `apt-get download` would keep last month's) and BuildKit's COPY, whose cache key
-        // leaves file times out, cannot hand back a layer an older build wrote with other
-        // times; the others reuse its steps.
-        for (i, image) in distroless.into_iter().enumerate() {
-            match build_distroless(engine, &image, i == 0, progress).await {
-                Ok(()) => report.made.push(image),
-                Err(e) => report.missing.push((image, e)),
+    // After the Debian images: the distroless ones are built on debian:bookworm.
+    build_distroless_images(engine, distroless, progress, &mut report).await;
+    Ok(report)
+}
+
+/// Pulls `image`, saying so on stderr with each new progress line of the engine's.
+async fn pull_showing_progress(engine: &Engine, image: &str) -> Result<(), String> {
+    eprintln!("pulling {image}");
+    let mut last = String::new();
+    engine
+        .pull(image, &mut |line| {
+            if line != last {
+                eprintln!("  {line}");
+                last = line.to_string();
             }
+        })
+        .await
+}
+
+/// Builds each of the distroless `images` (on debian:bookworm, which must be there), into
+/// the report as made or missing. The first build ignores the cache, so the packages are
+/// today's (a cached `apt-get download` would keep last month's) and BuildKit's COPY, whose
+/// cache key leaves file times out, cannot hand back a layer an older build wrote with other
+/// times; the others reuse its steps.
+async fn build_distroless_images(
+    engine: &Engine,
+    images: Vec<String>,
+    progress: &mut dyn BuildProgress,
+    report: &mut ImagesReport,
+) {
+    for (i, image) in images.into_iter().enumerate() {
+        match build_distroless(engine, &image, i == 0, progress).await {
+            Ok(()) => report.made.push(image),
+            Err(e) => report.missing.push((image, e)),
         }
     }
-    Ok(report)
 }
 
 /// Builds one distroless image from `distroless.Dockerfile` on the engine, as any exercise

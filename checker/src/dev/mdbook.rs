@@ -170,35 +170,7 @@ fn expand_annotated_numbers(
     let block = BLOCK.get_or_init(|| Regex::new(FIGURES_BLOCK).expect("valid regex"));
     let tied = figure_lines(content).map_err(|e| format!("{chapter}: {e}"))?;
     let mut error = None;
-    let check = |number: &str, spec: &str| -> Result<String, String> {
-        let typed = Regex::new(&format!("^{TYPED_NUMBER}$"))
-            .expect("valid regex")
-            .captures(number)
-            .ok_or_else(|| format!("`{number}` is not a number with a unit"))?;
-        // `a | b`: one typed number standing for several figures, printed only while the
-        // checker's figures agree to the digit (a starter and a solution of the same size).
-        let mut shown: Option<String> = None;
-        for one in spec.split(" | ") {
-            let args: Vec<&str> = one.split_whitespace().collect();
-            let (produced, bytes) = match args.split_first() {
-                Some((&"measure", rest)) => (measure(rest, numbers), measured_bytes(rest, numbers)),
-                Some((_, rest)) => (goal_threshold(rest, workbook), None),
-                None => (Err("empty figure".into()), None),
-            };
-            let figure = produced.and_then(|figure| {
-                checked_figure(&typed[1], &typed[2], &typed[3], &figure, bytes)
-            })?;
-            match &shown {
-                Some(first) if *first != figure => {
-                    return Err(format!(
-                        "the figures it stands for differ ({first} and {figure}): type them apart"
-                    ))
-                }
-                _ => shown = Some(figure),
-            }
-        }
-        shown.ok_or_else(|| "empty figure".to_string())
-    };
+    let check = |number: &str, spec: &str| figure_for(number, spec, workbook, numbers);
     // Numbers tied by the figures block first, then the block goes.
     let mut used = vec![false; tied.len()];
     let out = replace_typed(content, &|typed| {
@@ -238,6 +210,42 @@ fn expand_annotated_numbers(
         Some(e) => Err(e),
         None => Ok(out.into_owned()),
     }
+}
+
+/// What the book prints for the typed `number` tied to `spec` (`measure …` or a goal's
+/// threshold): the checker's figure in the typed number's unit, or why it cannot stand.
+fn figure_for(
+    number: &str,
+    spec: &str,
+    workbook: &Workbook,
+    numbers: &MeasuredResults,
+) -> Result<String, String> {
+    let typed = Regex::new(&format!("^{TYPED_NUMBER}$"))
+        .expect("valid regex")
+        .captures(number)
+        .ok_or_else(|| format!("`{number}` is not a number with a unit"))?;
+    // `a | b`: one typed number standing for several figures, printed only while the
+    // checker's figures agree to the digit (a starter and a solution of the same size).
+    let mut shown: Option<String> = None;
+    for one in spec.split(" | ") {
+        let args: Vec<&str> = one.split_whitespace().collect();
+        let (produced, bytes) = match args.split_first() {
+            Some((&"measure", rest)) => (measure(rest, numbers), measured_bytes(rest, numbers)),
+            Some((_, rest)) => (goal_threshold(rest, workbook), None),
+            None => (Err("empty figure".into()), None),
+        };
+        let figure = produced
+            .and_then(|figure| checked_figure(&typed[1], &typed[2], &typed[3], &figure, bytes))?;
+        match &shown {
+            Some(first) if *first != figure => {
+                return Err(format!(
+                    "the figures it stands for differ ({first} and {figure}): type them apart"
+                ))
+            }
+            _ => shown = Some(figure),
+        }
+    }
+    shown.ok_or_else(|| "empty figure".to_string())
 }
 
 /// The checker's `figure` in place of the typed number, in the typed number's unit and

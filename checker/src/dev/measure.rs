@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::numbers::*;
+use crate::commands::images::RUNTIME_BASES;
 use crate::commands::Outcome;
 use crate::error::CheckerError;
 use crate::workbook::Workbook;
@@ -261,10 +262,11 @@ async fn count_files(
     engine: &dyn crate::docker::api::EngineApi,
     image: &str,
 ) -> Result<usize, CheckerError> {
-    let contents = crate::docker::contents::contents_of(engine, image).await?;
-    Ok(crate::docker::waste::visible_files(
-        &crate::docker::waste::changes(&contents.layers),
-    ))
+    use crate::docker::contents::{contents_of, Entry};
+    use crate::docker::waste;
+    let contents = contents_of(engine, image).await?;
+    let changes = waste::changes(&contents.layers, Entry::change);
+    Ok(waste::visible_files(&changes))
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub struct MeasuredResults {
     pub bases: BTreeMap<String, u64>,
     pub exercises: BTreeMap<String, ExerciseNumbers>,
     /// The runtime-base chapter's comparison: exercise 14's program on each base of
-    /// `RUNTIME_BASES`, in that order.
+    /// `commands::images::RUNTIME_BASES`, in that order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runtime_bases: Vec<RuntimeBase>,
     /// Figures of grading a synthetic class (`bench/classroom.sh`, from `checker grade`'s
@@ -72,16 +72,10 @@ pub struct VariantNumbers {
     pub wasted_bytes: Option<u64>,
 }
 
-/// The exercise whose program the runtime-base chapter puts on each base, and the bases, in
-/// the order the chapter's table lists them (fattest first).
+/// The exercise whose program the runtime-base chapter puts on each base of
+/// `commands::images::RUNTIME_BASES` (which `checker images` makes, as every image the
+/// workbook needs).
 pub const RUNTIME_BASE_EXERCISE: &str = "14-distroless";
-pub const RUNTIME_BASES: [&str; 5] = [
-    "debian:bookworm",
-    "debian:bookworm-slim",
-    "gcr.io/distroless/base-debian12",
-    "gcr.io/distroless/static-debian12",
-    "scratch",
-];
 /// Paths that mean "a shell is there" and "a package manager is there".
 pub const SHELL_PATHS: [&str; 3] = ["/bin/sh", "/usr/bin/sh", "/bin/bash"];
 pub const PACKAGE_MANAGER_PATHS: [&str; 4] = [
@@ -221,36 +215,8 @@ impl MeasuredResults {
     /// Where a fresh measurement differs from this one by more than `tolerance` (0.1 = 10 %)
     /// in size, layers or files, or by a factor of two and half a second in start time.
     pub fn drift(&self, fresh: &MeasuredResults, tolerance: f64) -> Vec<String> {
-        let mut out = Vec::new();
         let far = |a: f64, b: f64| (a - b).abs() > tolerance * a.abs().max(b.abs());
-        for old in &self.runtime_bases {
-            let Some(new) = fresh.runtime_bases.iter().find(|n| n.base == old.base) else {
-                out.push(format!(
-                    "runtime base {}: not in the fresh measurement",
-                    old.base
-                ));
-                continue;
-            };
-            for (field, a, b) in [
-                ("size", old.size as f64, new.size as f64),
-                ("files", old.files as f64, new.files as f64),
-            ] {
-                if far(a, b) {
-                    out.push(format!(
-                        "runtime base {} {field}: committed {a}, measured {b}",
-                        old.base
-                    ));
-                }
-            }
-            if (old.runs, &old.shell, &old.package_manager)
-                != (new.runs, &new.shell, &new.package_manager)
-            {
-                out.push(format!(
-                    "runtime base {}: shell, package manager or whether it runs changed",
-                    old.base
-                ));
-            }
-        }
+        let mut out = runtime_base_drift(&self.runtime_bases, &fresh.runtime_bases, &far);
         for (name, old) in &self.exercises {
             let Some(new) = fresh.exercises.get(name) else {
                 out.push(format!("{name}: not in the fresh measurement"));
@@ -260,49 +226,7 @@ impl MeasuredResults {
                 ("starter", &old.starter, &new.starter),
                 ("solution", &old.solution, &new.solution),
             ] {
-                let layer =
-                    |v: &VariantNumbers, i: usize| v.layer_sizes.get(i).copied().unwrap_or(0);
-                let figures = [
-                    ("size".to_string(), o.size as f64, n.size as f64),
-                    ("layers".to_string(), o.layers as f64, n.layers as f64),
-                    ("files".to_string(), o.files as f64, n.files as f64),
-                    (
-                        "context".to_string(),
-                        o.context_bytes as f64,
-                        n.context_bytes as f64,
-                    ),
-                    (
-                        "wasted".to_string(),
-                        o.wasted_bytes.unwrap_or(0) as f64,
-                        n.wasted_bytes.unwrap_or(0) as f64,
-                    ),
-                ]
-                .into_iter()
-                .chain((0..o.layer_sizes.len().max(n.layer_sizes.len())).map(|i| {
-                    (
-                        format!("layer {}", i + 1),
-                        layer(o, i) as f64,
-                        layer(n, i) as f64,
-                    )
-                }));
-                for (field, a, b) in figures {
-                    if far(a, b) {
-                        out.push(format!(
-                            "{name} {variant} {field}: committed {a}, measured {b}"
-                        ));
-                    }
-                }
-                if let (Some(a), Some(b)) = (o.start_seconds, n.start_seconds) {
-                    // Sizes are the same on every engine of a kind; a start time depends on
-                    // the machine and what else runs on it (a JVM started in 0.40 s alone
-                    // and 0.90 s beside two builds). Drift means twice as slow or fast and
-                    // half a second apart: an app that changed, not a busy machine.
-                    if a.max(b) > 2.0 * a.min(b) && (a - b).abs() > 0.5 {
-                        out.push(format!(
-                            "{name} {variant} start: committed {a:.2} s, measured {b:.2} s"
-                        ));
-                    }
-                }
+                out.extend(variant_drift(&format!("{name} {variant}"), o, n, &far));
             }
         }
         for name in fresh
@@ -321,6 +245,107 @@ impl MeasuredResults {
         }
         out
     }
+}
+
+/// Where the fresh runtime-base comparison differs from the committed one: a base gone, its
+/// size or files `far` apart, or its shell, package manager or outcome changed.
+fn runtime_base_drift(
+    committed: &[RuntimeBase],
+    fresh: &[RuntimeBase],
+    far: &impl Fn(f64, f64) -> bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for old in committed {
+        let Some(new) = fresh.iter().find(|n| n.base == old.base) else {
+            out.push(format!(
+                "runtime base {}: not in the fresh measurement",
+                old.base
+            ));
+            continue;
+        };
+        for (field, a, b) in [
+            ("size", old.size as f64, new.size as f64),
+            ("files", old.files as f64, new.files as f64),
+        ] {
+            if far(a, b) {
+                out.push(format!(
+                    "runtime base {} {field}: committed {a}, measured {b}",
+                    old.base
+                ));
+            }
+        }
+        if (old.runs, &old.shell, &old.package_manager)
+            != (new.runs, &new.shell, &new.package_manager)
+        {
+            out.push(format!(
+                "runtime base {}: shell, package manager or whether it runs changed",
+                old.base
+            ));
+        }
+    }
+    out
+}
+
+/// Where one variant's fresh numbers (`n`) differ from the committed ones (`o`), each line
+/// starting with `label` (`01-static-binary starter`): a figure `far` apart, or a start
+/// time twice as slow or fast and half a second apart.
+fn variant_drift(
+    label: &str,
+    o: &VariantNumbers,
+    n: &VariantNumbers,
+    far: &impl Fn(f64, f64) -> bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (field, a, b) in figures(o, n) {
+        if far(a, b) {
+            out.push(format!("{label} {field}: committed {a}, measured {b}"));
+        }
+    }
+    if let (Some(a), Some(b)) = (o.start_seconds, n.start_seconds) {
+        // Sizes are the same on every engine of a kind; a start time depends on the machine
+        // and what else runs on it (a JVM started in 0.40 s alone and 0.90 s beside two
+        // builds). Drift means twice as slow or fast and half a second apart: an app that
+        // changed, not a busy machine.
+        if a.max(b) > 2.0 * a.min(b) && (a - b).abs() > 0.5 {
+            out.push(format!(
+                "{label} start: committed {a:.2} s, measured {b:.2} s"
+            ));
+        }
+    }
+    out
+}
+
+/// The figures of a variant compared one by one (name, committed, fresh): size, layers,
+/// files, context and waste, then each layer's size (0 where one side has no such layer).
+fn figures<'a>(
+    o: &'a VariantNumbers,
+    n: &'a VariantNumbers,
+) -> impl Iterator<Item = (String, f64, f64)> + 'a {
+    let layer = |v: &VariantNumbers, i: usize| v.layer_sizes.get(i).copied().unwrap_or(0);
+    let layers = (0..o.layer_sizes.len().max(n.layer_sizes.len())).map(move |i| {
+        (
+            format!("layer {}", i + 1),
+            layer(o, i) as f64,
+            layer(n, i) as f64,
+        )
+    });
+    [
+        ("size".to_string(), o.size as f64, n.size as f64),
+        ("layers".to_string(), o.layers as f64, n.layers as f64),
+        ("files".to_string(), o.files as f64, n.files as f64),
+        (
+            "context".to_string(),
+            o.context_bytes as f64,
+            n.context_bytes as f64,
+        ),
+        (
+            "wasted".to_string(),
+            o.wasted_bytes.unwrap_or(0) as f64,
+            n.wasted_bytes.unwrap_or(0) as f64,
+        ),
+    ]
+    .into_iter()
+    .chain(layers)
 }
 
 #[cfg(test)]

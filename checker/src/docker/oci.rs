@@ -1102,7 +1102,10 @@ mod tests {
 
     fn changes_of(archive: &[u8], platform: &Platform) -> io::Result<Vec<Vec<Change>>> {
         let layers = crate::docker::contents::read_layers(io::Cursor::new(archive), platform)?;
-        Ok(waste::changes(&layers))
+        Ok(waste::changes(
+            &layers,
+            crate::docker::contents::Entry::change,
+        ))
     }
 
     fn sizes(image: &MeasuredImage) -> Vec<u64> {
@@ -1531,7 +1534,7 @@ mod tests {
     fn changes_of_file(name: &str) -> Vec<Vec<Change>> {
         let layers = crate::docker::contents::read_layers(fixture(name), &Platform::host())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        waste::changes(&layers)
+        waste::changes(&layers, crate::docker::contents::Entry::change)
     }
 }
 

@@ -91,11 +91,12 @@ pub fn visible_files(layers: &[Vec<Change>]) -> usize {
 }
 
 /// The changes of every layer, base first, as the wasted-bytes count and the file count see
-/// them (read once by `contents::contents_of`).
-pub fn changes(layers: &[Vec<crate::docker::contents::Entry>]) -> Vec<Vec<Change>> {
+/// them, each entry seen through `change`: the layers as `contents::contents_of` reads them
+/// once, with `contents::Entry::change` (waste knows no reader of layers; they know it).
+pub fn changes<E>(layers: &[Vec<E>], change: impl Fn(&E) -> Change) -> Vec<Vec<Change>> {
     layers
         .iter()
-        .map(|layer| layer.iter().map(|e| e.change()).collect())
+        .map(|layer| layer.iter().map(&change).collect())
         .collect()
 }
 

@@ -65,7 +65,7 @@ pub struct Measurements {
     /// Global ARGs a stage uses without declaring them again (empty there), for the app
     /// goals' advice.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub undeclared_args: Vec<crate::docker::dockerfile::UndeclaredArg>,
+    pub undeclared_args: Vec<UndeclaredArg>,
     /// The image the final stage starts from, when the final image begins with all its
     /// layers (None: FROM scratch, or the layers are not shared).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,6 +76,17 @@ pub struct Measurements {
     /// Every file of the final image with where it came from (None: not measured).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory: Option<inventory::Inventory>,
+}
+
+/// A global ARG that a stage uses without declaring it again, so it is empty there (as
+/// `docker::dockerfile::StageGraph::undeclared_args` finds them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndeclaredArg {
+    /// The stage, as BuildKit names it (`build`, `stage-1`).
+    pub stage: String,
+    pub name: String,
+    /// 1-based line of the first instruction that uses it.
+    pub line: usize,
 }
 
 /// What a container of the image runs (its config's ENTRYPOINT and CMD, both in exec form:

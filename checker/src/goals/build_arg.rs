@@ -263,8 +263,7 @@ fn app_failures(all: &[Goal], apps: &BTreeMap<String, AppOutcome>) -> Vec<String
 
 #[cfg(test)]
 mod judging {
-    use crate::docker::dockerfile::UndeclaredArg;
-    use crate::facts::{AppOutcome, AlternateBase, ProbeOutcome};
+    use crate::facts::{AppOutcome, AlternateBase, ProbeOutcome, UndeclaredArg};
     use crate::goals::build_arg::{BuildArg, Changes};
     use crate::goals::verdict::testing::{goal, measured};
     use crate::goals::{judge, Goal, GoalKind};

@@ -1,6 +1,11 @@
 //! What the probes of goals work with: a `Plan` (the variation of the exercise's build a
-//! probe asks for), what was `Built`, the `Builder` that builds it (the build layer, which
-//! knows the exercise), and the `Probe` context with the main build and where notes go.
+//! probe asks for), what was `Built`, the `Builder` that builds it, and the `Probe` context
+//! with the main build and where notes go.
+//!
+//! `Builder` is the goals' port to the build layer, which knows the exercise and implements
+//! it (`build::ExerciseBuilder`): the goals sit below `build` and cannot import it, so the
+//! trait and its words (`Plan`, `Built`) are defined here, where they are used, and `build`
+//! re-exports them (dependency inversion; see docs/architecture.md).
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -189,7 +189,7 @@ mod judging {
 
     #[test]
     fn a_failing_run_names_the_args_a_stage_never_declared() {
-        use crate::docker::dockerfile::UndeclaredArg;
+        use crate::facts::UndeclaredArg;
         let g = goal(
             "runs",
             GoalKind::Run(crate::goals::run::Run {

@@ -121,67 +121,15 @@ impl Kind for TestStage {
                 None => v,
             };
         }
-        let missed: Vec<&Swapped> = faults.iter().filter(|f| f.passed).collect();
-        let refused: Vec<&Swapped> = rewrites.iter().filter(|r| !r.passed).collect();
-        let names = |swaps: &[&Swapped]| {
-            swaps
-                .iter()
-                .map(|s| s.with.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut measured = vec!["passes".to_string()];
-        let mut details = Vec::new();
-        if missed.is_empty() {
-            let steps: std::collections::BTreeSet<&str> = faults
-                .iter()
-                .filter_map(|f| f.failure.as_deref())
-                .collect();
-            let at = steps.into_iter().collect::<Vec<_>>().join("; ");
-            measured.push(match faults.len() {
-                1 => format!("with the fault it fails at {at}"),
-                n => format!("with each of {n} faults it fails at {at}"),
-            });
-        } else if missed.len() == faults.len() {
-            measured.push(format!(
-                "and still passes with {} of {} faults: the tests do not run",
-                missed.len(),
-                faults.len()
-            ));
-            details.push(format!(
-                "still passes with {}: each breaks what the program does, which only its tests see. Run them in the test stage (go test), with the test files copied in",
-                names(&missed)
-            ));
-        } else {
-            measured.push(format!(
-                "and still passes with {} of {} faults",
-                missed.len(),
-                faults.len()
-            ));
-            details.push(format!(
-                "still passes with {}: the test stage catches some bugs but not these. Run the tests themselves rather than checking for one bug",
-                names(&missed)
-            ));
+        let (caught, missed) = faults_caught(faults);
+        let refused = rewrites_refused(rewrites);
+        let met = missed.is_none() && refused.is_none();
+        let mut measured = vec!["passes".to_string(), caught];
+        let mut details: Vec<String> = missed.into_iter().collect();
+        if let Some((what, why)) = refused {
+            measured.push(what);
+            details.push(why);
         }
-        if !refused.is_empty() {
-            let why: Vec<String> = refused
-                .iter()
-                .map(|r| match &r.failure {
-                    Some(f) => format!("{} ({f})", r.with),
-                    None => r.with.clone(),
-                })
-                .collect();
-            measured.push(format!(
-                "but fails on {} of {} correct rewrites",
-                refused.len(),
-                rewrites.len()
-            ));
-            details.push(format!(
-                "fails with {}, which behaves exactly as the original: the test stage judges the source's text, not what it does. Run the tests instead",
-                why.join(", ")
-            ));
-        }
-        let met = missed.is_empty() && refused.is_empty();
         let v = Verdict::new(goal, met, measured.join(", "), target);
         if details.is_empty() {
             v
@@ -189,6 +137,84 @@ impl Kind for TestStage {
             v.detail(details.join("; "))
         }
     }
+}
+
+/// What the faults did to the test build: where each failed it; or which still passed, with
+/// why that means the tests do not run, or not all of them (None: every fault failed it).
+fn faults_caught(faults: &[Swapped]) -> (String, Option<String>) {
+    let missed: Vec<&Swapped> = faults.iter().filter(|f| f.passed).collect();
+    if missed.is_empty() {
+        let steps: std::collections::BTreeSet<&str> = faults
+            .iter()
+            .filter_map(|f| f.failure.as_deref())
+            .collect();
+        let at = steps.into_iter().collect::<Vec<_>>().join("; ");
+        let measured = match faults.len() {
+            1 => format!("with the fault it fails at {at}"),
+            n => format!("with each of {n} faults it fails at {at}"),
+        };
+        (measured, None)
+    } else if missed.len() == faults.len() {
+        (
+            format!(
+                "and still passes with {} of {} faults: the tests do not run",
+                missed.len(),
+                faults.len()
+            ),
+            Some(format!(
+                "still passes with {}: each breaks what the program does, which only its tests see. Run them in the test stage (go test), with the test files copied in",
+                names(&missed)
+            )),
+        )
+    } else {
+        (
+            format!(
+                "and still passes with {} of {} faults",
+                missed.len(),
+                faults.len()
+            ),
+            Some(format!(
+                "still passes with {}: the test stage catches some bugs but not these. Run the tests themselves rather than checking for one bug",
+                names(&missed)
+            )),
+        )
+    }
+}
+
+/// The correct rewrites the test build refused, if any: what was measured, and why that means
+/// the stage judges the source's text.
+fn rewrites_refused(rewrites: &[Swapped]) -> Option<(String, String)> {
+    let refused: Vec<&Swapped> = rewrites.iter().filter(|r| !r.passed).collect();
+    if refused.is_empty() {
+        return None;
+    }
+    let why: Vec<String> = refused
+        .iter()
+        .map(|r| match &r.failure {
+            Some(f) => format!("{} ({f})", r.with),
+            None => r.with.clone(),
+        })
+        .collect();
+    Some((
+        format!(
+            "but fails on {} of {} correct rewrites",
+            refused.len(),
+            rewrites.len()
+        ),
+        format!(
+            "fails with {}, which behaves exactly as the original: the test stage judges the source's text, not what it does. Run the tests instead",
+            why.join(", ")
+        ),
+    ))
+}
+
+/// The files swapped in, as the exercise names them: `a.c, b.c`.
+fn names(swaps: &[&Swapped]) -> String {
+    swaps
+        .iter()
+        .map(|s| s.with.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl TestStage {

@@ -4,9 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::Goal;
-use crate::docker::dockerfile::UndeclaredArg;
 use crate::facts::inventory::ProgramRule;
-use crate::facts::Measurements;
+use crate::facts::{Measurements, UndeclaredArg};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Verdict {

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Goal, Kind, Probe, Verdict};
-use crate::docker::{contents, waste};
+use crate::docker::contents::{self, Entry};
+use crate::docker::waste;
 use crate::error::CheckerError;
 use crate::facts::{format_mb, mb, Measurements, ProbeOutcome};
 
@@ -37,7 +38,7 @@ impl Kind for WastedBytes {
         probe: &mut Probe<'_>,
     ) -> Result<Option<ProbeOutcome>, CheckerError> {
         let contents = contents::contents_of(probe.engine, probe.image).await?;
-        let layers = waste::changes(&contents.layers);
+        let layers = waste::changes(&contents.layers, Entry::change);
         let w = waste::count(&layers);
         Ok(Some(ProbeOutcome::WastedBytes {
             bytes: w.bytes,

@@ -3,7 +3,9 @@
 //! image with the bytes it brought in, the image's stage in a heavy box, and stages the image
 //! does not need (BuildKit skips them) said. Fits in 80 columns.
 
-use crate::docker::dockerfile::{EdgeKind, Source, StageGraph};
+use std::collections::BTreeSet;
+
+use crate::docker::dockerfile::{EdgeKind, Source, Stage, StageGraph};
 use crate::facts::format_mb;
 
 /// The widest a box may be, so the drawing (indented by the caller) fits in 80 columns.
@@ -11,101 +13,131 @@ const MAX_INNER: usize = 72;
 
 pub fn draw(graph: &StageGraph) -> String {
     let needed = graph.dependencies(graph.target);
-    let name_of = |source: &Source| match source {
-        Source::Stage(i) => graph.stages[*i].label(),
-        Source::Image(image) => image.clone(),
-        Source::Scratch => "scratch".to_string(),
-    };
-    let boxes: Vec<(String, (String, String), Vec<String>)> = graph
+    let boxes: Vec<StageBox> = graph
         .stages
         .iter()
-        .map(|stage| {
-            let title = if stage.index == graph.target {
-                format!("{} {} · the image", stage.index, stage.label())
-            } else if needed.contains(&stage.index) {
-                format!("{} {}", stage.index, stage.label())
-            } else {
-                format!(
-                    "{} {} (not built for the image)",
-                    stage.index,
-                    stage.label()
-                )
-            };
-            let from = graph
-                .edges
-                .iter()
-                .find(|e| e.to == stage.index && e.kind == EdgeKind::From)
-                .map(|e| name_of(&e.from))
-                .unwrap_or_default();
-            let body = (format!("FROM {from}"), format!("line {}", stage.line));
-            let mut arrows = Vec::new();
-            for edge in graph
-                .edges
-                .iter()
-                .filter(|e| e.to == stage.index && e.kind != EdgeKind::From)
-            {
-                let arrow = match edge.bytes {
-                    Some(bytes) => format!(
-                        "{} {}: {} into the image",
-                        edge.kind.label(),
-                        name_of(&edge.from),
-                        human_bytes(bytes)
-                    ),
-                    None => format!("{} {}", edge.kind.label(), name_of(&edge.from)),
-                };
-                if !arrows.contains(&arrow) {
-                    arrows.push(arrow);
-                }
-            }
-            (title, body, arrows)
-        })
+        .map(|stage| StageBox::of(graph, &needed, stage))
         .collect();
     let inner = boxes
         .iter()
-        .map(|(title, (from, line), _)| {
-            (title.chars().count() + 4).max(from.chars().count() + line.chars().count() + 4)
-        })
+        .map(StageBox::width)
         .max()
         .unwrap_or(0)
         .clamp(30, MAX_INNER);
     let mut out = String::new();
-    for (index, (title, body, arrows)) in boxes.iter().enumerate() {
-        if index > 0 {
-            if arrows.is_empty() {
-                out.push('\n');
-            } else {
-                for arrow in arrows {
-                    out.push_str(&format!("   │ {}\n", fit(arrow, MAX_INNER + 2)));
-                }
-                out.push_str("   ▼\n");
-            }
+    for (index, stage_box) in boxes.iter().enumerate() {
+        out.push_str(&arrows_above(&stage_box.arrows, index == 0));
+        let heavy = graph.stages[index].index == graph.target;
+        out.push_str(&stage_box.draw(inner, heavy));
+    }
+    out
+}
+
+/// What the drawing shows of one stage: its title, its `FROM` and line, and the edges into
+/// it other than its `FROM`, once each.
+struct StageBox {
+    title: String,
+    from: String,
+    line: String,
+    arrows: Vec<String>,
+}
+
+impl StageBox {
+    fn of(graph: &StageGraph, needed: &BTreeSet<usize>, stage: &Stage) -> StageBox {
+        let title = if stage.index == graph.target {
+            format!("{} {} · the image", stage.index, stage.label())
+        } else if needed.contains(&stage.index) {
+            format!("{} {}", stage.index, stage.label())
         } else {
-            // The first stage's own edges (a COPY --from an image) go above it too.
-            for arrow in arrows {
-                out.push_str(&format!("   │ {}\n", fit(arrow, MAX_INNER + 2)));
-            }
-            if !arrows.is_empty() {
-                out.push_str("   ▼\n");
+            format!(
+                "{} {} (not built for the image)",
+                stage.index,
+                stage.label()
+            )
+        };
+        let from = graph
+            .edges
+            .iter()
+            .find(|e| e.to == stage.index && e.kind == EdgeKind::From)
+            .map(|e| source_name(graph, &e.from))
+            .unwrap_or_default();
+        let mut arrows = Vec::new();
+        for edge in graph
+            .edges
+            .iter()
+            .filter(|e| e.to == stage.index && e.kind != EdgeKind::From)
+        {
+            let arrow = match edge.bytes {
+                Some(bytes) => format!(
+                    "{} {}: {} into the image",
+                    edge.kind.label(),
+                    source_name(graph, &edge.from),
+                    human_bytes(bytes)
+                ),
+                None => format!("{} {}", edge.kind.label(), source_name(graph, &edge.from)),
+            };
+            if !arrows.contains(&arrow) {
+                arrows.push(arrow);
             }
         }
-        let heavy = graph.stages[index].index == graph.target;
+        StageBox {
+            title,
+            from: format!("FROM {from}"),
+            line: format!("line {}", stage.line),
+            arrows,
+        }
+    }
+
+    /// The inside width this box asks for: its title, or its `FROM` and line side by side.
+    fn width(&self) -> usize {
+        (self.title.chars().count() + 4)
+            .max(self.from.chars().count() + self.line.chars().count() + 4)
+    }
+
+    /// The box, `inner` wide inside; heavy for the image's stage.
+    fn draw(&self, inner: usize, heavy: bool) -> String {
         let [tl, h, tr, v, bl, br] = if heavy {
             ["┏", "━", "┓", "┃", "┗", "┛"]
         } else {
             ["┌", "─", "┐", "│", "└", "┘"]
         };
+        let mut out = String::new();
         // ┌─ title ───┐: the title and a space each side take `inner - 4` at most.
-        let title = fit(title, inner - 4);
+        let title = fit(&self.title, inner - 4);
         let fill = inner - 3 - title.chars().count();
         out.push_str(&format!("{tl}{h} {title} {}{tr}\n", h.repeat(fill)));
         // │ FROM base      line N │: the line number on the right.
-        let (from, line) = body;
-        let from = fit(from, inner - 4 - line.chars().count());
+        let line = &self.line;
+        let from = fit(&self.from, inner - 4 - line.chars().count());
         let gap = inner - 2 - from.chars().count() - line.chars().count();
         out.push_str(&format!("{v} {from}{}{line} {v}\n", " ".repeat(gap)));
         out.push_str(&format!("{bl}{}{br}\n", h.repeat(inner)));
+        out
     }
+}
+
+/// The edges into a stage, drawn on the arrow above its box; between two boxes with none,
+/// an empty line (the first box's own edges, a `COPY --from` an image, go above it too).
+fn arrows_above(arrows: &[String], first: bool) -> String {
+    if arrows.is_empty() {
+        return if first { String::new() } else { "\n".into() };
+    }
+    let mut out = String::new();
+    for arrow in arrows {
+        out.push_str(&format!("   │ {}\n", fit(arrow, MAX_INNER + 2)));
+    }
+    out.push_str("   ▼\n");
     out
+}
+
+/// How the drawing names where an edge comes from: a stage by its label, an image by its
+/// name.
+fn source_name(graph: &StageGraph, source: &Source) -> String {
+    match source {
+        Source::Stage(i) => graph.stages[*i].label(),
+        Source::Image(image) => image.clone(),
+        Source::Scratch => "scratch".to_string(),
+    }
 }
 
 /// `text` cut to `width` characters, an ellipsis marking the cut.

@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use super::{Exporter, RunInfo};
 use crate::check::{CheckResult, Checked, VerifyResult};
-use crate::facts::format_mb;
+use crate::docker::api::BuildWarning;
+use crate::facts::{format_mb, Layer};
 use crate::goals::verdict::shorten;
 
 pub struct Text;
@@ -79,6 +80,24 @@ impl Exporter for Text {
 }
 
 fn write_result(out: &mut String, r: &CheckResult) {
+    write_header(out, r);
+    out.push('\n');
+    write_verdicts(out, r);
+    write_build_warnings(out, &r.build_warnings);
+    write_largest_layers(out, &r.measurements.largest_layers);
+    if let Some(inventory) = &r.measurements.inventory {
+        by_origin(out, inventory);
+    }
+    let _ = write!(
+        out,
+        "\nStages:\n{}",
+        super::stage_graph::draw(&r.stage_graph)
+    );
+}
+
+/// Which exercise and Dockerfile, whether the result or the app's runs are an earlier
+/// check's, and the image's figures.
+fn write_header(out: &mut String, r: &CheckResult) {
     let m = &r.measurements;
     let _ = writeln!(
         out,
@@ -114,7 +133,10 @@ fn write_result(out: &mut String, r: &CheckResult) {
         m.total_steps,
         format_mb(m.context_bytes)
     );
-    out.push('\n');
+}
+
+/// Each goal with ✔/✘, measured and target in columns, and a missed goal's detail.
+fn write_verdicts(out: &mut String, r: &CheckResult) {
     let width = r
         .verdicts
         .iter()
@@ -134,40 +156,42 @@ fn write_result(out: &mut String, r: &CheckResult) {
             }
         }
     }
-    if !r.build_warnings.is_empty() {
+}
+
+/// What Docker's own build checks said, if anything.
+fn write_build_warnings(out: &mut String, warnings: &[BuildWarning]) {
+    if warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nDocker's build checks (advice from the engine, not goals):"
+    );
+    for w in warnings {
+        // BuildKit's own wording ends in "(line 10)" already.
+        let at = match w.line {
+            Some(l) if !w.message.contains("(line ") => format!(" (line {l})"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "  ⚠ {}{at}", w.message);
+    }
+}
+
+/// The largest layers with the instruction that made each, if measured.
+fn write_largest_layers(out: &mut String, layers: &[Layer]) {
+    if layers.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nLargest layers:");
+    for l in layers {
         let _ = writeln!(
             out,
-            "\nDocker's build checks (advice from the engine, not goals):"
+            "  layer {:>2}  {:>10}  {}",
+            l.position,
+            format_mb(l.size),
+            shorten(&l.created_by, 90)
         );
-        for w in &r.build_warnings {
-            // BuildKit's own wording ends in "(line 10)" already.
-            let at = match w.line {
-                Some(l) if !w.message.contains("(line ") => format!(" (line {l})"),
-                _ => String::new(),
-            };
-            let _ = writeln!(out, "  ⚠ {}{at}", w.message);
-        }
     }
-    if !m.largest_layers.is_empty() {
-        let _ = writeln!(out, "\nLargest layers:");
-        for l in &m.largest_layers {
-            let _ = writeln!(
-                out,
-                "  layer {:>2}  {:>10}  {}",
-                l.position,
-                format_mb(l.size),
-                shorten(&l.created_by, 90)
-            );
-        }
-    }
-    if let Some(inventory) = &m.inventory {
-        by_origin(out, inventory);
-    }
-    let _ = write!(
-        out,
-        "\nStages:\n{}",
-        super::stage_graph::draw(&r.stage_graph)
-    );
 }
 
 /// "What is in your image, by origin": files and bytes per base image, package, stage and

@@ -247,81 +247,12 @@ impl App<'_> {
             screen.message.clear();
         }
         let _ = draw(screen);
-        let workbook = self.workbook;
-        let name = screen.exercise.clone();
-        let notes = self.notes.clone();
-        let engine = &self.engine;
-        let outcome = {
-            let mut progress = StatusProgress {
-                screen: &mut *screen,
-                notes,
-            };
-            let checking = async {
-                let exercise = workbook.exercise(&name)?;
-                super::super::check::check_and_record(
-                    workbook,
-                    engine,
-                    &exercise,
-                    Variant::Learner,
-                    fresh,
-                    &mut progress,
-                )
-                .await
-            };
-            tokio::pin!(checking);
-            loop {
-                tokio::select! {
-                    outcome = &mut checking => break Some(outcome),
-                    key = self.keys.recv() => {
-                        if key.is_none_or(is_quit) {
-                            break None;
-                        }
-                    }
-                }
-            }
-        };
-        let Some(outcome) = outcome else {
+        let Some(outcome) = self.check_unless_quit(screen, fresh).await else {
             return false;
         };
         let notes: Vec<String> = std::mem::take(&mut *self.notes.0.lock().expect("notes lock"));
         match outcome {
-            Ok(result) => {
-                screen.changes = match &self.previous {
-                    Some(previous) if previous.exercise == result.exercise => {
-                        since_previous(previous, &result)
-                    }
-                    _ => Vec::new(),
-                };
-                let info = super::super::check::run_info(Ok(&self.engine)).await;
-                screen.report = exporter(Format::Text)
-                    .check(&info, &[Ok(result.clone())])
-                    .lines()
-                    .map(str::to_string)
-                    .collect();
-                screen.report.extend(notes);
-                screen.done = result.all_met();
-                screen.next = self.next_after(&screen.exercise);
-                screen.bars = self.bars(&screen.exercise, Some(&result));
-                screen.status = if screen.done {
-                    match &screen.next {
-                        Some(next) => format!(
-                            "All {} goals met. Press n for the next exercise, {next}.",
-                            result.verdicts.len()
-                        ),
-                        None => format!(
-                            "All {} goals met, and every exercise is done.",
-                            result.verdicts.len()
-                        ),
-                    }
-                } else {
-                    format!(
-                        "{} of {} goals met. Edit and save to check again.",
-                        result.verdicts.iter().filter(|v| v.met).count(),
-                        result.verdicts.len()
-                    )
-                };
-                self.previous = Some(result);
-            }
+            Ok(result) => self.show_result(screen, result, notes).await,
             Err(e) => {
                 screen.changes.clear();
                 screen.report = e.to_string().lines().map(str::to_string).collect();
@@ -331,6 +262,68 @@ impl App<'_> {
             }
         }
         true
+    }
+
+    /// Checks and records the exercise on screen, its build's step on the status line; None
+    /// when the learner quit while it ran.
+    async fn check_unless_quit(
+        &mut self,
+        screen: &mut Screen,
+        fresh: bool,
+    ) -> Option<Result<CheckResult, CheckerError>> {
+        let workbook = self.workbook;
+        let name = screen.exercise.clone();
+        let engine = &self.engine;
+        let mut progress = StatusProgress {
+            screen,
+            notes: self.notes.clone(),
+        };
+        let checking = async {
+            let exercise = workbook.exercise(&name)?;
+            super::super::check::check_and_record(
+                workbook,
+                engine,
+                &exercise,
+                Variant::Learner,
+                fresh,
+                &mut progress,
+            )
+            .await
+        };
+        tokio::pin!(checking);
+        loop {
+            tokio::select! {
+                outcome = &mut checking => break Some(outcome),
+                key = self.keys.recv() => {
+                    if key.is_none_or(is_quit) {
+                        break None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A check's result on screen: what changed since the previous attempt, the report with
+    /// the run's `notes` under it, the progress bars, and what to do next.
+    async fn show_result(&mut self, screen: &mut Screen, result: CheckResult, notes: Vec<String>) {
+        screen.changes = match &self.previous {
+            Some(previous) if previous.exercise == result.exercise => {
+                since_previous(previous, &result)
+            }
+            _ => Vec::new(),
+        };
+        let info = super::super::check::run_info(Ok(&self.engine)).await;
+        screen.report = exporter(Format::Text)
+            .check(&info, &[Ok(result.clone())])
+            .lines()
+            .map(str::to_string)
+            .collect();
+        screen.report.extend(notes);
+        screen.done = result.all_met();
+        screen.next = self.next_after(&screen.exercise);
+        screen.bars = self.bars(&screen.exercise, Some(&result));
+        screen.status = result_status(&result, screen.next.as_deref());
+        self.previous = Some(result);
     }
 
     /// The first exercise after `current` whose latest check did not meet every goal, or
@@ -404,6 +397,23 @@ impl App<'_> {
             }
             _ => Step::Redraw,
         })
+    }
+}
+
+/// The status line after a check: every goal met, and the next exercise (`n`) if one is
+/// left; or how many goals are met.
+fn result_status(result: &CheckResult, next: Option<&str>) -> String {
+    let goals = result.verdicts.len();
+    if result.all_met() {
+        match next {
+            Some(next) => format!("All {goals} goals met. Press n for the next exercise, {next}."),
+            None => format!("All {goals} goals met, and every exercise is done."),
+        }
+    } else {
+        format!(
+            "{} of {goals} goals met. Edit and save to check again.",
+            result.verdicts.iter().filter(|v| v.met).count(),
+        )
     }
 }
 
