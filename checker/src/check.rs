@@ -13,7 +13,7 @@ use crate::docker::api::{BuildProgress, BuildStep, EngineApi};
 use crate::docker::dockerfile::{Base, StageGraph};
 use crate::error::CheckerError;
 use crate::facts::user::resolve_user;
-use crate::facts::{AppOutcome, BaseLayers, Layer, Measurements, SlimSibling, UndeclaredArg};
+use crate::facts::{AppOutcome, BaseLayers, Layer, Measurements, SlimSibling};
 use crate::goals::{evaluate, probe_all, run_apps, Probe, Verdict};
 use crate::workbook::exercise::{Exercise, Variant};
 use crate::workbook::result_cache::{self, KeyInputs, ResultCache};
@@ -447,26 +447,12 @@ async fn measure(
         context_paths: build.context_files.iter().cloned().collect(),
         probes: BTreeMap::new(),
         idle_dependencies: graph.idle_dependencies(graph.target),
-        undeclared_args: undeclared_args(graph),
+        undeclared_args: graph.undeclared_args(),
         base,
         command: Some(facts.command.clone()),
         inventory: None,
     };
     Ok((measurements, facts.id, history))
-}
-
-/// The global ARGs a stage of the build uses without declaring them, as the measurements
-/// keep them (`facts` is plain data and names no parser's type).
-fn undeclared_args(graph: &StageGraph) -> Vec<UndeclaredArg> {
-    graph
-        .undeclared_args()
-        .into_iter()
-        .map(|u| UndeclaredArg {
-            stage: u.stage,
-            name: u.name,
-            line: u.line,
-        })
-        .collect()
 }
 
 /// The starter's image size to compare with, when a goal needs it and this image is not

@@ -59,15 +59,7 @@ pub struct Step {
     pub cache_mounts: Vec<String>,
 }
 
-/// A global ARG that a stage uses without declaring it again, so it is empty there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UndeclaredArg {
-    /// The stage, as BuildKit names it (`build`, `stage-1`).
-    pub stage: String,
-    pub name: String,
-    /// 1-based line of the first instruction that uses it.
-    pub line: usize,
-}
+pub use crate::facts::UndeclaredArg;
 
 impl Stage {
     /// How BuildKit names this stage in its progress (`[builder 2/3] RUN …`).

@@ -302,6 +302,53 @@ impl Engine {
         Ok(log.finish(failure, seconds, session.offered()))
     }
 
+    /// GETs `url` every 150 ms until the answer has `expected_status`, the container stops,
+    /// or `timeout` (from `started`) passes; the last answer, if any, when time runs out.
+    async fn poll_until_answered(
+        &self,
+        id: &str,
+        url: &str,
+        expected_status: u16,
+        started: Instant,
+        timeout: Duration,
+    ) -> Result<AppOutcome, CheckerError> {
+        let mut last_answer = None;
+        while started.elapsed() < timeout {
+            if let Some(code) = self.exit_code_if_stopped(id).await {
+                let (out, err) = self.output(id).await;
+                return Ok(AppOutcome::NeverAnswered {
+                    after_seconds: started.elapsed().as_secs_f64(),
+                    exited_with: Some(code),
+                    logs: format!("{out}{err}"),
+                });
+            }
+            if let Ok((status, body)) = http_get(url).await {
+                let seconds = started.elapsed().as_secs_f64();
+                let uids = self.process_uids(id).await;
+                let answer = AppOutcome::Answered {
+                    status,
+                    body,
+                    seconds,
+                    uids,
+                };
+                if status == expected_status {
+                    return Ok(answer);
+                }
+                last_answer = Some(answer);
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        if let Some(answer) = last_answer {
+            return Ok(answer);
+        }
+        let (out, err) = self.output(id).await;
+        Ok(AppOutcome::NeverAnswered {
+            after_seconds: started.elapsed().as_secs_f64(),
+            exited_with: None,
+            logs: format!("{out}{err}"),
+        })
+    }
+
     /// The uids of a running container's processes, as the engine's `top` reports them
     /// (`ps -o pid,uid` on the engine's host); empty when the engine cannot say.
     async fn process_uids(&self, container: &str) -> Vec<u32> {
@@ -1085,41 +1132,8 @@ impl EngineApi for Engine {
                 });
             };
             let url = format!("http://{}:{host_port}{path}", self.reach_host());
-            let mut last_answer = None;
-            while started.elapsed() < timeout {
-                if let Some(code) = self.exit_code_if_stopped(&id).await {
-                    let (out, err) = self.output(&id).await;
-                    return Ok(AppOutcome::NeverAnswered {
-                        after_seconds: started.elapsed().as_secs_f64(),
-                        exited_with: Some(code),
-                        logs: format!("{out}{err}"),
-                    });
-                }
-                if let Ok((status, body)) = http_get(&url).await {
-                    let seconds = started.elapsed().as_secs_f64();
-                    let uids = self.process_uids(&id).await;
-                    let answer = AppOutcome::Answered {
-                        status,
-                        body,
-                        seconds,
-                        uids,
-                    };
-                    if status == expected_status {
-                        return Ok(answer);
-                    }
-                    last_answer = Some(answer);
-                }
-                tokio::time::sleep(Duration::from_millis(150)).await;
-            }
-            if let Some(answer) = last_answer {
-                return Ok(answer);
-            }
-            let (out, err) = self.output(&id).await;
-            Ok(AppOutcome::NeverAnswered {
-                after_seconds: started.elapsed().as_secs_f64(),
-                exited_with: None,
-                logs: format!("{out}{err}"),
-            })
+            self.poll_until_answered(&id, &url, expected_status, started, timeout)
+                .await
         }
         .await;
         self.remove_created(&id, pending).await;
