@@ -2,6 +2,8 @@
 //! layer (whiteouts applied): every file with its size and, for files small enough to be a
 //! source, the SHA-256 of its content; and the text of dpkg's package database
 //! (`var/lib/dpkg/status`, or the one-file-per-package `status.d/` of distroless images).
+//! And where a secret is in an image, in any form (`find_secret`: the engine's side of
+//! `secret_search`).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
@@ -9,7 +11,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 
-use crate::docker::engine::Engine;
+use crate::docker::engine::{short_step, Engine};
+use crate::docker::secret_search::{self, Budget, Findings, Needles};
 use crate::error::CheckerError;
 
 /// Files larger than this are not hashed: no exercise source comes near it, and hashing a
@@ -274,74 +277,104 @@ pub async fn contents_of(engine: &Engine, image: &str) -> Result<Arc<ImageConten
     Ok(contents)
 }
 
-/// Where `needle` occurs in `image`: in which layers (any file, also one a later layer
-/// deletes: the layer still ships it), in which history entries, in the config. Each place
-/// in words, e.g. "layer 5 of 7 (COPY data.key ./)".
-pub async fn find_bytes(
+/// Where a secret was found in one image, and what could not be searched.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecretSearch {
+    /// Each place in words: "layer 5 of 9 (RUN printf …): base64 in app/.env.production",
+    /// "config: ENV PAYMENTS_API_TOKEN: raw".
+    pub found: Vec<String>,
+    /// What the search's bounds left unopened: "layer 3 of 9 (COPY …): data/big.gz (gzip):
+    /// more than 1024 MiB uncompressed, the rest not searched".
+    pub unsearched: Vec<String>,
+}
+
+/// Looks for every form of a secret (`secret_search`) in `image`: in each layer (any file,
+/// also one a later layer deletes: the layer still ships it, and inside compressed files
+/// and archives), in each history entry, in the config. Places that quote an instruction
+/// or a path show the secret as `‹secret›`.
+pub async fn find_secret(
     engine: &Engine,
     image: &str,
-    needle: &[u8],
-) -> Result<Vec<String>, CheckerError> {
+    needles: &Arc<Needles>,
+) -> Result<SecretSearch, CheckerError> {
     let mut file = tempfile::tempfile().map_err(CheckerError::TempFile)?;
     engine.export_image(image, &mut file).await?;
     let platform = engine.platform().await?;
-    let wanted = needle.to_vec();
-    let hits = tokio::task::spawn_blocking(move || {
+    let searching = needles.clone();
+    let layers = tokio::task::spawn_blocking(move || {
         file.rewind()?;
-        let finder = memchr::memmem::Finder::new(&wanted);
-        crate::docker::oci::read_layers(file, &platform, |tar| stream_contains(tar, &finder))
+        let budget = Budget::new(secret_search::BOUNDS);
+        crate::docker::oci::read_layers(file, &platform, |tar| {
+            secret_search::search_layer(tar, &searching, &budget)
+        })
     })
     .await?
     .map_err(CheckerError::archive(format!(
         "reading the layers of {image}"
     )))?;
-    let mut found = Vec::new();
-    if hits.iter().any(|&hit| hit) {
+    let mut search = SecretSearch::default();
+    if layers.iter().any(|l| *l != Findings::default()) {
         // Which instruction made each layer: only worth asking when one is to be named.
-        let layers = engine.layers(image).await?;
-        for (i, _) in hits.iter().enumerate().filter(|(_, &hit)| hit) {
-            let made_by = layers
+        let made = engine.layers(image).await?;
+        let count = layers.len();
+        for (i, findings) in layers.iter().enumerate() {
+            let made_by = made
                 .iter()
                 .find(|l| l.position == i + 1)
-                .map(|l| format!(" ({})", crate::docker::engine::short_step(&l.created_by)))
+                .map(|l| format!(" ({})", short_step(&needles.redact(&l.created_by))))
                 .unwrap_or_default();
-            found.push(format!("layer {} of {}{made_by}", i + 1, hits.len()));
+            let layer = format!("layer {} of {count}{made_by}", i + 1);
+            search.add_layer(&layer, findings);
         }
     }
-    let finder = memchr::memmem::Finder::new(needle);
     for (place, text) in engine.metadata_texts(image).await? {
-        if finder.find(text.as_bytes()).is_some() {
-            found.push(place);
+        let forms = needles.find(text.as_bytes());
+        if !forms.is_empty() {
+            let place = shorten(&needles.redact(&place));
+            search.found.push(format!(
+                "{place}: {}",
+                secret_search::forms_in_words(&forms)
+            ));
         }
     }
-    Ok(found)
+    Ok(search)
 }
 
-/// Whether `needle` occurs anywhere in the stream (a layer tar: file content lies in it
-/// unbroken, so a secret a file holds is found whatever the file's name).
-pub fn stream_contains(
-    stream: &mut dyn Read,
-    finder: &memchr::memmem::Finder<'_>,
-) -> std::io::Result<bool> {
-    let keep = finder.needle().len().saturating_sub(1);
-    let mut buffer = vec![0u8; (1 << 20) + keep];
-    let mut filled = 0;
-    loop {
-        let read = stream.read(&mut buffer[filled..])?;
-        if read == 0 {
-            return Ok(false);
+impl SecretSearch {
+    fn add_layer(&mut self, layer: &str, findings: &Findings) {
+        let more = |n: usize, what: &str| format!("{layer}: {n} more {what}");
+        for hit in &findings.hits {
+            self.found.push(format!("{layer}: {hit}"));
         }
-        filled += read;
-        if finder.find(&buffer[..filled]).is_some() {
-            return Ok(true);
+        if findings.more_hits > 0 {
+            self.found.push(more(findings.more_hits, "places"));
         }
-        // Keep the tail that may hold the start of a match cut by the buffer's end.
-        if filled > keep {
-            buffer.copy_within(filled - keep..filled, 0);
-            filled = keep;
+        for why in &findings.unsearched {
+            self.unsearched.push(format!("{layer}: {why}"));
+        }
+        if findings.more_unsearched > 0 {
+            self.unsearched.push(more(
+                findings.more_unsearched,
+                "files not searched to their end",
+            ));
         }
     }
 }
+
+/// A place name of at most [`PLACE_CHARS`] characters: the engine's history places quote
+/// whole instructions, shortened only once the secret in them is redacted (cut first, a
+/// secret's beginning would show).
+fn shorten(place: &str) -> String {
+    match place.char_indices().nth(PLACE_CHARS) {
+        Some((at, _)) => {
+            let closing = if place.ends_with(')') { ")" } else { "" };
+            format!("{}…{closing}", &place[..at])
+        }
+        None => place.to_string(),
+    }
+}
+
+const PLACE_CHARS: usize = 90;
 
 /// The SHA-256 of `bytes`, as [`File::sha256`] holds it.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -351,30 +384,6 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bytes_are_found_across_reads_and_not_where_they_are_not() {
-        let secret = b"wb15-0123456789abcdef";
-        let mut stream = vec![b'x'; 3 << 20];
-        // Across the first buffer's end, where one read stops and the next begins.
-        let at = (1 << 20) - 7;
-        stream[at..at + secret.len()].copy_from_slice(secret);
-        let finder = memchr::memmem::Finder::new(secret);
-        assert!(stream_contains(&mut std::io::Cursor::new(&stream), &finder).unwrap());
-        // A reader that hands out a few bytes at a time.
-        let slow = SlowReader(std::io::Cursor::new(stream.clone()));
-        assert!(stream_contains(&mut { slow }, &finder).unwrap());
-        stream[at] = b'y';
-        assert!(!stream_contains(&mut std::io::Cursor::new(&stream), &finder).unwrap());
-    }
-
-    struct SlowReader(std::io::Cursor<Vec<u8>>);
-    impl Read for SlowReader {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = buf.len().min(4093);
-            self.0.read(&mut buf[..n])
-        }
-    }
 
     fn layer(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());

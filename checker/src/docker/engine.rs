@@ -952,9 +952,9 @@ impl Engine {
     }
 
     /// The image's metadata as text, each with where it is: every history entry (the
-    /// instruction that made it, with the build arguments RUN saw), and the config (its
-    /// environment, labels, command…). What `docker history` and `docker inspect` show anyone
-    /// who has the image.
+    /// instruction that made it, whole, with the build arguments RUN saw), and each part of
+    /// the config ("config: ENV NAME", "config: LABEL name", "config: CMD"…). What
+    /// `docker history` and `docker inspect` show anyone who has the image.
     pub async fn metadata_texts(&self, image: &str) -> Result<Vec<(String, String)>, CheckerError> {
         let (info, history) = tokio::try_join!(
             self.docker.inspect_image(image),
@@ -966,14 +966,14 @@ impl Engine {
             .enumerate()
             .map(|(i, h)| {
                 (
-                    format!("history entry {} ({})", i + 1, short_step(&h.created_by)),
+                    format!("history entry {} ({})", i + 1, step_text(&h.created_by)),
                     format!("{}\n{}", h.created_by, h.comment),
                 )
             })
             .collect();
         if let Some(config) = info.config {
-            let text = serde_json::to_string(&config).unwrap_or_default();
-            texts.push(("the image config (env, labels, command)".into(), text));
+            let config = serde_json::to_value(&config).unwrap_or_default();
+            texts.extend(crate::docker::secret_search::config_texts(&config));
         }
         Ok(texts)
     }
@@ -1495,15 +1495,21 @@ async fn http_get(url: &str) -> Result<(u16, String), String> {
 /// An instruction as history records it, short enough for a message: BuildKit's
 /// `/bin/sh -c` prefix and `# buildkit` suffix left out, cut at 60 characters.
 pub fn short_step(created_by: &str) -> String {
-    let step = created_by
-        .trim()
-        .trim_end_matches("# buildkit")
-        .trim()
-        .replace("/bin/sh -c ", "");
+    let step = step_text(created_by);
     match step.char_indices().nth(60) {
         Some((at, _)) => format!("{}…", &step[..at]),
         None => step,
     }
+}
+
+/// A history entry's instruction as the Dockerfile wrote it, whole: without the shell
+/// and BuildKit's mark.
+pub fn step_text(created_by: &str) -> String {
+    created_by
+        .trim()
+        .trim_end_matches("# buildkit")
+        .trim()
+        .replace("/bin/sh -c ", "")
 }
 
 #[cfg(test)]
