@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 
-use crate::docker::engine::{short_step, Engine};
-use crate::docker::secret_search::{self, Budget, Findings, Needles};
+use crate::docker::engine::{step_text, Engine};
+use crate::docker::secret_search::{self, Budget, Findings, Needles, REDACTED};
 use crate::error::CheckerError;
 
 /// Files larger than this are not hashed: no exercise source comes near it, and hashing a
@@ -321,7 +321,10 @@ pub async fn find_secret(
             let made_by = made
                 .iter()
                 .find(|l| l.position == i + 1)
-                .map(|l| format!(" ({})", short_step(&needles.redact(&l.created_by))))
+                .map(|l| {
+                    let step = needles.redact(&step_text(&l.created_by));
+                    format!(" ({})", shorten(&step, STEP_CHARS))
+                })
                 .unwrap_or_default();
             let layer = format!("layer {} of {count}{made_by}", i + 1);
             search.add_layer(&layer, findings);
@@ -330,7 +333,7 @@ pub async fn find_secret(
     for (place, text) in engine.metadata_texts(image).await? {
         let forms = needles.find(text.as_bytes());
         if !forms.is_empty() {
-            let place = shorten(&needles.redact(&place));
+            let place = shorten(&needles.redact(&place), PLACE_CHARS);
             search.found.push(format!(
                 "{place}: {}",
                 secret_search::forms_in_words(&forms)
@@ -361,19 +364,29 @@ impl SecretSearch {
     }
 }
 
-/// A place name of at most [`PLACE_CHARS`] characters: the engine's history places quote
-/// whole instructions, shortened only once the secret in them is redacted (cut first, a
-/// secret's beginning would show).
-fn shorten(place: &str) -> String {
-    match place.char_indices().nth(PLACE_CHARS) {
-        Some((at, _)) => {
-            let closing = if place.ends_with(')') { ")" } else { "" };
-            format!("{}…{closing}", &place[..at])
-        }
-        None => place.to_string(),
+/// `text` cut to at most `chars` characters (and the `‹secret›` it cuts into), with `…`
+/// and the closing parenthesis it had. Places quote whole instructions, and are shortened
+/// only once the secret in them is redacted: cut first, the secret's beginning would show.
+fn shorten(text: &str, chars: usize) -> String {
+    let Some((mut at, _)) = text.char_indices().nth(chars) else {
+        return text.to_string();
+    };
+    if let Some((marker, _)) = text
+        .match_indices(REDACTED)
+        .find(|(start, _)| *start < at && at < start + REDACTED.len())
+    {
+        at = marker + REDACTED.len();
     }
+    if at >= text.len() {
+        return text.to_string();
+    }
+    let closing = if text.ends_with(')') { ")" } else { "" };
+    format!("{}…{closing}", &text[..at])
 }
 
+/// The characters of an instruction a layer's name quotes, as `short_step` does.
+const STEP_CHARS: usize = 60;
+/// The characters of a history entry's or a config part's name.
 const PLACE_CHARS: usize = 90;
 
 /// The SHA-256 of `bytes`, as [`File::sha256`] holds it.
@@ -384,6 +397,25 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_place_is_shortened_after_redaction_and_never_inside_the_marker() {
+        let step = "RUN mkdir -p /app && printf 'PAYMENTS_API_TOKEN=%s\\n' '‹secret›' > /app/.env.production";
+        assert_eq!(
+            shorten(step, 60),
+            "RUN mkdir -p /app && printf 'PAYMENTS_API_TOKEN=%s\\n' '‹secret›…"
+        );
+        assert_eq!(
+            shorten("history entry 3 (ENV A=b)", 90),
+            "history entry 3 (ENV A=b)"
+        );
+        assert_eq!(
+            shorten("history entry 3 (ENV A=bcdef)", 21),
+            "history entry 3 (ENV …)"
+        );
+        // A marker that ends the text is kept whole, with nothing cut after it.
+        assert_eq!(shorten("ENV TOKEN=‹secret›", 12), "ENV TOKEN=‹secret›");
+    }
 
     fn layer(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());
