@@ -58,22 +58,6 @@ fn met(report: &serde_json::Value, id: &str) -> bool {
     verdict(report, id)["met"].as_bool().unwrap()
 }
 
-/// The solution's Dockerfile of a real exercise with `from` replaced by `to`.
-fn solution_with(exercise: &str, from: &str, to: &str) -> String {
-    let solution = std::fs::read_to_string(
-        workbook_root()
-            .join("exercises")
-            .join(exercise)
-            .join("solution/Dockerfile"),
-    )
-    .unwrap();
-    assert!(
-        solution.contains(from),
-        "{exercise}'s solution has no `{from}`"
-    );
-    solution.replacen(from, to, 1)
-}
-
 pub(crate) fn a_test_stage_that_greps_for_the_faulty_line_misses() {
     require_engine();
     // The one line faults/off-by-one.go changes: a grep for it fails that fault's build.
