@@ -284,15 +284,21 @@ pub trait EngineApi: Send + Sync {
 /// An instruction as history records it, short enough for a message: BuildKit's
 /// `/bin/sh -c` prefix and `# buildkit` suffix left out, cut at 60 characters.
 pub fn short_step(created_by: &str) -> String {
-    let step = created_by
-        .trim()
-        .trim_end_matches("# buildkit")
-        .trim()
-        .replace("/bin/sh -c ", "");
+    let step = step_text(created_by);
     match step.char_indices().nth(60) {
         Some((at, _)) => format!("{}…", &step[..at]),
         None => step,
     }
+}
+
+/// A history entry's instruction as the Dockerfile wrote it, whole: without the shell
+/// and BuildKit's mark.
+pub fn step_text(created_by: &str) -> String {
+    created_by
+        .trim()
+        .trim_end_matches("# buildkit")
+        .trim()
+        .replace("/bin/sh -c ", "")
 }
 
 /// The image's user database, as the runtime reads it to resolve USER.

@@ -5,6 +5,8 @@
 //! its SHA-256; the text of dpkg's package database (`var/lib/dpkg/status`, or the
 //! one-file-per-package `status.d/` of distroless images) and every `*.md5sums` list any
 //! layer held, also one a later layer deleted.
+//! And where a secret is in an image, in any form (`find_secret`: the engine's side of
+//! `secret_search`).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
@@ -13,7 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
-use crate::docker::api::EngineApi;
+use crate::docker::api::{step_text, EngineApi};
+use crate::docker::secret_search::{self, Budget, Findings, Needles, REDACTED};
 use crate::error::CheckerError;
 
 /// Files larger than this get no SHA-256: no exercise source comes near it. (Their MD5 is
@@ -453,74 +456,117 @@ pub async fn layers_of(
         .collect())
 }
 
-/// Where `needle` occurs in `image`: in which layers (any file, also one a later layer
-/// deletes: the layer still ships it), in which history entries, in the config. Each place
-/// in words, e.g. "layer 5 of 7 (COPY data.key ./)".
-pub async fn find_bytes(
+/// Where a secret was found in one image, and what could not be searched.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecretSearch {
+    /// Each place in words: "layer 5 of 9 (RUN printf …): base64 in app/.env.production",
+    /// "config: ENV PAYMENTS_API_TOKEN: raw".
+    pub found: Vec<String>,
+    /// What the search's bounds left unopened: "layer 3 of 9 (COPY …): data/big.gz (gzip):
+    /// more than 1024 MiB uncompressed, the rest not searched".
+    pub unsearched: Vec<String>,
+}
+
+/// Looks for every form of a secret (`secret_search`) in `image`: in each layer (any file,
+/// also one a later layer deletes: the layer still ships it, and inside compressed files
+/// and archives), in each history entry, in the config. Places that quote an instruction
+/// or a path show the secret as `‹secret›`.
+pub async fn find_secret(
     engine: &dyn EngineApi,
     image: &str,
-    needle: &[u8],
-) -> Result<Vec<String>, CheckerError> {
+    needles: &Arc<Needles>,
+) -> Result<SecretSearch, CheckerError> {
     let mut file = tempfile::tempfile().map_err(CheckerError::TempFile)?;
     engine.export_image(image, &mut file).await?;
     let platform = engine.platform().await?;
-    let wanted = needle.to_vec();
-    let hits = tokio::task::spawn_blocking(move || {
+    let searching = needles.clone();
+    let layers = tokio::task::spawn_blocking(move || {
         file.rewind()?;
-        let finder = memchr::memmem::Finder::new(&wanted);
-        crate::docker::oci::read_layers(file, &platform, |tar| stream_contains(tar, &finder))
+        let budget = Budget::new(secret_search::BOUNDS);
+        crate::docker::oci::read_layers(file, &platform, |tar| {
+            secret_search::search_layer(tar, &searching, &budget)
+        })
     })
     .await?
     .map_err(CheckerError::archive(format!(
         "reading the layers of {image}"
     )))?;
-    let mut found = Vec::new();
-    if hits.iter().any(|&hit| hit) {
+    let mut search = SecretSearch::default();
+    if layers.iter().any(|l| *l != Findings::default()) {
         // Which instruction made each layer: only worth asking when one is to be named.
-        let layers = engine.layers(image).await?;
-        for (i, _) in hits.iter().enumerate().filter(|(_, &hit)| hit) {
-            let made_by = layers
+        let made = engine.layers(image).await?;
+        let count = layers.len();
+        for (i, findings) in layers.iter().enumerate() {
+            let made_by = made
                 .iter()
                 .find(|l| l.position == i + 1)
-                .map(|l| format!(" ({})", crate::docker::api::short_step(&l.created_by)))
+                .map(|l| {
+                    let step = needles.redact(&step_text(&l.created_by));
+                    format!(" ({})", shorten(&step, STEP_CHARS))
+                })
                 .unwrap_or_default();
-            found.push(format!("layer {} of {}{made_by}", i + 1, hits.len()));
+            let layer = format!("layer {} of {count}{made_by}", i + 1);
+            search.add_layer(&layer, findings);
         }
     }
-    let finder = memchr::memmem::Finder::new(needle);
     for (place, text) in engine.metadata_texts(image).await? {
-        if finder.find(text.as_bytes()).is_some() {
-            found.push(place);
+        let forms = needles.find(text.as_bytes());
+        if !forms.is_empty() {
+            let place = shorten(&needles.redact(&place), PLACE_CHARS);
+            search.found.push(format!(
+                "{place}: {}",
+                secret_search::forms_in_words(&forms)
+            ));
         }
     }
-    Ok(found)
+    Ok(search)
 }
 
-/// Whether `needle` occurs anywhere in the stream (a layer tar: file content lies in it
-/// unbroken, so a secret a file holds is found whatever the file's name).
-pub fn stream_contains(
-    stream: &mut dyn Read,
-    finder: &memchr::memmem::Finder<'_>,
-) -> std::io::Result<bool> {
-    let keep = finder.needle().len().saturating_sub(1);
-    let mut buffer = vec![0u8; (1 << 20) + keep];
-    let mut filled = 0;
-    loop {
-        let read = stream.read(&mut buffer[filled..])?;
-        if read == 0 {
-            return Ok(false);
+impl SecretSearch {
+    fn add_layer(&mut self, layer: &str, findings: &Findings) {
+        let more = |n: usize, what: &str| format!("{layer}: {n} more {what}");
+        for hit in &findings.hits {
+            self.found.push(format!("{layer}: {hit}"));
         }
-        filled += read;
-        if finder.find(&buffer[..filled]).is_some() {
-            return Ok(true);
+        if findings.more_hits > 0 {
+            self.found.push(more(findings.more_hits, "places"));
         }
-        // Keep the tail that may hold the start of a match cut by the buffer's end.
-        if filled > keep {
-            buffer.copy_within(filled - keep..filled, 0);
-            filled = keep;
+        for why in &findings.unsearched {
+            self.unsearched.push(format!("{layer}: {why}"));
+        }
+        if findings.more_unsearched > 0 {
+            self.unsearched.push(more(
+                findings.more_unsearched,
+                "files not searched to their end",
+            ));
         }
     }
 }
+
+/// `text` cut to at most `chars` characters (and the `‹secret›` it cuts into), with `…`
+/// and the closing parenthesis it had. Places quote whole instructions, and are shortened
+/// only once the secret in them is redacted: cut first, the secret's beginning would show.
+fn shorten(text: &str, chars: usize) -> String {
+    let Some((mut at, _)) = text.char_indices().nth(chars) else {
+        return text.to_string();
+    };
+    if let Some((marker, _)) = text
+        .match_indices(REDACTED)
+        .find(|(start, _)| *start < at && at < start + REDACTED.len())
+    {
+        at = marker + REDACTED.len();
+    }
+    if at >= text.len() {
+        return text.to_string();
+    }
+    let closing = if text.ends_with(')') { ")" } else { "" };
+    format!("{}…{closing}", &text[..at])
+}
+
+/// The characters of an instruction a layer's name quotes, as `short_step` does.
+const STEP_CHARS: usize = 60;
+/// The characters of a history entry's or a config part's name.
+const PLACE_CHARS: usize = 90;
 
 /// The SHA-256 of `bytes`, as [`File::sha256`] holds it.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -532,27 +578,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bytes_are_found_across_reads_and_not_where_they_are_not() {
-        let secret = b"wb15-0123456789abcdef";
-        let mut stream = vec![b'x'; 3 << 20];
-        // Across the first buffer's end, where one read stops and the next begins.
-        let at = (1 << 20) - 7;
-        stream[at..at + secret.len()].copy_from_slice(secret);
-        let finder = memchr::memmem::Finder::new(secret);
-        assert!(stream_contains(&mut std::io::Cursor::new(&stream), &finder).unwrap());
-        // A reader that hands out a few bytes at a time.
-        let slow = SlowReader(std::io::Cursor::new(stream.clone()));
-        assert!(stream_contains(&mut { slow }, &finder).unwrap());
-        stream[at] = b'y';
-        assert!(!stream_contains(&mut std::io::Cursor::new(&stream), &finder).unwrap());
-    }
-
-    struct SlowReader(std::io::Cursor<Vec<u8>>);
-    impl Read for SlowReader {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = buf.len().min(4093);
-            self.0.read(&mut buf[..n])
-        }
+    fn a_place_is_shortened_after_redaction_and_never_inside_the_marker() {
+        let step = "RUN mkdir -p /app && printf 'PAYMENTS_API_TOKEN=%s\\n' '‹secret›' > /app/.env.production";
+        assert_eq!(
+            shorten(step, 60),
+            "RUN mkdir -p /app && printf 'PAYMENTS_API_TOKEN=%s\\n' '‹secret›…"
+        );
+        assert_eq!(
+            shorten("history entry 3 (ENV A=b)", 90),
+            "history entry 3 (ENV A=b)"
+        );
+        assert_eq!(
+            shorten("history entry 3 (ENV A=bcdef)", 21),
+            "history entry 3 (ENV …)"
+        );
+        // A marker that ends the text is kept whole, with nothing cut after it.
+        assert_eq!(shorten("ENV TOKEN=‹secret›", 12), "ENV TOKEN=‹secret›");
     }
 
     fn layer(entries: &[(&str, &[u8])]) -> Vec<u8> {
@@ -665,18 +706,18 @@ mod on_a_fake_engine {
         }));
         // The deleted file still ships in the layer that copied it; the ENV in the history
         // and the config.
-        let places = find_bytes(&fake, "example/app:1", secret.as_bytes())
+        let needles = Arc::new(Needles::new(secret.as_bytes()).unwrap());
+        let search = find_secret(&fake, "example/app:1", &needles).await.unwrap();
+        let expected = [
+            "layer 1 of 2 (COPY secret.key main /app/): raw in app/secret.key".to_string(),
+            format!("history entry 3 (ENV TOKEN={REDACTED}): raw"),
+            "config: ENV TOKEN: raw".to_string(),
+        ];
+        assert_eq!(search.found, expected);
+        let elsewhere = Arc::new(Needles::new(b"not in it, nowhere").unwrap());
+        let search = find_secret(&fake, "example/app:1", &elsewhere)
             .await
             .unwrap();
-        let expected = [
-            "layer 1 of 2 (COPY secret.key main /app/)".to_string(),
-            format!("history entry 3 (ENV TOKEN={secret})"),
-            "the image config (env, labels, command)".to_string(),
-        ];
-        assert_eq!(places, expected);
-        assert!(find_bytes(&fake, "example/app:1", b"not in it")
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(search.found.is_empty());
     }
 }

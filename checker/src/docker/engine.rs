@@ -20,7 +20,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use crate::docker::api::{
-    short_step, BuildFailure, BuildOutcome, BuildProgress, BuildRequest, BuildStep, BuildWarning,
+    step_text, BuildFailure, BuildOutcome, BuildProgress, BuildRequest, BuildStep, BuildWarning,
     DpkgFiles, EngineApi, HttpRequest, ImageFacts, Sandbox, UserFiles, Warnings, OWNER_LABEL,
     SCOPE_LABEL,
 };
@@ -1155,14 +1155,14 @@ impl EngineApi for Engine {
             .enumerate()
             .map(|(i, h)| {
                 (
-                    format!("history entry {} ({})", i + 1, short_step(&h.created_by)),
+                    format!("history entry {} ({})", i + 1, step_text(&h.created_by)),
                     format!("{}\n{}", h.created_by, h.comment),
                 )
             })
             .collect();
         if let Some(config) = info.config {
-            let text = serde_json::to_string(&config).unwrap_or_default();
-            texts.push(("the image config (env, labels, command)".into(), text));
+            let config = serde_json::to_value(&config).unwrap_or_default();
+            texts.extend(crate::docker::secret_search::config_texts(&config));
         }
         Ok(texts)
     }

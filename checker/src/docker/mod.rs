@@ -3,7 +3,8 @@
 //! tests, one that answers from memory (`fake`); what a run made and must undo if it is
 //! dropped (`ledger`); where the engine is (`endpoint`, `engine_info`), the build context
 //! served over a BuildKit session (`context`, `dockerignore`, `session`), Dockerfiles
-//! (`dockerfile`), and image archives (`oci`, `waste`, `contents`).
+//! (`dockerfile`), image archives (`oci`, `waste`, `contents`), and a secret looked for in them in every form
+//! (`secret_search`).
 
 pub mod api;
 pub mod contents;
@@ -18,5 +19,6 @@ pub mod engine_info;
 pub mod fake;
 pub mod ledger;
 pub mod oci;
+pub mod secret_search;
 pub mod session;
 pub mod waste;

@@ -125,14 +125,14 @@ pub fn decompress<'a>(blob: impl Read + 'a) -> io::Result<Box<dyn Read + 'a>> {
 /// Reads every frame of a zstd stream: ruzstd's `StreamingDecoder` stops after one, and
 /// zstd allows several (and skippable frames, which zstd:chunked uses for its table of
 /// contents).
-struct ZstdFrames<R: BufRead> {
+pub(crate) struct ZstdFrames<R: BufRead> {
     source: R,
     decoder: ruzstd::decoding::FrameDecoder,
     in_frame: bool,
 }
 
 impl<R: BufRead> ZstdFrames<R> {
-    fn new(source: R) -> Self {
+    pub(crate) fn new(source: R) -> Self {
         ZstdFrames {
             source,
             decoder: ruzstd::decoding::FrameDecoder::new(),

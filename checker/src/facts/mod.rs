@@ -186,13 +186,16 @@ pub enum ProbeOutcome {
     /// `base-image`: how many layers the declared base image has, and how many of them
     /// begin the final image.
     BaseImage { base_layers: usize, shared: usize },
-    /// `secret-absent`: each place the secret's bytes were found ("stage build: layer 5 of
-    /// 9 (COPY data.key ./)"), the stages looked into, and the stages that could not be
-    /// built to look into them (stage, why).
+    /// `secret-absent`: each place the secret was found, in any form ("stage build: layer 5
+    /// of 9 (COPY data.key ./): raw in src/data.key"), the stages looked into, the stages
+    /// that could not be built to look into them (stage, why), and what the search's bounds
+    /// left unopened (a compressed file too large, nested too deep).
     Secret {
         found: Vec<String>,
         searched: Vec<String>,
         unbuilt: Vec<(String, String)>,
+        #[serde(default)]
+        unsearched: Vec<String>,
     },
     /// `cache-mount`: a build, then one after a source edit with every copy of the
     /// dependencies' source emptied, and what the second fetched again.

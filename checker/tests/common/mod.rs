@@ -247,6 +247,22 @@ pub fn save_solution(exercise: &Path) {
     .unwrap();
 }
 
+/// The solution's Dockerfile of a real exercise with `from` replaced by `to`.
+pub fn solution_with(exercise: &str, from: &str, to: &str) -> String {
+    let solution = std::fs::read_to_string(
+        workbook_root()
+            .join("exercises")
+            .join(exercise)
+            .join("solution/Dockerfile"),
+    )
+    .unwrap();
+    assert!(
+        solution.contains(from),
+        "{exercise}'s solution has no `{from}`"
+    );
+    solution.replacen(from, to, 1)
+}
+
 /// Appends `text` to the learner's `Dockerfile`, as an editor's save does.
 pub fn append_to_dockerfile(exercise: &Path, text: &str) {
     let mut dockerfile = std::fs::read_to_string(exercise.join("Dockerfile")).unwrap();

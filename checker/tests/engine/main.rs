@@ -34,6 +34,7 @@ mod interrupts;
 mod probes;
 mod red_team;
 mod result_cache;
+mod secret_forms;
 mod users;
 mod verify;
 mod watch_app;
@@ -196,6 +197,16 @@ fn all_trials() -> Vec<(Turn, Trial)> {
         result_cache {
             unchanged_inputs_reuse_the_result_and_any_change_checks_afresh,
             a_save_that_keeps_the_image_reuses_its_app_run_and_another_image_runs_again,
+        }
+        secret_forms {
+            the_key_of_15_in_base64_in_data_is_found_in_the_image_and_its_stage,
+            the_key_of_15_gzipped_is_found_inside_the_gzip,
+            a_fingerprint_of_the_key_of_15_is_no_secret,
+            the_token_of_08_in_an_env_is_found_in_config_and_history,
+            the_token_of_08_printed_into_env_production_is_found_in_both_stages,
+            the_token_of_08_as_od_hex_in_the_build_stage_is_found,
+            an_env_file_without_the_token_and_a_deny_list_meet_no_secret,
+            the_solutions_of_08_and_15_meet_their_secret_goals,
         }
         users {
             no_user_runs_as_root,

@@ -18,7 +18,7 @@ use std::time::Duration;
 pub use image::{deleted, dir, file, sized, FakeApp, FakeConfig, FakeEntry, FakeImage};
 
 use crate::docker::api::{
-    short_step, BuildFailure, BuildOutcome, BuildProgress, BuildRequest, BuildStep, BuildWarning,
+    step_text, BuildFailure, BuildOutcome, BuildProgress, BuildRequest, BuildStep, BuildWarning,
     DpkgFiles, EngineApi, HttpRequest, ImageFacts, Sandbox, UserFiles,
 };
 use crate::docker::context::{self, Offered};
@@ -523,12 +523,20 @@ impl EngineApi for FakeEngine {
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                let place = format!("history entry {} ({})", i + 1, short_step(&h.created_by));
+                let place = format!("history entry {} ({})", i + 1, step_text(&h.created_by));
                 (place, format!("{}\n", h.created_by))
             })
             .collect();
-        let config = serde_json::to_string(&found.config).expect("a config serializes");
-        texts.push(("the image config (env, labels, command)".into(), config));
+        // The config as the engine's inspect gives it, each part named as the real engine's.
+        let config = serde_json::json!({
+            "User": found.config.user,
+            "Entrypoint": found.config.entrypoint,
+            "Cmd": found.config.cmd,
+            "Env": found.config.env,
+            "WorkingDir": found.config.working_dir,
+            "Labels": found.config.labels,
+        });
+        texts.extend(crate::docker::secret_search::config_texts(&config));
         Ok(texts)
     }
 
