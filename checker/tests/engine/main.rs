@@ -6,8 +6,8 @@
 //!   so an image scope) of its own, so on engines newer than 20.10 they run
 //!   [`PARALLEL_TESTS`] at a time. Docker 20.10's BuildKit can panic on concurrent builds
 //!   that share steps ("failed to get edge", moby/buildkit#2303): there, one at a time.
-//!   A test that needs the engine to itself (it may rebuild the shared base images) is
-//!   marked `alone`: those run first, one at a time, before the others start.
+//!   A test that needs the engine to itself is marked `alone`: those run last, one at a
+//!   time, once the others are done.
 //! - **Clean-up once.** A temporary workbook's images are removed when the whole run ends,
 //!   not when its test does: on the containerd store, images and the build cache share
 //!   their content (moby/moby#48700), and one test's clean-up made the next test rebuild
@@ -244,19 +244,22 @@ fn main() -> std::process::ExitCode {
             args.test_threads.unwrap_or(1)
         );
     }
-    // The tests that need the engine alone first, one at a time, then the others together.
-    let first = libtest_mimic::run(
+    // The others together, then those that need the engine alone, one at a time: on the
+    // containerd store a `clean` while another build reuses the same layers can make that
+    // build fail ("not found", moby/moby#48700), so the test that does it on purpose runs
+    // when no other test builds.
+    let together = libtest_mimic::run(&args, untag(shared));
+    let alone = libtest_mimic::run(
         &Arguments {
             test_threads: Some(1),
             ..args.clone()
         },
         untag(alone),
     );
-    let then = libtest_mimic::run(&args, untag(shared));
     common::clean_up_temporary_workbooks();
-    if first.has_failed() {
-        first.exit_code()
+    if together.has_failed() {
+        together.exit_code()
     } else {
-        then.exit_code()
+        alone.exit_code()
     }
 }
