@@ -51,13 +51,13 @@ pub async fn build_plan(
     let mut build_args = exercise.file.exercise.build_args.clone();
     build_args.extend(plan.build_args.clone());
     let mut replacements = plan.replacements.clone();
-    let text = planned_dockerfile(plan, &file, &build_args).await?;
+    let text = planned_dockerfile(plan, &exercise.dir, &file, &build_args).await?;
     if let Some(text) = &text {
         replacements.insert(variant.dockerfile().to_string(), text.clone().into_bytes());
     }
     let text = match text {
         Some(text) => text,
-        None => crate::docker::dockerfile::read_dockerfile(&file)?,
+        None => crate::docker::dockerfile::read_dockerfile(&exercise.dir, &file)?,
     };
     let graph = parse_off_the_runtime(&file, text, &build_args, plan.target.clone()).await?;
     // The engine reads the ignore file itself; reading it here first names the line of a
@@ -142,6 +142,7 @@ fn build_failed(
 /// seed that makes them; every stage named), to be served in its place; None: as written.
 async fn planned_dockerfile(
     plan: &Plan,
+    folder: &std::path::Path,
     file: &std::path::Path,
     build_args: &BTreeMap<String, String>,
 ) -> Result<Option<String>, CheckerError> {
@@ -149,7 +150,7 @@ async fn planned_dockerfile(
     if plan.cache_ids.is_none() && !plan.name_stages {
         return Ok(None);
     }
-    let mut text = crate::docker::dockerfile::read_dockerfile(file)?;
+    let mut text = crate::docker::dockerfile::read_dockerfile(folder, file)?;
     if let Some(prefix) = &plan.cache_ids {
         text = match plan.seed_caches {
             true => cache_mounts::cache_mount_seed(&text, prefix).unwrap_or_default(),

@@ -365,7 +365,7 @@ fn from_cache(exercise: &Exercise, mut stored: CheckResult) -> CheckResult {
 /// The external images the Dockerfile of `variant` of `exercise` starts from or reads.
 fn external_images(exercise: &Exercise, variant: Variant) -> Result<Vec<String>, CheckerError> {
     let file = exercise.dockerfile_path(variant);
-    let text = crate::docker::dockerfile::read_dockerfile(&file)?;
+    let text = crate::docker::dockerfile::read_dockerfile(&exercise.dir, &file)?;
     let graph = crate::docker::dockerfile::parse_stage_graph(
         &file,
         &text,

@@ -88,6 +88,7 @@ pub enum Command {
     },
     /// Print a Dockerfile's stage graph.
     Graph {
+        /// The Dockerfile (a regular file), or `-` to read it from standard input.
         file: PathBuf,
         #[arg(long, value_enum, default_value = "text")]
         format: GraphFormat,

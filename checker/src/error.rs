@@ -6,12 +6,17 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckerError {
-    #[error("no Docker engine answers at {host} ({chosen}): {detail}\n  Start one: `sudo systemctl start docker` (or `sudo dockerd &`), or `bash .ci/start-engine` in this repository, which installs and starts Debian's docker.io; Docker Desktop: start the app; Colima: `colima start`.\n  {choose}.")]
+    #[error("no Docker engine answers at {host} ({chosen}): {detail}\n  {advice}\n  {choose}.")]
     EngineUnreachable {
         host: String,
         /// How the endpoint was chosen: "from DOCKER_HOST", "from context `colima` in …".
         chosen: String,
+        /// What failed, every cause down to the system's ("Connection refused"), or the file
+        /// of a TLS endpoint that could not be read.
         detail: String,
+        /// What to do about it, for this kind of endpoint: start a local engine, or check a
+        /// remote one and its certificates.
+        advice: String,
         /// How to choose another engine, given how this one was chosen.
         choose: String,
     },
@@ -58,6 +63,11 @@ pub enum CheckerError {
         step: String,
         log: String,
     },
+
+    /// A file read on a learner's behalf that is not what it claims to be (a link out of the
+    /// folder, a FIFO, a device, too large, not text): see `learner_file`.
+    #[error("{}: {reason}", file.display())]
+    Refused { file: PathBuf, reason: String },
 
     #[error("{path}: {message}")]
     Io {

@@ -17,6 +17,7 @@ pub mod docker;
 pub mod error;
 pub mod facts;
 pub mod goals;
+pub mod learner_file;
 pub mod provenance;
 pub mod report;
 pub mod ui;

@@ -22,6 +22,9 @@ use crate::workbook::exercise::{Exercise, Variant};
 use crate::workbook::Workbook;
 use std::process::ExitCode;
 
+mod scoreboard;
+pub use scoreboard::{learner_name, scoreboard_csv, scoreboard_markdown};
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Grade {
     pub learner: String,
@@ -37,6 +40,11 @@ pub struct Grade {
     pub seconds: f64,
     /// Goal id → met.
     pub goals: BTreeMap<String, bool>,
+    /// What an instructor should look at, whatever the status: the exercise folder is a link
+    /// (to another learner's?), the Dockerfile is byte for byte another learner's, the
+    /// learner's name is another folder's in another Unicode form.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
 }
 
 /// How one submission went: `passed` (every goal met), `failed` (a goal missed), `error`
@@ -69,13 +77,13 @@ pub struct GradeOptions {
     pub only: Vec<String>,
 }
 
-/// Learner folders of DIR, sorted.
+/// Learner folders of DIR, sorted, each with its name as [`learner_name`] writes it.
 pub fn learners(dir: &Path) -> Result<Vec<(String, PathBuf)>, CheckerError> {
     let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
         .map_err(|e| CheckerError::io(dir, e))?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_dir())
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .map(|e| (learner_name(&e.file_name()), e.path()))
         .collect();
     out.sort();
     if out.is_empty() {
@@ -116,6 +124,7 @@ async fn grade_one(
         message: None,
         seconds,
         goals: BTreeMap::new(),
+        flags: Vec::new(),
     };
     match outcome {
         Err(_) => {
@@ -180,9 +189,14 @@ pub async fn grade(
     }
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    let mut linked_hand_ins = Vec::new();
     for (learner, folder) in &learners {
         for reference in &exercises {
             let submission = folder.join(&reference.name);
+            if let Some(link) = linked(folder, &submission) {
+                linked_hand_ins.push(not_handed_in(learner, reference, link));
+                continue;
+            }
             // The workbook's goals, starter and files; the learner's Dockerfile and context;
             // tags of the learner's folder's own.
             let exercise = reference.submitted_in(&submission);
@@ -199,7 +213,7 @@ pub async fn grade(
             });
         }
     }
-    let mut grades = Vec::new();
+    let mut grades = linked_hand_ins;
     while let Some(done) = tasks.join_next().await {
         grades.push(done.map_err(|source| CheckerError::Task {
             what: "a grading task crashed".into(),
@@ -210,12 +224,106 @@ pub async fn grade(
     // removed on tasks of their own (see `ledger::Pending`): done before the grades are.
     crate::docker::ledger::wait_for_undoing().await;
     grades.sort_by(|a, b| (&a.learner, &a.exercise).cmp(&(&b.learner, &b.exercise)));
+    flag_copies(&mut grades, &learners, &exercises);
+    flag_names_alike(&mut grades);
     if !options.keep_images {
         for starter in starters {
             let _ = engine.remove_image(&starter).await;
         }
     }
     Ok(grades)
+}
+
+/// Where `submission` (or the learner's `folder` itself) is a link, what it links to: a link
+/// is a hand-in of someone else's (`dave/02-go-api -> ../carol/02-go-api` gave dave carol's
+/// grade), not graded as the learner's.
+fn linked(folder: &Path, submission: &Path) -> Option<PathBuf> {
+    [folder, submission].into_iter().find_map(|path| {
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        meta.file_type()
+            .is_symlink()
+            .then(|| std::fs::read_link(path).unwrap_or_default())
+    })
+}
+
+/// The grade of an exercise folder that is a link: an error, flagged, nothing built.
+fn not_handed_in(learner: &str, reference: &Exercise, link: PathBuf) -> Grade {
+    let why = format!(
+        "the folder is a link to {}, not a hand-in of its own",
+        link.display()
+    );
+    Grade {
+        learner: learner.to_string(),
+        exercise: reference.name.clone(),
+        status: GradeStatus::Error,
+        goals_met: 0,
+        goals_total: reference.file.goals.len(),
+        image_size: None,
+        message: Some(why.clone()),
+        seconds: 0.0,
+        goals: BTreeMap::new(),
+        flags: vec![why],
+    }
+}
+
+/// Flags every Dockerfile that is byte for byte another learner's (and not the starter
+/// everyone begins with): the grades stand, the instructor takes a look.
+fn flag_copies(grades: &mut [Grade], learners: &[(String, PathBuf)], exercises: &[Exercise]) {
+    const MOST: u64 = crate::docker::dockerfile::MAX_DOCKERFILE_BYTES;
+    for exercise in exercises {
+        let starter = std::fs::read(exercise.dockerfile_path(Variant::Starter)).ok();
+        let mut by_text: BTreeMap<Vec<u8>, Vec<&str>> = BTreeMap::new();
+        for (learner, folder) in learners {
+            let submission = folder.join(&exercise.name);
+            let file = submission.join(Variant::Learner.dockerfile());
+            if linked(folder, &submission).is_some() {
+                continue;
+            }
+            if let Ok(Some(text)) = crate::learner_file::read_inside(&submission, &file, MOST) {
+                if Some(&text) != starter.as_ref() {
+                    by_text.entry(text).or_default().push(learner);
+                }
+            }
+        }
+        for same in by_text.values().filter(|same| same.len() > 1) {
+            for grade in grades.iter_mut() {
+                if grade.exercise == exercise.name && same.contains(&grade.learner.as_str()) {
+                    let others: Vec<&str> = same
+                        .iter()
+                        .copied()
+                        .filter(|l| *l != grade.learner)
+                        .collect();
+                    grade.flags.push(format!(
+                        "the same Dockerfile, byte for byte, as {}",
+                        others.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Flags learners whose names are one name in two Unicode forms (`é` as one code point or
+/// as `e` and an accent): they look the same on the scoreboard, yet are two folders.
+fn flag_names_alike(grades: &mut [Grade]) {
+    use unicode_normalization::UnicodeNormalization;
+    let mut forms: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for grade in grades.iter() {
+        let normal: String = grade.learner.nfc().collect();
+        forms
+            .entry(normal)
+            .or_default()
+            .insert(grade.learner.clone());
+    }
+    for grade in grades.iter_mut() {
+        let normal: String = grade.learner.nfc().collect();
+        if forms[&normal].len() > 1 {
+            grade.flags.push(
+                "another learner's folder has this name in another Unicode form: two folders that look alike"
+                    .into(),
+            );
+        }
+    }
 }
 
 async fn judge(
@@ -226,80 +334,6 @@ async fn judge(
         return Err(CheckerError::NoDockerfile);
     }
     check::check(engine, exercise, Variant::Learner, &mut Silent).await
-}
-
-/// The scoreboard: one row per learner, one column per exercise, as Markdown.
-pub fn scoreboard_markdown(grades: &[Grade]) -> String {
-    let (learners, exercises) = axes(grades);
-    let mut out = format!(
-        "| Learner | {} | Passed |\n|---|{}---:|\n",
-        exercises.join(" | "),
-        "---|".repeat(exercises.len())
-    );
-    for learner in &learners {
-        let row: Vec<&Grade> = exercises
-            .iter()
-            .filter_map(|e| {
-                grades
-                    .iter()
-                    .find(|g| &g.learner == learner && &g.exercise == e)
-            })
-            .collect();
-        let cells: Vec<String> = row
-            .iter()
-            .map(|g| match g.status {
-                GradeStatus::Passed => format!("✔ {}/{}", g.goals_met, g.goals_total),
-                GradeStatus::Failed => format!("✘ {}/{}", g.goals_met, g.goals_total),
-                other => format!("⚠ {other}"),
-            })
-            .collect();
-        let passed = row
-            .iter()
-            .filter(|g| g.status == GradeStatus::Passed)
-            .count();
-        out.push_str(&format!(
-            "| {learner} | {} | {passed} |\n",
-            cells.join(" | ")
-        ));
-    }
-    out
-}
-
-/// The same as CSV, one row per learner and exercise, for spreadsheets.
-pub fn scoreboard_csv(grades: &[Grade]) -> String {
-    let mut out =
-        String::from("learner,exercise,status,goals_met,goals_total,image_bytes,seconds,message\n");
-    for g in grades {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{:.1},{}\n",
-            csv(&g.learner),
-            csv(&g.exercise),
-            g.status,
-            g.goals_met,
-            g.goals_total,
-            g.image_size.map(|s| s.to_string()).unwrap_or_default(),
-            g.seconds,
-            csv(g.message.as_deref().unwrap_or(""))
-        ));
-    }
-    out
-}
-
-fn csv(field: &str) -> String {
-    if field.contains([',', '"', '\n']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
-}
-
-fn axes(grades: &[Grade]) -> (Vec<String>, Vec<String>) {
-    let mut learners: Vec<String> = grades.iter().map(|g| g.learner.clone()).collect();
-    learners.dedup();
-    let mut exercises: Vec<String> = grades.iter().map(|g| g.exercise.clone()).collect();
-    exercises.sort();
-    exercises.dedup();
-    (learners, exercises)
 }
 
 pub async fn grade_class(
@@ -335,8 +369,7 @@ pub async fn grade_class(
         ),
     ];
     for (name, text) in files {
-        let path = out.join(name);
-        std::fs::write(&path, text).map_err(|e| CheckerError::io(&path, e))?;
+        write_new(out, name, &text)?;
     }
     print!("{}", scoreboard_markdown(&grades));
     let passed = grades
@@ -347,47 +380,31 @@ pub async fn grade_class(
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn grade(learner: &str, exercise: &str, status: GradeStatus, met: usize) -> Grade {
-        Grade {
-            learner: learner.into(),
-            exercise: exercise.into(),
-            status,
-            goals_met: met,
-            goals_total: 5,
-            image_size: None,
-            message: (status == GradeStatus::Error)
-                .then(|| "Dockerfile:3: does not parse, \"FORM\"".to_string()),
-            seconds: 1.0,
-            goals: BTreeMap::new(),
-        }
+/// A class graded on the fake engine.
+/// Writes `out/name` as a new file renamed into place: whatever was at that path (a link
+/// to a file elsewhere, put there by a learner whose folder is named like `out`) is
+/// replaced, never written through.
+fn write_new(out: &Path, name: &str, text: &str) -> Result<(), CheckerError> {
+    let path = out.join(name);
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .tempfile_in(out)
+        .map_err(|e| CheckerError::io(out, e))?;
+    std::io::Write::write_all(&mut temp, text.as_bytes())
+        .map_err(|e| CheckerError::io(temp.path(), e))?;
+    // A temporary file is private (0600); a scoreboard is for sharing.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = temp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
     }
-
-    #[test]
-    fn scoreboards_have_a_row_per_learner_and_quote_csv() {
-        let grades = vec![
-            grade("alice", "01-a", GradeStatus::Passed, 5),
-            grade("alice", "02-b", GradeStatus::Failed, 3),
-            grade("bob", "01-a", GradeStatus::Error, 0),
-            grade("bob", "02-b", GradeStatus::TimedOut, 0),
-        ];
-        let md = scoreboard_markdown(&grades);
-        assert!(md.contains("| alice | ✔ 5/5 | ✘ 3/5 | 1 |"), "{md}");
-        assert!(md.contains("| bob | ⚠ error | ⚠ timed-out | 0 |"), "{md}");
-        let csv = scoreboard_csv(&grades);
-        assert!(
-            csv.contains(
-                "bob,01-a,error,0,5,,1.0,\"Dockerfile:3: does not parse, \"\"FORM\"\"\"\n"
-            ),
-            "{csv}"
-        );
-    }
+    temp.persist(&path)
+        .map_err(|e| CheckerError::io(&path, e.error))?;
+    Ok(())
 }
 
-/// A class graded on the fake engine.
 #[cfg(test)]
 mod on_a_fake_engine {
     use super::*;
@@ -469,5 +486,107 @@ mod on_a_fake_engine {
         }
         let starter = workbook.exercise("01").unwrap().image_tag(Variant::Starter);
         assert_eq!(fake.id_of(&starter), None);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hostile_hand_ins_are_errors_that_quote_nothing_and_the_class_is_graded() {
+        use std::os::unix::fs::symlink;
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let (_folder, workbook) = exercises::workbook_with(&["01-static-binary"]);
+        let class = tempfile::tempdir().unwrap();
+        hand_in(class.path(), "alice", Some(Variant::Solution));
+        // Dave's exercise folder is Alice's.
+        std::fs::create_dir(class.path().join("dave")).unwrap();
+        symlink(
+            "../alice/01-static-binary",
+            class.path().join("dave/01-static-binary"),
+        )
+        .unwrap();
+        // Erin's Dockerfile is the grader's environment.
+        let erin = hand_in(class.path(), "erin", None);
+        symlink("/proc/self/environ", erin.join("Dockerfile")).unwrap();
+        // Fred's .dockerignore is a FIFO nobody writes to: opening it used to block for good.
+        let fred = hand_in(class.path(), "fred", Some(Variant::Solution));
+        let fifo = fred.join(".dockerignore");
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+        )
+        .unwrap();
+        // Gina's is endless.
+        let gina = hand_in(class.path(), "gina", Some(Variant::Solution));
+        symlink("/dev/zero", gina.join(".dockerignore")).unwrap();
+        // Hank handed in Alice's Dockerfile, byte for byte.
+        hand_in(class.path(), "hank", Some(Variant::Solution));
+        let options = GradeOptions {
+            jobs: 3,
+            timeout: Duration::from_secs(20),
+            keep_images: false,
+            only: vec![],
+        };
+        let engine: Arc<dyn EngineApi> = Arc::new(fake.clone());
+        let graded = grade(engine, &workbook, class.path(), &options);
+        let grades = tokio::time::timeout(Duration::from_secs(60), graded)
+            .await
+            .expect("no hand-in blocks the class")
+            .unwrap();
+        let status: Vec<(&str, GradeStatus)> = grades
+            .iter()
+            .map(|g| (g.learner.as_str(), g.status))
+            .collect();
+        use GradeStatus::*;
+        assert_eq!(
+            status,
+            [
+                ("alice", Passed),
+                ("dave", Error),
+                ("erin", Error),
+                ("fred", Error),
+                ("gina", Error),
+                ("hank", Passed)
+            ]
+        );
+        let message = |i: usize| grades[i].message.clone().unwrap_or_default();
+        assert!(
+            message(1).contains("is a link to ../alice/01-static-binary"),
+            "{}",
+            message(1)
+        );
+        assert!(
+            message(2).contains("outside") && !message(2).contains("PATH="),
+            "{}",
+            message(2)
+        );
+        assert!(message(3).contains("FIFO"), "{}", message(3));
+        assert!(message(4).contains("outside"), "{}", message(4));
+        assert_eq!(
+            grades[0].flags,
+            ["the same Dockerfile, byte for byte, as fred, gina, hank"]
+        );
+        assert!(grades[1].flags[0].contains("link"), "{:?}", grades[1].flags);
+        let markdown = scoreboard_markdown(&grades);
+        let total = grades[0].goals_total;
+        assert!(
+            markdown.contains(&format!("| alice | ✔ {total}/{total} ⚑ | 1 |")),
+            "{markdown}"
+        );
+        assert!(!markdown.contains("PATH=") && !scoreboard_csv(&grades).contains("PATH="));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_scoreboard_replaces_a_link_in_its_place_and_never_writes_through_it() {
+        let out = tempfile::tempdir().unwrap();
+        let victim = out.path().join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        std::os::unix::fs::symlink(&victim, out.path().join("scoreboard.md")).unwrap();
+        write_new(out.path(), "scoreboard.md", "| Learner |\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        let written = out.path().join("scoreboard.md");
+        assert!(std::fs::symlink_metadata(&written).unwrap().is_file());
+        assert_eq!(std::fs::read_to_string(written).unwrap(), "| Learner |\n");
     }
 }

@@ -22,7 +22,7 @@ pub fn graph(
     build_args: &[String],
     target: Option<&str>,
 ) -> Outcome {
-    let text = dockerfile::read_dockerfile(file)?;
+    let text = dockerfile::read_named_dockerfile(file)?;
     let mut args = BTreeMap::new();
     for a in build_args {
         let (k, v) = a

@@ -83,7 +83,7 @@ pub fn needed_images(
     for exercise in workbook.exercises()? {
         for variant in [Variant::Starter, Variant::Solution, Variant::Learner] {
             let file = exercise.dockerfile_path(variant);
-            let Ok(text) = crate::docker::dockerfile::read_dockerfile(&file) else {
+            let Ok(text) = crate::docker::dockerfile::read_dockerfile(&exercise.dir, &file) else {
                 continue;
             };
             // A learner's half-edited Dockerfile may not parse; the starter and solution are

@@ -9,6 +9,9 @@ use crate::error::CheckerError;
 use crate::workbook::progress::ProgressFile;
 use crate::workbook::Workbook;
 
+/// What a report is worth, written into every report.
+pub const SELF_REPORTED: &str = "self-reported: made from this checkout's progress file and result cache, which the learner can edit; to trust a result, grade the hand-in with `checker grade`, which builds and judges it anew";
+
 pub fn report(workbook: &Workbook, output: Option<PathBuf>, name: Option<String>) -> Outcome {
     let progress = ProgressFile::load(&workbook.root)?;
     let learner = name
@@ -46,6 +49,9 @@ pub fn report(workbook: &Workbook, output: Option<PathBuf>, name: Option<String>
         "learner": learner,
         "generated_at": chrono::Utc::now(),
         "checker_version": env!("CARGO_PKG_VERSION"),
+        // The progress file and result cache it is made of are the learner's to edit: a
+        // report says what their checker recorded, `grade` what the hand-in does.
+        "self_reported": SELF_REPORTED,
         "exercises_done": done,
         "exercises_total": exercises.len(),
         "exercises": exercises,
@@ -55,7 +61,7 @@ pub fn report(workbook: &Workbook, output: Option<PathBuf>, name: Option<String>
         Some(path) => {
             std::fs::write(&path, text).map_err(|e| CheckerError::io(&path, e))?;
             println!(
-                "wrote {} ({done} of {} exercises done)",
+                "wrote {} ({done} of {} exercises done, self-reported)",
                 path.display(),
                 doc["exercises_total"]
             );

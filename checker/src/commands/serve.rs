@@ -46,25 +46,103 @@ pub async fn serve(
             source,
         })?;
     eprintln!("serving the book at http://{local}/ (Ctrl-C to stop)");
+    serve_on(listener, workbook, book, Limits::default()).await
+}
+
+/// What one client may hold of the server. A browser opens a handful of connections; these
+/// bounds are for what is not a browser: connections that never send a request, or so many
+/// that the process runs out of file descriptors (then `accept` fails at once, again and
+/// again, and the loop spun at 68 % of a core, logging each failure: 120 MB).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections served at once; the next waits in the kernel's backlog.
+    pub connections: usize,
+    /// How long a client has to send a request's headers, the first or the next.
+    pub headers: std::time::Duration,
+    /// How long one connection may stay open at all (a browser opens another).
+    pub lifetime: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            connections: 256,
+            headers: std::time::Duration::from_secs(10),
+            lifetime: std::time::Duration::from_secs(120),
+        }
+    }
+}
+
+/// Serves `book` on `listener` within `limits` until the process ends.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    workbook: Workbook,
+    book: PathBuf,
+    limits: Limits,
+) -> Result<(), CheckerError> {
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.connections));
+    let mut failures = AcceptFailures::default();
     loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(s) => s,
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore stays open");
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
             Err(e) => {
-                eprintln!("warning: accept failed: {e}");
+                failures.wait_after(&e).await;
                 continue;
             }
         };
+        failures.reset();
         let (workbook, book) = (workbook.clone(), book.clone());
         tokio::spawn(async move {
+            let _permit = permit;
             let service = hyper::service::service_fn(move |req| {
                 let (workbook, book) = (workbook.clone(), book.clone());
                 async move { Ok::<_, Infallible>(respond(workbook, book, req).await) }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.headers)
+                .serve_connection(io, service);
+            // Dropped at the end of its lifetime, idle or not.
+            let _ = tokio::time::timeout(limits.lifetime, connection).await;
         });
+    }
+}
+
+/// Failed accepts in a row: each waits longer (to a second) before the next try, and only
+/// the first of a run, then one every 10 s, is logged.
+#[derive(Default)]
+struct AcceptFailures {
+    in_a_row: u32,
+    last_logged: Option<std::time::Instant>,
+}
+
+impl AcceptFailures {
+    async fn wait_after(&mut self, error: &std::io::Error) {
+        self.in_a_row += 1;
+        let now = std::time::Instant::now();
+        if self
+            .last_logged
+            .is_none_or(|at| now.duration_since(at) >= std::time::Duration::from_secs(10))
+        {
+            eprintln!(
+                "warning: cannot accept a connection ({error}; {} in a row); retrying",
+                self.in_a_row
+            );
+            self.last_logged = Some(now);
+        }
+        let millis = (10u64 << self.in_a_row.min(7)).min(1000);
+        tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+    }
+
+    fn reset(&mut self) {
+        self.in_a_row = 0;
+        self.last_logged = None;
     }
 }
 
@@ -142,24 +220,15 @@ async fn respond(
     }
 }
 
-/// The content of `file` if it is a regular file whose real path is inside `book` (which
-/// is canonical). A symlink out of the book, a FIFO, a device or a socket is `None`: the
-/// type is checked before opening, as opening a FIFO blocks until a writer comes, and again
-/// on the opened file, in case the path was swapped in between.
+/// The content of `file` if it is a regular file whose real path is inside `book`: a
+/// symlink out of the book, a FIFO (whose opening would block), a device or a socket is
+/// `None` (see `learner_file`).
 fn read_regular(book: &Path, file: &Path) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let real = file.canonicalize().ok()?;
-    if !real.starts_with(book) || !std::fs::metadata(&real).ok()?.is_file() {
-        return None;
-    }
-    let mut opened = std::fs::File::open(&real).ok()?;
-    let meta = opened.metadata().ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    let mut body = Vec::with_capacity(meta.len() as usize);
-    opened.read_to_end(&mut body).ok()?;
-    Some(body)
+    // The book's largest files, mermaid.min.js and the search index, are a few MB.
+    const MAX_SERVED_BYTES: u64 = 64 * 1024 * 1024;
+    crate::learner_file::read_inside(book, file, MAX_SERVED_BYTES)
+        .ok()
+        .flatten()
 }
 
 fn reply(status: StatusCode, kind: &str, body: Vec<u8>, no_store: bool) -> Response<Full<Bytes>> {
@@ -277,6 +346,60 @@ mod tests {
         ] {
             assert_eq!(resolve(book, bad), None, "{bad}");
         }
+    }
+
+    /// Issue 21: idle connections never timed out, and there was no cap. With a cap of 4
+    /// and a 1 s header timeout: 4 idle clients are dropped, and a real request after them
+    /// is answered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn idle_clients_are_dropped_and_a_real_one_is_served() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (_folder, workbook) = crate::docker::fake::exercises::workbook_with(&[]);
+        let book = tempfile::tempdir().unwrap();
+        std::fs::write(
+            book.path().join("index.html"),
+            "<html><head></head>hi</html>",
+        )
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = Limits {
+            connections: 4,
+            headers: std::time::Duration::from_secs(1),
+            lifetime: std::time::Duration::from_secs(30),
+        };
+        let book_path = book.path().canonicalize().unwrap();
+        let server = tokio::spawn(serve_on(listener, workbook, book_path, limits));
+        let mut idle = Vec::new();
+        for _ in 0..4 {
+            idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        let started = std::time::Instant::now();
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        client
+            .write_all(b"GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            client.read_to_end(&mut answer),
+        );
+        read.await
+            .expect("answered once the idle ones are dropped")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+        // The idle ones were closed by the server.
+        for mut stream in idle {
+            let mut byte = [0u8; 1];
+            let n = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut byte))
+                .await
+                .expect("closed, not left open");
+            assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+        }
+        server.abort();
     }
 
     #[test]

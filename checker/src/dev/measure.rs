@@ -139,7 +139,7 @@ async fn measure_runtime_bases(
     use crate::workbook::exercise::Variant;
     let exercise = workbook.exercise(RUNTIME_BASE_EXERCISE)?;
     let file = exercise.dockerfile_path(Variant::Solution);
-    let solution = crate::docker::dockerfile::read_dockerfile(&file)?;
+    let solution = crate::docker::dockerfile::read_dockerfile(&exercise.dir, &file)?;
     let build_stage = build_stages(&solution).ok_or_else(|| {
         CheckerError::Usage(format!(
             "{}: expected a build stage before the final FROM",

@@ -188,9 +188,9 @@ impl Folder {
             entries.push(Entry {
                 path: rel,
                 size: if kind == Kind::Dir { 0 } else { meta.len() },
+                modified_ns: changed_ns(&meta, &kind),
                 kind,
                 mode: meta.mode() & 0o7777,
-                modified_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
                 content,
             });
         }
@@ -283,6 +283,9 @@ impl Folder {
     }
 }
 
+/// The most an ignore file may weigh: real ones are a few dozen lines.
+pub const MAX_DOCKERIGNORE_BYTES: u64 = 1024 * 1024;
+
 /// Reads the ignore file that applies to `dockerfile`, as the engine picks it: a
 /// Dockerfile-specific `<dockerfile>.dockerignore` beside it, else `.dockerignore` at the
 /// context root. Returns its context-relative path (None when there is none) and the
@@ -297,8 +300,11 @@ pub fn load_dockerignore(
         ".dockerignore".to_string(),
     ] {
         let path = dir.join(&rel);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
+        // Opened as a learner's file: a FIFO here blocked a grading worker for good, a link
+        // to /dev/zero was read without end.
+        match crate::learner_file::read_inside(dir, &path, MAX_DOCKERIGNORE_BYTES)? {
+            Some(bytes) => {
+                let text = crate::learner_file::text(&path, bytes)?;
                 let ignore =
                     DockerIgnore::parse(&text).map_err(|e| CheckerError::DockerIgnore {
                         file: path,
@@ -307,11 +313,23 @@ pub fn load_dockerignore(
                     })?;
                 return Ok((Some(rel), ignore));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(CheckerError::io(path, e)),
+            None => continue,
         }
     }
     Ok((None, DockerIgnore::empty()))
+}
+
+/// The time a file is offered with: its mtime, or its ctime when that is later. The engine
+/// sends again only the files whose size, mode or time changed since the last build; a
+/// file rewritten with the same size and its mtime put back (`touch -r`, an editor or a
+/// `git checkout` that keeps times) kept its old content in the image, and the verdict was
+/// stored under the new content's key. The ctime cannot be set back: any write moves it.
+fn changed_ns(meta: &std::fs::Metadata, kind: &Kind) -> i64 {
+    let modified = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+    match kind {
+        Kind::File => modified.max(meta.ctime() * 1_000_000_000 + meta.ctime_nsec()),
+        _ => modified,
+    }
 }
 
 /// fsutil's `ComparePath`: byte order, except that '/' sorts before everything, so a

@@ -133,34 +133,55 @@ pub const MAX_DOCKERFILE_BYTES: u64 = 1024 * 1024;
 /// timeout had dropped its check, slowing every build after it.
 pub const MAX_INSTRUCTIONS: usize = 1000;
 
-/// Reads a Dockerfile, at most [`MAX_DOCKERFILE_BYTES`] of it: a larger file (or an endless
-/// one such as `/dev/zero`) is refused, naming the file and the bound. Pipes stay readable,
-/// so `checker graph <(…)` works.
-pub fn read_dockerfile(file: &Path) -> Result<String, CheckerError> {
-    use std::io::Read;
-    let opened = std::fs::File::open(file).map_err(|e| CheckerError::io(file, e))?;
-    let mut bytes = Vec::new();
-    // One byte past the bound tells "exactly the bound" from "more".
-    opened
-        .take(MAX_DOCKERFILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| CheckerError::io(file, e))?;
-    if bytes.len() as u64 > MAX_DOCKERFILE_BYTES {
-        return Err(CheckerError::Dockerfile {
-            file: file.to_path_buf(),
-            message: format!(
-                "larger than {} MiB, the most a Dockerfile may be; is this the right file?",
-                MAX_DOCKERFILE_BYTES / (1024 * 1024)
-            ),
-        });
+/// Reads the Dockerfile `file` of the exercise folder `folder`, at most
+/// [`MAX_DOCKERFILE_BYTES`] of it, as `learner_file` opens what a learner hands in: a link
+/// out of the folder, a FIFO, a device or a larger file is refused, naming the file; a
+/// missing one is an error too.
+pub fn read_dockerfile(folder: &Path, file: &Path) -> Result<String, CheckerError> {
+    match crate::learner_file::read_inside(folder, file, MAX_DOCKERFILE_BYTES)? {
+        Some(bytes) => crate::learner_file::text(file, bytes),
+        None => Err(CheckerError::io(
+            file,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        )),
     }
-    String::from_utf8(bytes).map_err(|e| CheckerError::Dockerfile {
-        file: file.to_path_buf(),
-        message: format!(
-            "not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ),
-    })
+}
+
+/// A Dockerfile named on the command line (`checker graph FILE`), or `-` for standard input:
+/// the user's own choice, so not confined to a folder, but still a regular file of at most
+/// [`MAX_DOCKERFILE_BYTES`] (a FIFO would block `open()` with Ctrl-C ignored).
+pub fn read_named_dockerfile(file: &Path) -> Result<String, CheckerError> {
+    use std::io::Read;
+    let bytes = if file == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .take(MAX_DOCKERFILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| CheckerError::io(file, e))?;
+        if bytes.len() as u64 > MAX_DOCKERFILE_BYTES {
+            return Err(CheckerError::Refused {
+                file: file.to_path_buf(),
+                reason: "larger than 1 MiB, the most a Dockerfile may be".into(),
+            });
+        }
+        bytes
+    } else {
+        crate::learner_file::read_regular(file, MAX_DOCKERFILE_BYTES)?.ok_or_else(|| {
+            CheckerError::io(file, std::io::Error::from(std::io::ErrorKind::NotFound))
+        })?
+    };
+    crate::learner_file::text(file, bytes)
+}
+
+/// A parser's message, which quotes the word it stumbled on, cut to one short line: a
+/// grader's scoreboard publishes it, and the word may be a whole file with no blank in it.
+fn quoted_briefly(message: &str) -> String {
+    const MOST: usize = 160;
+    let line = message.lines().next().unwrap_or_default();
+    match line.char_indices().nth(MOST) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_string(),
+    }
 }
 
 /// Byte offsets to 1-based lines in O(log n): the start of every line is found once, so
@@ -195,7 +216,7 @@ pub fn parse_stage_graph(
         file: file.to_path_buf(),
         line: e.line().max(1),
         column: e.column(),
-        message: format!("{e:#}"),
+        message: quoted_briefly(&format!("{e:#}")),
     })?;
     let at = Located::new(file, text, &parsed);
     at.within_bound()?;
@@ -979,6 +1000,21 @@ mod tests {
     }
 
     #[test]
+    fn a_parse_error_quotes_a_short_line_at_most() {
+        // A file with no blank in it (as /proc/self/environ is) is one long "instruction".
+        let text = format!(
+            "MY_API_TOKEN=x\0{}\0PATH=/bin\nFROM scratch\n",
+            "A".repeat(5000)
+        );
+        let err = parse_stage_graph(Path::new("Dockerfile"), &text, &BTreeMap::new(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Dockerfile:1:"), "{err}");
+        assert!(err.len() < 300 && !err.contains("PATH"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+
+    #[test]
     fn unnamed_stages_get_names_that_build_as_targets() {
         let text = "FROM debian:bookworm\nRUN make\nFROM golang \\\n  AS tools\nFROM \\\n  scratch\r\nCOPY --from=0 /a /a\n";
         let g = graph(text);
@@ -1305,23 +1341,32 @@ mod tests {
         let exact = dir.path().join("Exact");
         std::fs::write(&exact, vec![b'#'; MAX_DOCKERFILE_BYTES as usize]).unwrap();
         assert_eq!(
-            read_dockerfile(&exact).unwrap().len(),
+            read_dockerfile(dir.path(), &exact).unwrap().len(),
             MAX_DOCKERFILE_BYTES as usize
         );
         let big = dir.path().join("Big");
         std::fs::write(&big, vec![b'#'; MAX_DOCKERFILE_BYTES as usize + 1]).unwrap();
-        let err = read_dockerfile(&big).unwrap_err().to_string();
+        let err = read_dockerfile(dir.path(), &big).unwrap_err().to_string();
         assert!(
             err.contains(&big.display().to_string()) && err.contains("1 MiB"),
             "{err}"
         );
-        let err = read_dockerfile(Path::new("/dev/zero"))
+        // A device is refused before a byte of it is read, inside the folder or out.
+        let err = read_named_dockerfile(Path::new("/dev/zero"))
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("/dev/zero: larger than 1 MiB"), "{err}");
+        assert!(err.starts_with("/dev/zero: is a device"), "{err}");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("Zero")).unwrap();
+        let err = read_dockerfile(dir.path(), &dir.path().join("Zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("outside"), "{err}");
         let binary = dir.path().join("Binary");
         std::fs::write(&binary, b"FROM scratch\n\xff").unwrap();
-        let err = read_dockerfile(&binary).unwrap_err().to_string();
+        let err = read_dockerfile(dir.path(), &binary)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("not UTF-8") && err.contains("offset 13"),
             "{err}"

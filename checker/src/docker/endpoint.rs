@@ -69,6 +69,49 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+impl TlsFiles {
+    /// Each file read and seen to hold what it must (a PEM certificate, a PEM private key);
+    /// the error names the file and what is wrong with it.
+    pub fn check(&self) -> Result<(), String> {
+        for (file, what, marker) in [
+            (&self.ca, "the CA certificate", "CERTIFICATE-----"),
+            (&self.cert, "the client certificate", "CERTIFICATE-----"),
+            (&self.key, "the client key", "PRIVATE KEY-----"),
+        ] {
+            let text = crate::learner_file::read_to_string(file, 1024 * 1024)
+                .map_err(|e| format!("{what} {} cannot be read: {e}", file.display()))?;
+            if !text
+                .lines()
+                .any(|l| l.starts_with("-----BEGIN ") && l.ends_with(marker))
+            {
+                return Err(format!(
+                    "{what} {} is not PEM (no `-----BEGIN …{marker}` line)",
+                    file.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What to do when the engine at `endpoint` does not answer: a local socket's engine can be
+/// started here; a remote one (tcp, ssh) is another machine's, to check from there.
+pub fn advice(endpoint: &Endpoint) -> String {
+    let host = endpoint.host.as_str();
+    if host.starts_with("unix://") || host.starts_with("npipe://") {
+        "Start one: `sudo systemctl start docker` (or `sudo dockerd &`), or `bash .ci/start-engine` in this repository, which installs and starts Debian's docker.io; Docker Desktop: start the app; Colima: `colima start`.".into()
+    } else if endpoint.tls.is_some() {
+        format!("Check that an engine listens at {host} with TLS (dockerd --tlsverify -H …) and that the certificates above are the ones it trusts.")
+    } else if host.starts_with("ssh://") {
+        format!(
+            "Check that `ssh {}` logs in and that Docker runs on that machine.",
+            host.trim_start_matches("ssh://")
+        )
+    } else {
+        format!("Check that an engine listens at {host} (dockerd -H {host}) and that the address and port are right.")
+    }
+}
+
 /// How the endpoint was chosen, so a failure can say what to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EndpointSource {
@@ -258,7 +301,10 @@ fn current_context(config: &Path) -> Result<Option<String>, CheckerError> {
         #[serde(rename = "currentContext", default)]
         current_context: Option<String>,
     }
-    let text = match std::fs::read_to_string(config) {
+    let text = match crate::learner_file::read_to_string(
+        config,
+        crate::learner_file::MAX_STATE_FILE_BYTES,
+    ) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(CheckerError::io(config, e)),
@@ -356,7 +402,7 @@ fn read_meta(
         ),
         _ => ("it was named".to_string(), "choose one"),
     };
-    let text = match std::fs::read_to_string(&meta_path) {
+    let text = match crate::learner_file::read_to_string(&meta_path, crate::learner_file::MAX_STATE_FILE_BYTES) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(CheckerError::Io {

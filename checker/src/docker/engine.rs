@@ -121,6 +121,23 @@ fn follow_link(path: &str, target: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// An error and every cause under it, on one line: bollard's "Error in the hyper legacy
+/// client: client error (Connect)" alone does not say that the connection was refused.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        // Some layers repeat their cause's message in their own.
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Drops warnings: the engine of a library user that did not ask for them.
 struct Unheard;
 
@@ -150,17 +167,20 @@ impl Engine {
             host: endpoint.host.clone(),
             chosen: endpoint.source.to_string(),
             detail,
+            advice: crate::docker::endpoint::advice(&endpoint),
             choose: endpoint.source.how_to_choose_another(),
         };
-        let docker = client_for(&endpoint).map_err(|e| unreachable(e.to_string()))?;
+        if let Some(tls) = &endpoint.tls {
+            // bollard reads the client certificate and key only during the handshake, and
+            // then says "client error (Connect)": each file is read here first, to name it.
+            tls.check().map_err(unreachable)?;
+        }
+        let docker = client_for(&endpoint).map_err(|e| unreachable(causes(&e)))?;
         let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
             .await
             .map_err(|_| unreachable("no answer within 10 s".into()))?
-            .map_err(|e| unreachable(e.to_string()))?;
-        docker
-            .ping()
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|e| unreachable(causes(&e)))?;
+        docker.ping().await.map_err(|e| unreachable(causes(&e)))?;
         // Builds of big toolchains take minutes; the client's default 2-minute timeout would
         // cut them off.
         let docker = docker.with_timeout(Duration::from_secs(3600));

@@ -108,7 +108,7 @@ pub struct ProgressFile {
 impl ProgressFile {
     pub fn load(root: &Path) -> Result<ProgressFile, CheckerError> {
         let path = root.join(FILE_NAME);
-        let progress = match std::fs::read_to_string(&path) {
+        let progress = match crate::learner_file::read_to_string(&path, crate::learner_file::MAX_STATE_FILE_BYTES) {
             Ok(text) => serde_json::from_str(&text).map_err(|e| CheckerError::Io {
                 path: path.clone(),
                 message: format!(
@@ -130,7 +130,10 @@ impl ProgressFile {
         root: &Path,
     ) -> Result<(ProgressFile, Option<SetAside>), CheckerError> {
         let path = root.join(FILE_NAME);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::learner_file::read_to_string(
+            &path,
+            crate::learner_file::MAX_STATE_FILE_BYTES,
+        ) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok((

@@ -82,7 +82,8 @@ fn read_starter(starter: &Path) -> Result<Vec<u8>, CheckerError> {
             source: None,
         });
     }
-    Ok(crate::docker::dockerfile::read_dockerfile(starter)?.into_bytes())
+    let folder = starter.parent().unwrap_or(Path::new("."));
+    Ok(crate::docker::dockerfile::read_dockerfile(folder, starter)?.into_bytes())
 }
 
 /// Creates a backup of `learner` with `make`, which must fail with `AlreadyExists` rather

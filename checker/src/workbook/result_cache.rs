@@ -79,8 +79,15 @@ impl ResultCache {
     /// The result stored under `key`, if any (an unreadable one, or one that does not read
     /// as a `T`, counts as none).
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let file = std::fs::File::open(self.dir.join(format!("{key}.json.gz"))).ok()?;
-        serde_json::from_reader(std::io::BufReader::new(flate2::read::GzDecoder::new(file))).ok()
+        // A FIFO or a device put here would hang or flood the check: opened as what it claims
+        // to be, and decompressed under a bound.
+        let file =
+            crate::learner_file::open_regular(&self.dir.join(format!("{key}.json.gz"))).ok()?;
+        let json = std::io::Read::take(
+            flate2::read::GzDecoder::new(file),
+            crate::learner_file::MAX_STATE_FILE_BYTES * 4,
+        );
+        serde_json::from_reader(std::io::BufReader::new(json)).ok()
     }
 
     /// Stores `result` under `key`, written whole or not at all, and removes the oldest

@@ -132,3 +132,70 @@ pub(crate) fn a_named_pipe_in_the_context_is_named_and_nothing_hangs() {
         started.elapsed()
     );
 }
+
+/// Issue 21: a context of about 5,000 small files failed to build (20.10: "context canceled";
+/// 28.5: GOAWAY ENHANCE_YOUR_CALM "too_many_data_frames"), as the session read the engine's
+/// file requests only between files. A realistic `node_modules`, 100,000 files, is sent whole.
+pub(crate) fn a_context_of_a_hundred_thousand_small_files_is_sent_whole() {
+    let dir = workbook(
+        &[("Dockerfile", "FROM scratch\nCOPY . /ctx/\n")],
+        "[[goals]]\nid = \"context\"\nkind = \"context-size\"\nmax_mb = 100\n",
+    );
+    let modules = dir.path().join("exercises/01-context/node_modules");
+    for package in 0..1000 {
+        let folder = modules.join(format!("package-{package}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        for file in 0..100 {
+            std::fs::write(
+                folder.join(format!("f{file}.js")),
+                format!("module.exports = {};\n", package * 100 + file),
+            )
+            .unwrap();
+        }
+    }
+    let (code, report, stderr) = check(dir.path());
+    assert_eq!(code, Some(0), "{report}\n{stderr}");
+    let context = verdict(&report, "context");
+    // The files, the Dockerfile and exercise.toml.
+    assert!(
+        context["measured"]
+            .as_str()
+            .unwrap()
+            .ends_with(" in 100002 files"),
+        "{context}"
+    );
+}
+
+/// Issue 21: a context file rewritten with the same size and its mtime put back (`touch -r`)
+/// was not sent again: the image kept the old content, judged and stored under the new
+/// content's result-cache key. The file's ctime, which no one can set back, is offered too.
+pub(crate) fn a_file_rewritten_with_its_old_size_and_mtime_is_sent_again() {
+    let dir = workbook(
+        &[
+            (
+                "Dockerfile",
+                "FROM debian:bookworm-slim\nCOPY a.txt /a.txt\nCMD [\"cat\", \"/a.txt\"]\n",
+            ),
+            ("a.txt", "aaaa"),
+        ],
+        "[[goals]]\nid = \"says-bbbb\"\nkind = \"run\"\nexit_code = 0\nstdout = \"^bbbb$\"\ntimeout_s = 20\n",
+    );
+    let file = dir.path().join("exercises/01-context/a.txt");
+    let (code, report, stderr) = check(dir.path());
+    assert_eq!(code, Some(1), "the old content misses: {report}\n{stderr}");
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    std::fs::write(&file, "bbbb").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), mtime);
+    let (code, report, stderr) = check(dir.path());
+    assert_eq!(
+        code,
+        Some(0),
+        "the new content is built: {report}\n{stderr}"
+    );
+}

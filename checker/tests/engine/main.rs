@@ -151,6 +151,8 @@ fn all_trials() -> Vec<(Turn, Trial)> {
             what_is_measured_is_what_the_engine_received,
             the_engine_asks_only_for_what_copy_names,
             a_named_pipe_in_the_context_is_named_and_nothing_hangs,
+            a_context_of_a_hundred_thousand_small_files_is_sent_whole,
+            a_file_rewritten_with_its_old_size_and_mtime_is_sent_again,
         }
         distroless { a_local_distroless_static_holds_what_the_real_one_holds }
         @alone { the_six_distroless_images_run_as_their_user_and_have_no_shell }

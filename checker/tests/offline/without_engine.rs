@@ -229,3 +229,97 @@ fn readme_starts_with_the_two_commands_ci_runs() {
         "CI must run the README's test command"
     );
 }
+
+/// Issue 21: a remote endpoint that refuses says so (the system's "Connection refused", not
+/// only "client error (Connect)") and is not answered with advice to start a local dockerd.
+#[test]
+fn a_remote_endpoint_that_refuses_is_named_with_its_cause() {
+    let out = checker()
+        .arg("--root")
+        .arg(workbook_root())
+        .args(["check", "01-static-binary"])
+        .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+        .env_remove("DOCKER_TLS_VERIFY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("tcp://127.0.0.1:1 (from DOCKER_HOST)"),
+        "{err}"
+    );
+    assert!(err.to_lowercase().contains("connection refused"), "{err}");
+    assert!(err.contains("listens at tcp://127.0.0.1:1"), "{err}");
+    assert!(!err.contains("systemctl"), "{err}");
+}
+
+/// Issue 21: a TLS endpoint whose key file is not a key names that file, before connecting.
+#[test]
+fn a_bad_tls_file_is_named() {
+    let certs = tempfile::tempdir().unwrap();
+    let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    std::fs::write(certs.path().join("ca.pem"), pem).unwrap();
+    std::fs::write(certs.path().join("cert.pem"), pem).unwrap();
+    std::fs::write(certs.path().join("key.pem"), "not a key\n").unwrap();
+    let out = checker()
+        .arg("--root")
+        .arg(workbook_root())
+        .args(["check", "01-static-binary"])
+        .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", certs.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    let key = certs.path().join("key.pem");
+    assert!(
+        err.contains(&format!("the client key {} is not PEM", key.display())),
+        "{err}"
+    );
+    assert!(!err.contains("systemctl"), "{err}");
+}
+
+/// Issue 21: a FIFO Dockerfile used to hang `check` and `graph` inside `open()`, with Ctrl-C
+/// ignored; a Dockerfile linked out of the exercise folder was read and quoted. Both are
+/// refused at once, naming the file, before any engine is asked.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_link_out_as_the_dockerfile_is_refused_at_once() {
+    let workbook = tempfile::tempdir().unwrap();
+    let exercise = workbook.path().join("exercises/01-hostile");
+    std::fs::create_dir_all(&exercise).unwrap();
+    std::fs::write(
+        exercise.join("exercise.toml"),
+        "[exercise]\ntitle = \"hostile\"\nlesson = []\n\n[[goals]]\nid = \"non-root\"\nkind = \"non-root\"\n",
+    )
+    .unwrap();
+    let dockerfile = exercise.join("Dockerfile");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&dockerfile)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let path = dockerfile.to_str().unwrap();
+    for args in [vec!["check", "01-hostile"], vec!["graph", path]] {
+        let started = std::time::Instant::now();
+        let out = run(workbook.path(), &args);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{args:?} hung"
+        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("Dockerfile: is a FIFO (named pipe), not a regular file"),
+            "{err}"
+        );
+    }
+    std::fs::remove_file(&dockerfile).unwrap();
+    std::os::unix::fs::symlink("/proc/self/environ", &dockerfile).unwrap();
+    let out = run(workbook.path(), &["check", "01-hostile"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("leads to /proc/"), "{err}");
+    assert!(err.contains("outside") && !err.contains("PATH="), "{err}");
+}
