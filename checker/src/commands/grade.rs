@@ -576,6 +576,42 @@ mod on_a_fake_engine {
         assert!(!markdown.contains("PATH=") && !scoreboard_csv(&grades).contains("PATH="));
     }
 
+    #[test]
+    fn one_name_in_two_unicode_forms_is_flagged_on_both_rows() {
+        let row = |learner: &str| Grade {
+            learner: learner.into(),
+            exercise: "01-a".into(),
+            status: GradeStatus::Passed,
+            goals_met: 1,
+            goals_total: 1,
+            image_size: None,
+            message: None,
+            seconds: 1.0,
+            goals: BTreeMap::new(),
+            flags: vec![],
+        };
+        // "José" with é as one code point, and as e + a combining accent.
+        let mut grades = vec![row("Jos\u{e9}"), row("Jose\u{301}"), row("ana")];
+        flag_names_alike(&mut grades);
+        assert!(
+            grades[0].flags[0].contains("another Unicode form"),
+            "{:?}",
+            grades[0]
+        );
+        assert!(
+            grades[1].flags[0].contains("another Unicode form"),
+            "{:?}",
+            grades[1]
+        );
+        assert!(grades[2].flags.is_empty());
+        assert_eq!(
+            scoreboard_markdown(&grades)
+                .matches("another Unicode form")
+                .count(),
+            2
+        );
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_scoreboard_replaces_a_link_in_its_place_and_never_writes_through_it() {

@@ -323,3 +323,68 @@ fn a_fifo_or_a_link_out_as_the_dockerfile_is_refused_at_once() {
     assert!(err.contains("leads to /proc/"), "{err}");
     assert!(err.contains("outside") && !err.contains("PATH="), "{err}");
 }
+
+/// Issue 21: a FIFO progress file hung `list` and `report` (and froze `serve`); a FIFO
+/// `config.json` hung every command that looks for the engine. Each is refused at once,
+/// naming the file; a report says it is self-reported.
+#[cfg(unix)]
+#[test]
+fn fifo_state_files_are_refused_at_once_and_a_report_says_it_is_self_reported() {
+    let workbook = tempfile::tempdir().unwrap();
+    copy_tree(
+        &workbook_root().join("exercises/01-static-binary"),
+        &workbook.path().join("exercises/01-static-binary"),
+    );
+    let out = run(workbook.path(), &["report"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["self_reported"]
+            .as_str()
+            .unwrap()
+            .contains("checker grade"),
+        "{report}"
+    );
+    let mkfifo = |path: &std::path::Path| {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    mkfifo(&workbook.path().join(".workbook-progress.json"));
+    for command in ["list", "report"] {
+        let started = std::time::Instant::now();
+        let out = run(workbook.path(), &[command]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{command} hung"
+        );
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(".workbook-progress.json") && err.contains("FIFO"),
+            "{err}"
+        );
+    }
+    std::fs::remove_file(workbook.path().join(".workbook-progress.json")).unwrap();
+    let config = tempfile::tempdir().unwrap();
+    mkfifo(&config.path().join("config.json"));
+    let started = std::time::Instant::now();
+    let out = checker()
+        .arg("--root")
+        .arg(workbook.path())
+        .args(["check", "01-static-binary"])
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_CONTEXT")
+        .env("DOCKER_CONFIG", config.path())
+        .output()
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "check hung"
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("config.json") && err.contains("FIFO"), "{err}");
+}
