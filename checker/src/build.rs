@@ -83,7 +83,18 @@ pub async fn build_plan(
         no_cache: plan.no_cache,
     };
     let image = engine.record_build(&tag, previous.clone());
-    let outcome = engine.build(request, progress).await?;
+    let mut outcome = engine.build(request.clone(), progress).await?;
+    for _ in 0..2 {
+        match &outcome {
+            Err(failure) if failure.lost_a_snapshot() => {
+                progress.note(
+                    "the engine lost a snapshot this build needed while another image was removed (a known engine race on the containerd image store, moby/moby#48700); building again",
+                );
+                outcome = engine.build(request.clone(), progress).await?;
+            }
+            _ => break,
+        }
+    }
     // The image's id: as the engine announced it, else asked.
     let image_id = match &outcome {
         Ok(o) if o.image_id.is_some() => o.image_id.clone(),
@@ -300,6 +311,49 @@ mod on_a_fake_engine {
             "the next build's image stays"
         );
         next.image.settle();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_build_that_lost_a_snapshot_to_the_engine_is_built_again() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let exercise = exercises::exercise("01-static-binary");
+        let lost = ScriptedBuild::fails(
+            "exporting to image",
+            "failed to prepare extraction snapshot \"extract-1 sha256:3b\": parent snapshot sha256:9e does not exist: not found",
+            "",
+        );
+        let failures = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(1));
+        let left = failures.clone();
+        fake.on_build(move |_| {
+            use std::sync::atomic::Ordering::SeqCst;
+            (left
+                .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+                .is_ok())
+            .then(|| lost.clone())
+        });
+        let mut progress = Recorded::default();
+        let built = build(&fake, &exercise, Variant::Solution, &mut progress)
+            .await
+            .expect("built on the second try");
+        assert!(built.image_id.is_some());
+        assert!(
+            progress.notes.iter().any(|n| n.contains("moby/moby#48700")),
+            "{:?}",
+            progress.notes
+        );
+        // A failure of the Dockerfile's own is not tried again.
+        let gcc = ScriptedBuild::fails("[build 5/5] RUN gcc", "exit code: 1", "error");
+        fake.on_build_of("solution", gcc);
+        let builds_before = fake.calls().len();
+        assert!(build(&fake, &exercise, Variant::Solution, &mut progress)
+            .await
+            .is_err());
+        let builds = fake.calls()[builds_before..]
+            .iter()
+            .filter(|c| matches!(c, Call::Build { .. }))
+            .count();
+        assert_eq!(builds, 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

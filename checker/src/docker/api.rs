@@ -56,6 +56,7 @@ pub trait Warnings: Send + Sync {
 }
 
 /// One build, as the pipeline asks for it.
+#[derive(Clone)]
 pub struct BuildRequest {
     /// The build context, served to the engine through a BuildKit session.
     pub context: crate::docker::context::Folder,
@@ -118,6 +119,19 @@ pub struct BuildFailure {
     pub step: Option<String>,
     pub message: String,
     pub log_tail: String,
+}
+
+impl BuildFailure {
+    /// Whether the engine lost a snapshot it was building on: on the containerd image store,
+    /// removing an image (a `checker clean`, `docker image prune`, or another check replacing
+    /// its own image) while a build runs can take content that build's cache still points
+    /// to (moby/moby#48700), and the build fails with "parent snapshot … does not exist: not
+    /// found". Nothing in the Dockerfile is at fault; the same build again succeeds.
+    pub fn lost_a_snapshot(&self) -> bool {
+        [&self.message, &self.log_tail]
+            .iter()
+            .any(|text| text.contains("snapshot") && text.contains("does not exist: not found"))
+    }
 }
 
 /// What the checker needs to know of a built image.

@@ -126,18 +126,17 @@ pub(crate) fn grading_a_class_survives_broken_submissions_and_leaves_nothing_beh
         },
         "{grades}"
     );
-    let status = |who: &str| {
+    let grade = |who: &str| {
         grades["grades"]
             .as_array()
             .unwrap()
             .iter()
             .find(|g| g["learner"] == who)
-            .unwrap()["status"]
-            .as_str()
             .unwrap()
-            .to_string()
+            .clone()
     };
-    assert_eq!(status("ada"), "passed");
+    let status = |who: &str| grade(who)["status"].as_str().unwrap().to_string();
+    assert_eq!(status("ada"), "passed", "{}", grade("ada"));
     assert_eq!(status("bob"), "error");
     assert_eq!(
         status("cy"),

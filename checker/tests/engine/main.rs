@@ -166,7 +166,7 @@ fn all_trials() -> Vec<(Turn, Trial)> {
             reset_replaces_a_symlinked_dockerfile_and_never_writes_through_it,
             serve_refuses_symlinks_out_of_the_book,
             serve_does_not_freeze_on_a_fifo_and_decodes_paths,
-            graph_of_dev_zero_fails_fast_naming_the_file_and_the_bound,
+            graph_of_dev_zero_fails_fast_naming_the_file,
             an_oversized_dockerfile_is_refused_with_its_name,
             a_dockerfile_of_100000_instructions_is_refused_before_an_engine_sees_it,
             one_broken_exercise_toml_spoils_only_itself,
