@@ -128,9 +128,12 @@ impl BuildFailure {
     /// to (moby/moby#48700), and the build fails with "parent snapshot … does not exist: not
     /// found". Nothing in the Dockerfile is at fault; the same build again succeeds.
     pub fn lost_a_snapshot(&self) -> bool {
-        [&self.message, &self.log_tail]
-            .iter()
-            .any(|text| text.contains("snapshot") && text.contains("does not exist: not found"))
+        [&self.message, &self.log_tail].iter().any(|text| {
+            text.contains(": not found")
+                && ["snapshot", "content digest", "blob sha256"]
+                    .iter()
+                    .any(|what| text.contains(what))
+        })
     }
 }
 
