@@ -79,8 +79,17 @@ impl EditProbe<'_> {
                 &mut kept,
             )
             .await;
-        let missed = matches!(&outcome, Ok(rebuilt) if !rebuilt.fetched.is_empty());
-        if missed && unchanged_build_rebuilt(goal, probe, cache_ids.as_deref(), &mut kept).await? {
+        // Measured again while the engine is seen losing cache between the builds (each
+        // removal of an image elsewhere can take it, and a busy engine removes often), a few
+        // times at most: a Dockerfile that fetches again does so every time, and its miss
+        // stands once an unchanged build is seen fully cached.
+        for _ in 0..MEASURES_AFTER_A_LOST_CACHE {
+            let missed = matches!(&outcome, Ok(rebuilt) if !rebuilt.fetched.is_empty());
+            if !missed
+                || !unchanged_build_rebuilt(goal, probe, cache_ids.as_deref(), &mut kept).await?
+            {
+                break;
+            }
             probe.note(
                 goal,
                 "the unchanged Dockerfile rebuilt a step too: the engine lost build cache while another image was removed (moby/moby#48700 on the containerd image store), not the Dockerfile's doing; measuring again",
@@ -92,7 +101,7 @@ impl EditProbe<'_> {
                     probe,
                     &dependencies,
                     cache_ids.as_deref(),
-                    edit,
+                    edit.clone(),
                     &mut kept,
                 )
                 .await;
@@ -188,6 +197,9 @@ impl EditProbe<'_> {
         }
     }
 }
+
+/// How many times a probe measures again when the engine lost cache between its builds.
+const MEASURES_AFTER_A_LOST_CACHE: usize = 3;
 
 /// Removes what the probe built, newest first.
 async fn discard_all(probe: &mut Probe<'_>, kept: &mut Kept) {
