@@ -83,18 +83,7 @@ pub async fn build_plan(
         no_cache: plan.no_cache,
     };
     let image = engine.record_build(&tag, previous.clone());
-    let mut outcome = engine.build(request.clone(), progress).await?;
-    for _ in 0..2 {
-        match &outcome {
-            Err(failure) if failure.lost_a_snapshot() => {
-                progress.note(
-                    "the engine lost a snapshot this build needed while another image was removed (a known engine race on the containerd image store, moby/moby#48700); building again",
-                );
-                outcome = engine.build(request.clone(), progress).await?;
-            }
-            _ => break,
-        }
-    }
+    let outcome = build_again_if_content_was_lost(engine, request, progress).await?;
     // The image's id: as the engine announced it, else asked.
     let image_id = match &outcome {
         Ok(o) if o.image_id.is_some() => o.image_id.clone(),
@@ -123,6 +112,29 @@ pub async fn build_plan(
             Err(build_failed(file, &graph, failure))
         }
     }
+}
+
+/// Builds `request`, and again (twice at most) when the engine lost content the build
+/// needed while another image was removed (a known engine race on the containerd image
+/// store, moby/moby#48700): nothing in the Dockerfile is at fault then.
+async fn build_again_if_content_was_lost(
+    engine: &dyn EngineApi,
+    request: BuildRequest,
+    progress: &mut dyn BuildProgress,
+) -> Result<Result<api::BuildOutcome, BuildFailure>, CheckerError> {
+    let mut outcome = engine.build(request.clone(), progress).await?;
+    for _ in 0..2 {
+        match &outcome {
+            Err(failure) if failure.lost_a_snapshot() => {
+                progress.note(
+                    "the engine lost a snapshot this build needed while another image was removed (a known engine race on the containerd image store, moby/moby#48700); building again",
+                );
+                outcome = engine.build(request.clone(), progress).await?;
+            }
+            _ => break,
+        }
+    }
+    Ok(outcome)
 }
 
 /// The error of a failed build: the Dockerfile's line of the step that failed, and the tail
