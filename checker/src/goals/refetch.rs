@@ -69,33 +69,13 @@ impl EditProbe<'_> {
         }
         let cache_ids = probe.own_cache_mounts(goal).await;
         let mut kept = Kept::new();
-        let mut outcome = self
-            .before_and_after(
-                goal,
-                probe,
-                &dependencies,
-                cache_ids.as_deref(),
-                edit.clone(),
-                &mut kept,
-            )
-            .await;
         // Measured again while the engine is seen losing cache between the builds (each
         // removal of an image elsewhere can take it, and a busy engine removes often), a few
         // times at most: a Dockerfile that fetches again does so every time, and its miss
         // stands once an unchanged build is seen fully cached.
-        for _ in 0..MEASURES_AFTER_A_LOST_CACHE {
-            let missed = matches!(&outcome, Ok(rebuilt) if !rebuilt.fetched.is_empty());
-            if !missed
-                || !unchanged_build_rebuilt(goal, probe, cache_ids.as_deref(), &mut kept).await?
-            {
-                break;
-            }
-            probe.note(
-                goal,
-                "the unchanged Dockerfile rebuilt a step too: the engine lost build cache while another image was removed (moby/moby#48700 on the containerd image store), not the Dockerfile's doing; measuring again",
-            );
-            discard_all(probe, &mut kept).await;
-            outcome = self
+        let mut measures_again = 0;
+        let outcome = loop {
+            let outcome = self
                 .before_and_after(
                     goal,
                     probe,
@@ -105,7 +85,20 @@ impl EditProbe<'_> {
                     &mut kept,
                 )
                 .await;
-        }
+            let missed = matches!(&outcome, Ok(rebuilt) if !rebuilt.fetched.is_empty());
+            if !missed
+                || measures_again == MEASURES_AFTER_A_LOST_CACHE
+                || !unchanged_build_rebuilt(goal, probe, cache_ids.as_deref(), &mut kept).await?
+            {
+                break outcome;
+            }
+            measures_again += 1;
+            probe.note(
+                goal,
+                "the unchanged Dockerfile rebuilt a step too: the engine lost build cache while another image was removed (moby/moby#48700 on the containerd image store), not the Dockerfile's doing; measuring again",
+            );
+            discard_all(probe, &mut kept).await;
+        };
         discard_all(probe, &mut kept).await;
         if let Some(prefix) = &cache_ids {
             probe.remove_cache_mounts(prefix).await;
