@@ -227,6 +227,17 @@ pub struct Lookup {
     pub key: Option<String>,
     /// The stored result, when there is one and its image is still on the engine.
     pub stored: Option<CheckResult>,
+    /// What the key was worked out from besides the folders' files, to work it out again
+    /// once the check is done (see [`check_looked_up`]).
+    pub inputs: Option<KeyParts>,
+}
+
+/// The parts of a result's key that are not the exercise's files: asked of the engine once.
+#[derive(Clone)]
+pub struct KeyParts {
+    checker: String,
+    engine_facts: String,
+    base_images: Vec<(String, Option<String>)>,
 }
 
 /// The stored result of `lookup`, or [`check`] afresh, stored under its key.
@@ -242,10 +253,21 @@ pub async fn check_looked_up(
         return Ok(stored);
     }
     let result = check_with(engine, exercise, variant, progress, AppRuns::ReuseSameImage).await?;
-    if let Some(key) = lookup.key {
-        if let Err(e) = cache.put(&key, &result) {
-            progress.note(&format!("warning: the result could not be cached: {e}"));
-        }
+    let (Some(key), Some(inputs)) = (lookup.key, lookup.inputs) else {
+        return Ok(result);
+    };
+    // The key was worked out before the build; a file saved while the engine read the
+    // folder would store what the engine built under a key of content it never saw. The
+    // result is stored only when the folder hashes to the same key after the build as
+    // before it (the engine's own reads lie in between).
+    let after = tokio::task::block_in_place(|| result_key(exercise, variant, inputs));
+    if after.as_deref() != Some(key.as_str()) {
+        progress.note(
+            "the exercise's files changed while it was checked: this result is not kept, \
+             the next check builds again",
+        );
+    } else if let Err(e) = cache.put(&key, &result) {
+        progress.note(&format!("warning: the result could not be cached: {e}"));
     }
     Ok(result)
 }
@@ -286,19 +308,25 @@ pub async fn look_up(
         .collect();
     let checker = result_cache::checker_identity();
     // Hashing reads every file of each exercise: off the async runtime's workers.
-    let keys: Vec<Option<String>> = tokio::task::block_in_place(|| {
-        exercises
-            .iter()
-            .zip(&bases)
-            .map(|(exercise, bases)| {
-                let base_images = bases
+    let inputs: Vec<Option<KeyParts>> = bases
+        .iter()
+        .map(|bases| {
+            Some(KeyParts {
+                checker: checker.clone(),
+                engine_facts: engine_facts.clone()?,
+                base_images: bases
                     .as_ref()?
                     .iter()
                     .map(|image| Some((image.clone(), base_ids.get(image)?.clone())))
-                    .collect::<Option<Vec<_>>>()?;
-                let engine = engine_facts.clone()?;
-                result_key(exercise, variant, &checker, engine, base_images)
+                    .collect::<Option<Vec<_>>>()?,
             })
+        })
+        .collect();
+    let keys: Vec<Option<String>> = tokio::task::block_in_place(|| {
+        exercises
+            .iter()
+            .zip(&inputs)
+            .map(|(exercise, inputs)| result_key(exercise, variant, inputs.clone()?))
             .collect()
     });
     let stored: Vec<Option<CheckResult>> =
@@ -316,29 +344,30 @@ pub async fn look_up(
         .zip(keys)
         .zip(stored)
         .zip(images)
-        .map(|(((exercise, key), stored), image_id)| Lookup {
+        .zip(inputs)
+        .map(|((((exercise, key), stored), image_id), inputs)| Lookup {
             key,
             stored: stored
                 .filter(|s| image_id.as_deref() == Some(s.image_id.as_str()))
                 .map(|s| from_cache(exercise, s)),
+            inputs,
         })
         .collect()
 }
 
 /// The key a check of `variant` of `exercise` is stored under (None: a file cannot be read).
-fn result_key(
-    exercise: &Exercise,
-    variant: Variant,
-    checker: &str,
-    engine_facts: String,
-    base_images: Vec<(String, Option<String>)>,
-) -> Option<String> {
+fn result_key(exercise: &Exercise, variant: Variant, parts: KeyParts) -> Option<String> {
+    let KeyParts {
+        checker,
+        engine_facts,
+        base_images,
+    } = parts;
     let mut folders = vec![exercise.dir.as_path()];
     if exercise.reference_dir != exercise.dir {
         folders.push(exercise.reference_dir.as_path());
     }
     KeyInputs {
-        checker: checker.to_string(),
+        checker,
         engine: engine_facts,
         variant: variant.as_str(),
         exercise: serde_json::to_string(&exercise.file).expect("exercise.toml serializes"),

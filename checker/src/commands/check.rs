@@ -276,4 +276,55 @@ mod on_a_fake_engine {
         let rechecked = file.progress.exercises[&exercise.name].last_checked;
         assert!(rechecked > recorded.last_checked);
     }
+
+    /// A save while the engine builds: what was built is not what the folder holds after,
+    /// so the result is not stored under either content's key (issue 21, case 10's cousin).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_saved_during_the_build_keeps_the_result_out_of_the_cache() {
+        let fake = FakeEngine::new();
+        exercises::static_binary(&fake);
+        let (_folder, workbook) = exercises::workbook_with(&["01-static-binary"]);
+        let exercise = workbook.exercise("01").unwrap();
+        let dockerfile = exercise.dockerfile_path(Variant::Learner);
+        let saved_once = std::sync::atomic::AtomicBool::new(false);
+        let path = dockerfile.clone();
+        // Looked up before the exercise's own script: it saves, then lets that one build.
+        fake.on_build(move |_| {
+            if !saved_once.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                let mut text = std::fs::read_to_string(&path).unwrap();
+                text.push_str("# saved while the engine read the folder\n");
+                std::fs::write(&path, text).unwrap();
+            }
+            None
+        });
+        let check = || async {
+            let mut progress = Recorded::default();
+            let result = check_and_record(
+                &workbook,
+                &fake,
+                &exercise,
+                Variant::Learner,
+                false,
+                &mut progress,
+            )
+            .await
+            .unwrap();
+            (result, progress.notes)
+        };
+        let tag = exercise.image_tag(Variant::Learner);
+        let (first, notes) = check().await;
+        assert!(!first.from_cache);
+        assert!(
+            notes.iter().any(|n| n.contains("changed while it was checked")),
+            "{notes:?}"
+        );
+        // Nothing was stored: the saved content is built.
+        let (second, notes) = check().await;
+        assert!(!second.from_cache, "{notes:?}");
+        assert_eq!(fake.builds_of(&tag), 2);
+        // That build's inputs held still: its result is the one a third check reuses.
+        let (third, _) = check().await;
+        assert!(third.from_cache);
+        assert_eq!(fake.builds_of(&tag), 2);
+    }
 }
