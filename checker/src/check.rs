@@ -34,7 +34,7 @@ pub struct CheckResult {
     pub mermaid: String,
     pub build_steps: Vec<BuildStep>,
     /// What Docker's own build checks said of the Dockerfile, beside the goals: advice
-    /// from the engine, not a goal (engines before 27.1 have no build checks).
+    /// from the engine, not a goal (engines before 27.0 have no build checks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build_warnings: Vec<crate::docker::api::BuildWarning>,
     /// The result came from the result cache: nothing it depends on changed since the

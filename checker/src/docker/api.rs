@@ -89,7 +89,7 @@ pub struct BuildStep {
 pub struct BuildOutcome {
     pub steps: Vec<BuildStep>,
     /// What the Dockerfile frontend's build checks found (`UndefinedVar`, `FromAsCasing`…):
-    /// BuildKit 0.15 and later (Engine 27.1+) report them with every build; older engines
+    /// BuildKit 0.14 and later (Engine 27.0+) report them with every build; older engines
     /// report none.
     pub warnings: Vec<BuildWarning>,
     pub seconds: f64,

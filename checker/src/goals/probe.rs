@@ -28,7 +28,7 @@ pub struct Built {
     pub image_id: Option<String>,
     pub graph: StageGraph,
     pub steps: Vec<BuildStep>,
-    /// BuildKit's build-check findings (none on engines before 27.1).
+    /// BuildKit's build-check findings (none on engines before 27.0).
     pub warnings: Vec<crate::docker::api::BuildWarning>,
     pub seconds: f64,
     pub context_bytes: u64,
