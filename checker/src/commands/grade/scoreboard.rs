@@ -151,26 +151,34 @@ fn axes(grades: &[Grade]) -> (Vec<String>, Vec<String>) {
     (learners, exercises)
 }
 
+/// A grade of `met` of 5 goals, as the scoreboard tests (here and in `grade`) need one.
+#[cfg(test)]
+pub(crate) fn sample_grade(
+    learner: &str,
+    exercise: &str,
+    status: GradeStatus,
+    met: usize,
+) -> Grade {
+    Grade {
+        learner: learner.into(),
+        exercise: exercise.into(),
+        status,
+        goals_met: met,
+        goals_total: 5,
+        image_size: None,
+        message: (status == GradeStatus::Error)
+            .then(|| "Dockerfile:3: does not parse, \"FORM\"".to_string()),
+        seconds: 1.0,
+        goals: std::collections::BTreeMap::new(),
+        flags: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
-    fn grade(learner: &str, exercise: &str, status: GradeStatus, met: usize) -> Grade {
-        Grade {
-            learner: learner.into(),
-            exercise: exercise.into(),
-            status,
-            goals_met: met,
-            goals_total: 5,
-            image_size: None,
-            message: (status == GradeStatus::Error)
-                .then(|| "Dockerfile:3: does not parse, \"FORM\"".to_string()),
-            seconds: 1.0,
-            goals: BTreeMap::new(),
-            flags: vec![],
-        }
-    }
+    use super::sample_grade as grade;
 
     #[test]
     fn scoreboards_have_a_row_per_learner_and_quote_csv() {
