@@ -67,7 +67,7 @@ fn graph_prints_text_mermaid_and_json() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = text(&out.stdout);
     assert!(
-        lines.contains("   │ COPY --from build\n   ▼\n┏━ 1 stage-1 · the image"),
+        lines.contains("│ ┃ FROM scratch         line 17 ┃\n└─▶ COPY --from build    line 19 ┃"),
         "{lines}"
     );
     let out = checker()
