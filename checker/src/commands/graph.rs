@@ -1,4 +1,5 @@
-//! `checker graph`: a Dockerfile's stage graph as text (a stage a line), Mermaid or JSON.
+//! `checker graph`: a Dockerfile's stage graph as text (a box a stage, a lane from each edge's
+//! source to its row), Mermaid or JSON.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
