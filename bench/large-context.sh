@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # How fast does the checker send a large build context? A realistic node_modules, 100,000
 # small files, built `FROM scratch` with `COPY . /ctx/`, on the engine DOCKER_HOST names:
-#   docker:  `docker build` (BuildKit, the docker CLI's own session), wall time;
+#   docker:  `docker buildx build` (the docker CLI's BuildKit client and its session), wall
+#            time; where the machine's docker has no buildx (Debian bookworm's has none),
+#            Debian sid's docker-buildx is installed as a plugin by `.ci/engines buildx`;
 #   checker: the build as `checker check --fresh` times it (`build_seconds`: from the
 #            request to the image, the context sent through the checker's session), and the
 #            whole check (the build, then measuring and judging 100,000 files) beside it.
@@ -13,11 +15,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 files=${2:-100000}
-docker_cli=/usr/bin/docker
-[ -x "$docker_cli" ] || docker_cli=docker
+docker_cli=docker
+if ! $docker_cli buildx version >/dev/null 2>&1; then
+  DOCKER_CONFIG=$(bash .ci/engines buildx)
+  export DOCKER_CONFIG
+fi
+echo "docker: $($docker_cli buildx version); engine $($docker_cli version --format '{{.Server.Version}}')"
 
-cargo build --release -q -p checker
-checker=$PWD/target/release/checker
+# The profile the README's commands run (dev, with the decoders and hashes optimised).
+cargo build -q -p checker
+checker=$PWD/target/debug/checker
 
 workbook=$(mktemp -d)
 report=$(mktemp)
@@ -49,7 +56,7 @@ docker_times=() build_times=() check_times=()
 for i in $(seq 1 "$runs"); do
   empty_cache
   t=$(now)
-  DOCKER_BUILDKIT=1 $docker_cli build -q -t workbook-bench/large-context:$i "$exercise" >/dev/null
+  $docker_cli buildx build -q -t workbook-bench/large-context:$i "$exercise" >/dev/null
   docker_times+=("$(elapsed "$t")")
   $docker_cli rmi workbook-bench/large-context:$i >/dev/null
 
@@ -63,10 +70,10 @@ for i in $(seq 1 "$runs"); do
     exit 1
   fi
   build_times+=("$build")
-  echo "run $i: docker build ${docker_times[-1]} s; checker build $build s (whole check ${check_times[-1]} s)"
+  echo "run $i: docker buildx build ${docker_times[-1]} s; checker build $build s (whole check ${check_times[-1]} s)"
 done
 $checker --root "$workbook" clean >/dev/null 2>&1 || true
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 d=$(median "${docker_times[@]}") b=$(median "${build_times[@]}") c=$(median "${check_times[@]}")
-echo "median of $runs, $files files: docker build $d s, checker build $b s (ratio $(awk -v b="$b" -v d="$d" 'BEGIN { printf "%.2f", b / d }')), whole check $c s"
+echo "median of $runs, $files files: docker buildx build $d s, checker build $b s (ratio $(awk -v b="$b" -v d="$d" 'BEGIN { printf "%.2f", b / d }')), whole check $c s"
