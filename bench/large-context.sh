@@ -24,7 +24,7 @@ echo "docker: $($docker_cli buildx version); engine $($docker_cli version --form
 
 # The profile the README's commands run (dev, with the decoders and hashes optimised).
 cargo build -q -p checker
-checker=$PWD/target/debug/checker
+checker=${CARGO_TARGET_DIR:-$PWD/target}/debug/checker
 
 workbook=$(mktemp -d)
 report=$(mktemp)
