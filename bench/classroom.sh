@@ -55,7 +55,7 @@ for jobs in 1 2; do
   ( set +e; while sleep 1; do sample_disk; done ) > "$out/disk-$jobs" &
   sampler=$!
   start=$(date +%s.%N)
-  $checker grade "$class" 01 02 09 --jobs "$jobs" --timeout 300 --out "$out/grades-$jobs" > "$out/out-$jobs" 2>&1
+  $checker grade "$class" 01 02 09 --jobs "$jobs" --timeout 300 --output "$out/grades-$jobs" > "$out/out-$jobs" 2>&1
   end=$(date +%s.%N)
   kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
   peak=$(sort -n "$out/disk-$jobs" | tail -1); peak=${peak:-$before}

@@ -56,4 +56,4 @@ for _ in $(seq 1 60); do DOCKER_HOST="unix://$work/docker.sock" docker info >/de
 DOCKER_HOST="unix://$work/docker.sock" docker info >/dev/null || { tail -20 "$work/dockerd.log"; exit 1; }
 
 $checker pulls --registry "127.0.0.1:$port" --target-registry "172.31.250.1:$port" \
-  --target-host "unix://$work/docker.sock" --write src/measurements.json
+  --target-host "unix://$work/docker.sock" --output src/measurements.json

@@ -42,8 +42,13 @@ pub enum CheckerError {
         message: String,
     },
 
-    #[error("no exercise named `{name}`; the exercises are: {}", known.join(", "))]
-    UnknownExercise { name: String, known: Vec<String> },
+    #[error("no exercise named `{name}`; {}", unknown_exercise(known, suggestions))]
+    UnknownExercise {
+        name: String,
+        known: Vec<String>,
+        /// The known names closest to `name` (a typo's likely target), closest first.
+        suggestions: Vec<String>,
+    },
 
     #[error("no workbook found: neither {} nor any folder above it holds an `exercises/` folder (run the checker inside the workbook, or pass --root)", start.display())]
     NoWorkbook { start: PathBuf },
@@ -147,6 +152,20 @@ pub enum CheckerError {
 }
 
 /// `context: source`, or the source alone when there is no context.
+/// `did you mean `a` or `b`? The exercises are: …`, or only the list when no name is close.
+fn unknown_exercise(known: &[String], suggestions: &[String]) -> String {
+    let quoted: Vec<String> = suggestions.iter().map(|s| format!("`{s}`")).collect();
+    let asked = match quoted.split_last() {
+        None => return format!("the exercises are: {}", known.join(", ")),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    };
+    format!(
+        "did you mean {asked}? The exercises are: {}",
+        known.join(", ")
+    )
+}
+
 fn with_context(context: &str, source: &dyn std::fmt::Display) -> String {
     if context.is_empty() {
         source.to_string()

@@ -21,6 +21,11 @@ use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    checker::ui::set_verbosity(match (cli.quiet, cli.verbose) {
+        (true, _) => checker::ui::Verbosity::Quiet,
+        (_, true) => checker::ui::Verbosity::Verbose,
+        _ => checker::ui::Verbosity::Normal,
+    });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -97,16 +102,39 @@ async fn interrupted() -> u8 {
 }
 
 /// The commands that need no workbook run first; every other one runs in the workbook found
-/// from `--root` (or the current folder) upwards.
+/// from `--root` (or the current folder) upwards. No command is `watch` on the next
+/// exercise, as rustlings starts.
 async fn run(cli: Cli) -> Outcome {
+    let command = cli.command.unwrap_or(Command::Watch {
+        name: None,
+        poll: false,
+        fresh: false,
+    });
     let start = match &cli.root {
         Some(r) => r.clone(),
-        None if matches!(cli.command, Command::Graph { .. } | Command::Mdbook { .. }) => {
+        None if matches!(
+            command,
+            Command::Graph { .. }
+                | Command::Mdbook { .. }
+                | Command::Completions { .. }
+                | Command::Man { .. }
+        ) =>
+        {
             Default::default()
         }
         None => std::env::current_dir().map_err(|e| CheckerError::io(".", e))?,
     };
-    match cli.command {
+    match command {
+        Command::Completions { shell } => {
+            cli::completions(shell, &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { output } => {
+            let dir = output.as_deref();
+            let at = dir.map_or("stdout".into(), |d| d.display().to_string());
+            cli::man(dir, &mut std::io::stdout()).map_err(|e| CheckerError::io(at, e))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Graph {
             file,
             format,
@@ -122,7 +150,7 @@ async fn run(cli: Cli) -> Outcome {
 /// The learner's and the instructor's commands, and the authors' (`authors_command`).
 async fn in_workbook(command: Command, workbook: &Workbook) -> Outcome {
     match command {
-        Command::List => commands::list::list(workbook),
+        Command::List { format } => commands::list::list(workbook, format),
         Command::Check {
             names,
             solution,
@@ -140,7 +168,7 @@ async fn in_workbook(command: Command, workbook: &Workbook) -> Outcome {
         | Command::Measure { .. }
         | Command::Doctest
         | Command::Pulls { .. }) => authors_command(command, workbook).await,
-        Command::Hint { name, all } => commands::hint::hint(workbook, &name, all),
+        Command::Hint { name, all } => commands::hint::hint(workbook, name.as_deref(), all),
         Command::Reset { name } => commands::reset::reset_command(workbook, &name),
         Command::Watch { name, poll, fresh } => {
             commands::watch::watch(workbook, name.as_deref(), poll, fresh).await
@@ -172,7 +200,7 @@ async fn in_workbook(command: Command, workbook: &Workbook) -> Outcome {
             jobs,
             timeout,
             keep_images,
-            out,
+            output,
         } => {
             let options = GradeOptions {
                 jobs,
@@ -180,11 +208,13 @@ async fn in_workbook(command: Command, workbook: &Workbook) -> Outcome {
                 keep_images,
                 only: names,
             };
-            commands::grade::grade_class(workbook, &dir, &options, &out).await
+            commands::grade::grade_class(workbook, &dir, &options, &output).await
         }
-        Command::Graph { .. } | Command::Mdbook { .. } | Command::Doctor { .. } => {
-            unreachable!("handled without a workbook")
-        }
+        Command::Graph { .. }
+        | Command::Mdbook { .. }
+        | Command::Doctor { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. } => unreachable!("handled without a workbook"),
     }
 }
 
@@ -198,18 +228,18 @@ async fn authors_command(command: Command, workbook: &Workbook) -> Outcome {
             fresh,
             jobs,
         } => dev::verify::verify(workbook, &names, format, fresh, jobs.into()).await,
-        Command::Measure { write, compare } => {
-            dev::measure::measure(workbook, write, compare).await
+        Command::Measure { output, compare } => {
+            dev::measure::measure(workbook, output, compare).await
         }
         Command::Doctest => dev::doctest::doctest(workbook).await,
         Command::Pulls {
             registry,
             target_host,
             target_registry,
-            write,
+            output,
         } => {
             let target_registry = target_registry.unwrap_or_else(|| registry.clone());
-            dev::pulls::pulls(workbook, &registry, &target_registry, &target_host, write).await
+            dev::pulls::pulls(workbook, &registry, &target_registry, &target_host, output).await
         }
         _ => unreachable!("handed to authors_command only: verify, measure, doctest, pulls"),
     }

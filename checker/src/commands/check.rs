@@ -7,7 +7,7 @@ use super::Outcome;
 use crate::check::{check_looked_up, look_up, CheckResult, Checked, CouldNotCheck, Lookup};
 use crate::docker::api::EngineApi;
 use crate::error::CheckerError;
-use crate::report::{exporter, Format, RunInfo};
+use crate::report::{exporter_for, Format, RunInfo};
 use crate::ui::TerminalProgress;
 use crate::workbook::exercise::{Exercise, Variant};
 use crate::workbook::progress::ProgressFile;
@@ -108,6 +108,8 @@ pub async fn check(
     // A damaged progress file is reported (and set aside) before anything else is said:
     // with no engine the learner must still learn that the file was damaged.
     set_aside_damaged_progress(workbook, variant)?;
+    // A mistyped name (and its "did you mean") is said before an engine is looked for.
+    select(workbook, names)?;
     let engine = connect(workbook).await;
     let engine = engine.as_ref().map(|e| e as &dyn EngineApi);
     check_on(workbook, engine, names, variant, format, fresh).await
@@ -175,7 +177,7 @@ pub async fn check_on(
     }
     print!(
         "{}",
-        exporter(format).check(&run_info(engine).await, &outcomes)
+        exporter_for(format, crate::ui::stdout_layout()).check(&run_info(engine).await, &outcomes)
     );
     Ok(if outcomes.iter().any(|o| o.is_err()) {
         ExitCode::from(2)
@@ -315,7 +317,9 @@ mod on_a_fake_engine {
         let (first, notes) = check().await;
         assert!(!first.from_cache);
         assert!(
-            notes.iter().any(|n| n.contains("changed while it was checked")),
+            notes
+                .iter()
+                .any(|n| n.contains("changed while it was checked")),
             "{notes:?}"
         );
         // Nothing was stored: the saved content is built.

@@ -578,9 +578,7 @@ mod on_a_fake_engine {
 
     #[test]
     fn one_name_in_two_unicode_forms_is_flagged_on_both_rows() {
-        let row = |learner: &str| {
-            scoreboard::sample_grade(learner, "01-a", GradeStatus::Passed, 5)
-        };
+        let row = |learner: &str| scoreboard::sample_grade(learner, "01-a", GradeStatus::Passed, 5);
         // "José" with é as one code point, and as e + a combining accent.
         let mut grades = vec![row("Jos\u{e9}"), row("Jose\u{301}"), row("ana")];
         flag_names_alike(&mut grades);

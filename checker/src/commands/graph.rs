@@ -14,6 +14,7 @@ pub enum GraphFormat {
     Text,
     /// Mermaid flowchart source, for the book and Markdown.
     Mermaid,
+    /// The stages and their edges as JSON, for tools.
     Json,
 }
 

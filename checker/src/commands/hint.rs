@@ -6,8 +6,20 @@ use super::Outcome;
 use crate::workbook::progress::ProgressFile;
 use crate::workbook::Workbook;
 
-pub fn hint(workbook: &Workbook, name: &str, all: bool) -> Outcome {
-    for line in hint_lines(workbook, name, all)? {
+/// The hints of `name`, or of the exercise you are on (the next pending one, as `check`
+/// takes it) when none is named.
+pub fn hint(workbook: &Workbook, name: Option<&str>, all: bool) -> Outcome {
+    let name = match name {
+        Some(n) => n.to_string(),
+        None => match workbook.next_exercise()? {
+            Some(n) => n,
+            None => {
+                eprintln!("error: the workbook has no exercises");
+                return Ok(ExitCode::from(2));
+            }
+        },
+    };
+    for line in hint_lines(workbook, &name, all)? {
         println!("{line}");
     }
     Ok(ExitCode::SUCCESS)

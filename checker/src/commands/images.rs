@@ -585,11 +585,20 @@ fn is_root() -> bool {
 #[derive(clap::Subcommand)]
 pub enum ImagesAction {
     /// Write every base image the exercises need into one archive.
-    Save { file: PathBuf },
+    Save {
+        /// The archive to write (a `docker save` tar).
+        file: PathBuf,
+    },
     /// Load such an archive on a laptop with no registry access.
-    Load { file: PathBuf },
+    Load {
+        /// The archive `checker images save` wrote.
+        file: PathBuf,
+    },
     /// Push every base image into a classroom registry (e.g. localhost:5000).
-    Push { registry: String },
+    Push {
+        /// The registry's address, e.g. localhost:5000.
+        registry: String,
+    },
 }
 
 pub async fn images_action(workbook: &Workbook, action: ImagesAction) -> Outcome {

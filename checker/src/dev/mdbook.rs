@@ -366,7 +366,7 @@ fn measure(args: &[&str], numbers: &MeasuredResults) -> Result<String, String> {
     let exercise = |name: &str| {
         numbers.exercises.get(name).ok_or_else(|| {
             format!(
-                "no measurement for `{name}`; run `checker measure --write {MEASUREMENTS_FILE}`"
+                "no measurement for `{name}`; run `checker measure --output {MEASUREMENTS_FILE}`"
             )
         })
     };
@@ -387,7 +387,7 @@ fn measure(args: &[&str], numbers: &MeasuredResults) -> Result<String, String> {
             )),
         },
         ["runtime-bases"] if numbers.runtime_bases.is_empty() => Err(format!(
-            "no runtime-base comparison; run `checker measure --write {MEASUREMENTS_FILE}`"
+            "no runtime-base comparison; run `checker measure --output {MEASUREMENTS_FILE}`"
         )),
         ["runtime-bases"] => Ok(RuntimeBase::table(&numbers.runtime_bases)),
         ["runtime-base", image, field] => {

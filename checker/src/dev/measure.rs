@@ -42,7 +42,7 @@ pub async fn measure(
             return Ok(ExitCode::SUCCESS);
         }
         println!(
-            "regenerate with `checker measure --write {}`",
+            "regenerate with `checker measure --output {}`",
             MEASUREMENTS_FILE
         );
         return Ok(ExitCode::from(1));

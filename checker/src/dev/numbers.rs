@@ -207,7 +207,7 @@ impl MeasuredResults {
         let text = std::fs::read_to_string(path).map_err(|e| CheckerError::io(path, e))?;
         serde_json::from_str(&text).map_err(|e| CheckerError::Io {
             path: path.to_path_buf(),
-            message: format!("not a measurements file ({e}); regenerate it with `checker measure --write {MEASUREMENTS_FILE}`"),
+            message: format!("not a measurements file ({e}); regenerate it with `checker measure --output {MEASUREMENTS_FILE}`"),
             source: Some(Box::new(e)),
         })
     }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::check::VerifyResult;
 use crate::commands::check::{run_info, select};
 use crate::commands::Outcome;
-use crate::report::{exporter, Format};
+use crate::report::{exporter_for, Format};
 use crate::ui::TerminalProgress;
 use crate::workbook::exercise::Exercise;
 use crate::workbook::result_cache::ResultCache;
@@ -37,7 +37,8 @@ pub async fn verify(
         .await;
     print!(
         "{}",
-        exporter(format).verify(&run_info(Ok(&engine)).await, &results)
+        exporter_for(format, crate::ui::stdout_layout())
+            .verify(&run_info(Ok(&engine)).await, &results)
     );
     let could_not_check = |r: &VerifyResult| r.starter.is_none() && r.solution.is_none();
     Ok(if results.iter().any(could_not_check) {

@@ -158,6 +158,9 @@ pub trait BuildProgress: Send {
     fn step(&mut self, step: &BuildStep);
     /// A line about the work around the build: what extra builds a goal makes, and why.
     fn note(&mut self, message: &str);
+    /// What step `step` (its name) printed, a chunk at a time as the engine streams it (not
+    /// always whole lines). Dropped unless the user asked to see it (`checker -v`).
+    fn log(&mut self, _step: &str, _output: &[u8]) {}
 }
 
 /// The questions and actions of one check, as the pipeline asks them of an engine. Every

@@ -1419,6 +1419,8 @@ impl BuildLog {
             }
         }
         for log in status.logs {
+            let name = self.steps.iter().find(|(d, _)| *d == log.vertex);
+            progress.log(name.map_or(&log.vertex, |(_, s)| &s.name), &log.msg);
             let buf = self.logs.entry(log.vertex).or_default();
             buf.extend_from_slice(&log.msg);
             if buf.len() > OUTPUT_CAP {
@@ -1575,6 +1577,57 @@ async fn http_get(url: &str) -> Result<(u16, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `checker -v`: what a step prints goes to the progress as it arrives, named by the step.
+    #[test]
+    fn a_step_s_output_is_streamed_to_the_progress_under_its_name() {
+        use bollard::moby::buildkit::v1::{StatusResponse, Vertex, VertexLog};
+        #[derive(Default)]
+        struct Logs(Vec<(String, Vec<u8>)>);
+        impl BuildProgress for Logs {
+            fn step(&mut self, _: &BuildStep) {}
+            fn note(&mut self, _: &str) {}
+            fn log(&mut self, step: &str, output: &[u8]) {
+                self.0.push((step.to_string(), output.to_vec()));
+            }
+        }
+        let mut log = BuildLog::default();
+        let mut progress = Logs::default();
+        let status = StatusResponse {
+            vertexes: vec![Vertex {
+                digest: "sha256:a".into(),
+                name: "[build 2/3] RUN make".into(),
+                ..Default::default()
+            }],
+            logs: vec![VertexLog {
+                vertex: "sha256:a".into(),
+                msg: b"cc -o app app.c\n".to_vec(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        log.record(status, &mut progress);
+        let unknown = StatusResponse {
+            logs: vec![VertexLog {
+                vertex: "sha256:b".into(),
+                msg: b"x".to_vec(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        log.record(unknown, &mut progress);
+        assert_eq!(
+            progress.0,
+            [
+                (
+                    "[build 2/3] RUN make".to_string(),
+                    b"cc -o app app.c\n".to_vec()
+                ),
+                ("sha256:b".to_string(), b"x".to_vec()),
+            ]
+        );
+        assert_eq!(log.logs["sha256:a"], b"cc -o app app.c\n");
+    }
 
     #[test]
     fn layers_are_numbered_as_the_filesystem_counts_them() {

@@ -3,6 +3,7 @@
 
 mod json;
 mod junit;
+pub mod layout;
 mod markdown;
 pub mod stage_graph;
 mod text;
@@ -36,9 +37,16 @@ pub enum Format {
     Markdown,
 }
 
+/// The exporter of `format`, its text laid out for a pipe: 80 columns, no colour.
 pub fn exporter(format: Format) -> Box<dyn Exporter> {
+    exporter_for(format, layout::Layout::PLAIN)
+}
+
+/// The exporter of `format`, the text report fitted to `layout` (the other formats are read
+/// by programs and are the same whatever the terminal).
+pub fn exporter_for(format: Format, layout: layout::Layout) -> Box<dyn Exporter> {
     match format {
-        Format::Text => Box::new(text::Text),
+        Format::Text => Box::new(text::Text { layout }),
         Format::Json => Box::new(json::Json),
         Format::Junit => Box::new(junit::Junit),
         Format::Markdown => Box::new(markdown::Markdown),

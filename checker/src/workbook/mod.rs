@@ -118,6 +118,7 @@ impl Workbook {
             Some(n) => Exercise::load(&self.exercises_dir().join(n)),
             None => Err(CheckerError::UnknownExercise {
                 name: name.to_string(),
+                suggestions: closest_names(name, &names),
                 known: names,
             }),
         }
@@ -148,6 +149,47 @@ fn book_order(summary: &str) -> Vec<String> {
     order
 }
 
+/// The names in `known` a mistyped `name` most likely meant, closest first (at most three):
+/// those within a few edits of it (a third of its length, at least one and at most three),
+/// compared with the whole name and with the name without its number (`static-binary` for
+/// `01-static-binary`, as a learner may leave the number out); then those that contain it
+/// whole (`static`) or have a word within a few edits of it (`statc`).
+pub fn closest_names(name: &str, known: &[String]) -> Vec<String> {
+    let typed = name.trim().to_lowercase();
+    if typed.is_empty() {
+        return Vec::new();
+    }
+    let allowed = (typed.chars().count() / 3).clamp(1, 3);
+    let mut close: Vec<(usize, &String)> = known
+        .iter()
+        .filter_map(|k| {
+            let k_lower = k.to_lowercase();
+            let bare = k_lower.split_once('-').map_or(k_lower.as_str(), |(_, b)| b);
+            let edits = strsim::damerau_levenshtein(&typed, &k_lower)
+                .min(strsim::damerau_levenshtein(&typed, bare));
+            // One word of it (`statc` for `static`), only from three letters on: "to" is
+            // one edit from "go", and no reason to suggest it.
+            let word = (typed.chars().count() >= 3).then(|| {
+                let words = bare.split('-');
+                words.map(|w| strsim::damerau_levenshtein(&typed, w)).min()
+            });
+            let word = word.flatten().filter(|e| *e <= allowed);
+            if edits <= allowed {
+                Some((edits, k))
+            } else if typed.chars().count() >= 3 && k_lower.contains(&typed) {
+                // Contained whole, or a word of it near: after every near miss of the
+                // whole name, as a longer way round.
+                Some((allowed + 1, k))
+            } else {
+                word.map(|edits| (allowed + 1 + edits, k))
+            }
+        })
+        .collect();
+    // Stable: equally close names keep the workbook's order.
+    close.sort_by_key(|(edits, _)| *edits);
+    close.into_iter().take(3).map(|(_, k)| k.clone()).collect()
+}
+
 /// The one rule for "the next exercise": the first of `names`, in order, that is not done.
 pub fn first_pending<'a>(
     progress: &ProgressFile,
@@ -170,6 +212,100 @@ impl Workbook {
 
 #[cfg(test)]
 mod tests {
+    fn known() -> Vec<String> {
+        [
+            "01-static-binary",
+            "02-cache-mounts",
+            "07-distroless",
+            "11-build-args",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    #[test]
+    fn a_typo_suggests_the_name_it_missed() {
+        let close = |n: &str| super::closest_names(n, &known());
+        assert_eq!(close("01-static-binray"), vec!["01-static-binary"]);
+        assert_eq!(close("01-statc-binary"), vec!["01-static-binary"]);
+        // The number left out, or a typo in the rest.
+        assert_eq!(close("static-binary"), vec!["01-static-binary"]);
+        assert_eq!(close("distrolss"), vec!["07-distroless"]);
+        assert_eq!(close("Build-Args"), vec!["11-build-args"]);
+    }
+
+    #[test]
+    fn a_part_of_a_name_suggests_the_names_holding_it() {
+        assert_eq!(
+            super::closest_names("static", &known()),
+            vec!["01-static-binary"]
+        );
+        let close = |n: &str| super::closest_names(n, &known());
+        assert_eq!(close("statc"), vec!["01-static-binary"]);
+        assert_eq!(close("mount"), vec!["02-cache-mounts"]);
+        assert!(
+            close("to").is_empty(),
+            "two letters are too little for a word"
+        );
+        assert_eq!(
+            super::closest_names("-b", &known()),
+            Vec::<String>::new(),
+            "two characters are too little to go on"
+        );
+    }
+
+    #[test]
+    fn nothing_close_suggests_nothing() {
+        assert!(super::closest_names("kubernetes", &known()).is_empty());
+        assert!(super::closest_names("", &known()).is_empty());
+        assert!(super::closest_names("99", &known()).is_empty());
+    }
+
+    #[test]
+    fn the_closest_come_first_and_at_most_three() {
+        let known: Vec<String> = ["01-aaaa", "02-aaab", "03-aabb", "04-abbb", "05-aaaa"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            super::closest_names("aaaa", &known),
+            vec!["01-aaaa", "05-aaaa", "02-aaab"]
+        );
+    }
+
+    #[test]
+    fn the_error_says_did_you_mean() {
+        let e = crate::error::CheckerError::UnknownExercise {
+            name: "statc".into(),
+            known: known(),
+            suggestions: vec!["01-static-binary".into()],
+        };
+        assert!(
+            e.to_string().starts_with(
+                "no exercise named `statc`; did you mean `01-static-binary`? The exercises are: 01-"
+            ),
+            "{e}"
+        );
+        let e = crate::error::CheckerError::UnknownExercise {
+            name: "x".into(),
+            known: known(),
+            suggestions: vec!["a".into(), "b".into(), "c".into()],
+        };
+        assert!(
+            e.to_string().contains("did you mean `a`, `b` or `c`?"),
+            "{e}"
+        );
+        let e = crate::error::CheckerError::UnknownExercise {
+            name: "x".into(),
+            known: known(),
+            suggestions: Vec::new(),
+        };
+        assert!(
+            e.to_string()
+                .starts_with("no exercise named `x`; the exercises are: 01-"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn the_book_order_is_the_order_of_exercise_pages_in_the_summary() {
         let summary = "# Summary\n\n[Introduction](introduction.md)\n\n\

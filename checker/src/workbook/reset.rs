@@ -21,8 +21,9 @@ pub enum Reset {
 /// replaces a symlink itself (never the file it points to, which may be anywhere), and a
 /// reader (or a second reset) sees the old file or the new one, never a half-written or empty
 /// one. What the learner had is kept under a fresh backup name, created without replacing
-/// anything: a regular file as the bytes compared with the starter, a symlink as the same
-/// link, so nothing outside the folder is read into it.
+/// anything: a regular file as the bytes compared with the starter, with the file's own
+/// permissions (a temporary file's are 0600), a symlink as the same link, so nothing outside
+/// the folder is read into it.
 pub fn reset(learner: &Path, starter: &Path) -> Result<Reset, CheckerError> {
     let folder = learner.parent().ok_or_else(|| {
         CheckerError::Usage(format!("{}: not inside a folder", learner.display()))
@@ -43,7 +44,7 @@ pub fn reset(learner: &Path, starter: &Path) -> Result<Reset, CheckerError> {
                 return Ok(Reset::AlreadyStarter);
             }
             Some(keep(learner, |candidate| {
-                write_new(folder, candidate, &current)
+                write_new(folder, candidate, &current, mode_of(&meta))
             })?)
         }
         // A folder, FIFO or device where the Dockerfile should be: reading could block and
@@ -109,13 +110,28 @@ fn keep(
     unreachable!("an unbounded range ends only by returning")
 }
 
-/// Writes `bytes` to `path` only if `path` does not exist, and only ever complete: through a
-/// temporary file in `folder` that is linked to `path` at the end.
-fn write_new(folder: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// The permission bits of the learner's Dockerfile, for its backup: read, write and execute
+/// for each class, and none of setuid, setgid or sticky, which a copy has no use for.
+fn mode_of(meta: &std::fs::Metadata) -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(meta.permissions().mode() & 0o777)
+}
+
+/// Writes `bytes` to `path` with `permissions` only if `path` does not exist, and only ever
+/// complete: through a temporary file in `folder` that is linked to `path` at the end. The
+/// permissions are set on the temporary file's own handle, never through a path that could
+/// have become a link.
+fn write_new(
+    folder: &Path,
+    path: &Path,
+    bytes: &[u8],
+    permissions: std::fs::Permissions,
+) -> std::io::Result<()> {
     let mut temp = tempfile::Builder::new()
         .prefix(".Dockerfile.backup-")
         .tempfile_in(folder)?;
     std::io::Write::write_all(&mut temp, bytes)?;
+    temp.as_file().set_permissions(permissions)?;
     temp.persist_noclobber(path)
         .map(|_| ())
         .map_err(|e| e.error)
@@ -149,6 +165,69 @@ mod tests {
                     .starts_with("Dockerfile.backup-")
             })
             .collect()
+    }
+
+    /// The backup is the learner's file with its mode (not a temporary file's 0600); a
+    /// Dockerfile that is a link is kept as the same link, and the file it points to (here
+    /// outside the folder) is neither read into the backup nor changed.
+    #[test]
+    fn the_backup_keeps_the_files_mode_and_a_link_stays_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;
+        for wanted in [0o644, 0o640, 0o755, 0o600] {
+            let (dir, learner, starter) = exercise();
+            std::fs::write(&learner, "FROM scratch\n").unwrap();
+            std::fs::set_permissions(&learner, std::fs::Permissions::from_mode(wanted)).unwrap();
+            let Reset::Restored {
+                backup: Some(backup),
+            } = reset(&learner, &starter).unwrap()
+            else {
+                panic!("a backup is kept");
+            };
+            assert_eq!(mode(&backup), wanted, "{wanted:o}");
+            assert_eq!(std::fs::read_to_string(&backup).unwrap(), "FROM scratch\n");
+            assert_eq!(backups(dir.path()), [backup]);
+        }
+        let (dir, learner, starter) = exercise();
+        std::fs::write(&learner, "FROM scratch\n").unwrap();
+        std::fs::set_permissions(&learner, std::fs::Permissions::from_mode(0o4755)).unwrap();
+        let Reset::Restored {
+            backup: Some(backup),
+        } = reset(&learner, &starter).unwrap()
+        else {
+            panic!("a backup is kept");
+        };
+        assert_eq!(mode(&backup), 0o755, "no setuid on a copy");
+        drop(dir);
+
+        let (dir, learner, starter) = exercise();
+        let outside = tempfile::tempdir().unwrap();
+        let elsewhere = outside.path().join("secret");
+        std::fs::write(&elsewhere, "not the learner's").unwrap();
+        std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &learner).unwrap();
+        let Reset::Restored {
+            backup: Some(backup),
+        } = reset(&learner, &starter).unwrap()
+        else {
+            panic!("a backup is kept");
+        };
+        assert_eq!(std::fs::read_link(&backup).unwrap(), elsewhere);
+        assert_eq!(
+            std::fs::read_to_string(&elsewhere).unwrap(),
+            "not the learner's"
+        );
+        assert_eq!(
+            mode(&elsewhere),
+            0o600,
+            "the linked file's mode is untouched"
+        );
+        assert!(!std::fs::symlink_metadata(&learner)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&learner).unwrap(), STARTER);
+        drop(dir);
     }
 
     /// Issue 11: resets running at once (two terminals, `watch` and a reset) must never

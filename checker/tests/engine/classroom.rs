@@ -102,7 +102,7 @@ pub(crate) fn grading_a_class_survives_broken_submissions_and_leaves_nothing_beh
         .arg(workbook_root())
         .args(["grade"])
         .arg(class.path())
-        .args(["01", "--jobs", "2", "--out"])
+        .args(["01", "--jobs", "2", "--output"])
         .arg(&out_dir)
         .output()
         .unwrap();
@@ -211,7 +211,7 @@ pub(crate) fn grading_keeps_learners_apart_whatever_their_names() {
         .arg(workbook_root())
         .args(["grade"])
         .arg(class.path())
-        .args(["01", "--jobs", "2", "--out"])
+        .args(["01", "--jobs", "2", "--output"])
         .arg(out_dir.path())
         .output()
         .unwrap();

@@ -153,7 +153,7 @@ pub(crate) fn a_grading_timeout_removes_the_checks_container_and_image() {
             "2",
             "--timeout",
             "15",
-            "--out",
+            "--output",
             out.path().to_str().unwrap(),
         ],
     );

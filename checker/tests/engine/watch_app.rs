@@ -1,6 +1,6 @@
 //! `checker watch` as a terminal app, driven in a real terminal (tmux): it checks at once,
-//! shows the goals, answers h, l and ?, re-checks on save and says what changed, and `q`
-//! puts the terminal back as it was.
+//! shows the goals, answers h, l and ?, re-checks on save and says what changed, asks before
+//! `r` resets, and `q` puts the terminal back as it was.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -113,8 +113,19 @@ pub(crate) fn watch_is_a_terminal_app_whose_keys_do_what_they_say() {
     assert!(screen.contains("now met:"), "{screen}");
     assert!(screen.contains("exercises ██████████ 1/1 done"), "{screen}");
 
-    // r puts the starter back (keeping a backup), and the save is checked again.
+    // r asks first; n keeps the file; y puts the starter back (keeping a backup), and the
+    // save is checked again.
     tmux.keys("r");
+    tmux.wait_for("Reset the Dockerfile to the starter?", 10);
+    tmux.keys("n");
+    tmux.wait_for("Not reset", 10);
+    assert_ne!(
+        std::fs::read(exercise.join("Dockerfile")).unwrap(),
+        std::fs::read(exercise.join("starter/Dockerfile")).unwrap()
+    );
+    tmux.keys("r");
+    tmux.wait_for("Reset the Dockerfile to the starter?", 10);
+    tmux.keys("y");
     tmux.wait_for("is the starter again", 10);
     tmux.wait_for("1 of 6 goals met", 300);
     assert_eq!(

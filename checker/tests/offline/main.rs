@@ -6,4 +6,5 @@
 mod common;
 
 mod book;
+mod habits;
 mod without_engine;

@@ -218,10 +218,7 @@ fn list_shows_the_latest_result_after_a_regression_and_a_reset() {
 fn readme_starts_with_the_two_commands_ci_runs() {
     let readme = std::fs::read_to_string(workbook_root().join("README.md")).unwrap();
     let head: String = readme.lines().take(30).collect::<Vec<_>>().join("\n");
-    assert!(
-        head.contains("cargo run -p checker -- check"),
-        "{head}"
-    );
+    assert!(head.contains("cargo run -p checker -- check"), "{head}");
     assert!(head.contains("cargo test --workspace"), "{head}");
     let ci = std::fs::read_to_string(workbook_root().join(".ci/run")).unwrap();
     assert!(

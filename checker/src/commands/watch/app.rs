@@ -1,7 +1,8 @@
-//! `checker watch` as a terminal app (when stdout and stdin are a terminal and `NO_COLOR` is
-//! not set): one screen, redrawn on each result, with the workbook's progress, what changed
-//! since the previous attempt and the latest report, and keys for the learner's loop, as
-//! rustlings' watch mode has them. The terminal is put back as it was when the app ends,
+//! `checker watch` as a terminal app (when stdout and stdin are a terminal; `NO_COLOR` takes
+//! its colour away, nothing else): one screen, redrawn on each result, with the workbook's
+//! progress, what changed since the previous attempt and the latest report fitted to the
+//! terminal's width, and keys for the learner's loop, as rustlings' watch mode has them.
+//! `r` asks before it resets: one stray key must not put the starter over a learner's work. The terminal is put back as it was when the app ends,
 //! however it ends (`q`, Ctrl-C, an error, a panic).
 
 use std::io::Write;
@@ -17,7 +18,8 @@ use crate::check::CheckResult;
 use crate::docker::api::{BuildProgress, BuildStep};
 use crate::docker::engine::Engine;
 use crate::error::CheckerError;
-use crate::report::{exporter, Format};
+use crate::report::layout::{strip, visible_width, Layout, Paint};
+use crate::report::{exporter_for, Format};
 use crate::workbook::exercise::Variant;
 use crate::workbook::progress::{ExerciseState, ProgressFile};
 use crate::workbook::Workbook;
@@ -26,12 +28,17 @@ const KEYS: &str = "h hint · l list · r reset · n next · c check again · q 
 const KEY_HELP: [&str; 7] = [
     "h  the next hint for this exercise (again for a stronger one)",
     "l  the list of exercises, done, next and pending",
-    "r  reset this exercise's Dockerfile to its starter (yours is kept as a backup)",
+    "r  reset this exercise's Dockerfile to its starter (asks first; yours is kept as a backup)",
     "n  go on to the next exercise",
     "c  check again, building afresh (not the stored result)",
     "q  quit (Ctrl-C too)",
     "Esc  hide this text",
 ];
+
+/// What `r` asks; `y` answers yes, any other key no.
+const RESET_QUESTION: &str =
+    "Reset the Dockerfile to the starter? Yours is kept as a backup. y: reset · n: keep it";
+const NOT_RESET: &str = "Not reset: the Dockerfile is as it was.";
 
 /// What the screen shows.
 struct Screen {
@@ -49,6 +56,10 @@ struct Screen {
     next: Option<String>,
     /// `exercises ███░░░░░░░ 3/13 done · goals ████░░ 4/6 met`
     bars: String,
+    /// The message is `RESET_QUESTION`, and the next key answers it.
+    confirming_reset: bool,
+    /// Colours on the screen (not when `NO_COLOR` asks for none).
+    colour: bool,
 }
 
 /// Puts the terminal back (main screen, cursor, cooked mode) when dropped.
@@ -142,6 +153,7 @@ pub async fn run(
         keys,
         changed,
         previous: None,
+        colour: crate::ui::colour_on_stdout(),
     }
     .run(first)
     .await
@@ -156,8 +168,10 @@ struct App<'a> {
     changed: mpsc::UnboundedReceiver<String>,
     /// The latest result of the exercise on screen, to say what the next attempt changed.
     previous: Option<CheckResult>,
+    colour: bool,
 }
 
+#[derive(Debug, PartialEq, Eq)]
 enum Step {
     Check { fresh: bool },
     Redraw,
@@ -206,6 +220,8 @@ impl App<'_> {
             done: false,
             next: None,
             bars: self.bars(name, None),
+            confirming_reset: false,
+            colour: self.colour,
         })
     }
 
@@ -245,6 +261,7 @@ impl App<'_> {
         screen.status = format!("checking {}…", screen.exercise);
         if !std::mem::take(&mut screen.keep_message) {
             screen.message.clear();
+            screen.confirming_reset = false;
         }
         let _ = draw(screen);
         let Some(outcome) = self.check_unless_quit(screen, fresh).await else {
@@ -313,7 +330,10 @@ impl App<'_> {
             _ => Vec::new(),
         };
         let info = super::super::check::run_info(Ok(&self.engine)).await;
-        screen.report = exporter(Format::Text)
+        // Laid out for the terminal as it is now; a narrower one later has the lines that
+        // no longer fit wrapped again (without their colour) as they are drawn.
+        let width = terminal::size().map_or(80, |(w, _)| usize::from(w));
+        screen.report = exporter_for(Format::Text, Layout::new(width, self.colour))
             .check(&info, &[Ok(result.clone())])
             .lines()
             .map(str::to_string)
@@ -341,23 +361,23 @@ impl App<'_> {
     }
 
     fn on_key(&mut self, key: KeyEvent, screen: &mut Screen) -> Result<Step, CheckerError> {
-        if is_quit(key) {
-            return Ok(Step::Quit);
+        let action = action(key, std::mem::take(&mut screen.confirming_reset));
+        if let Some(step) = answer_on_screen(action, screen) {
+            return Ok(step);
         }
         let text = |lines: Result<Vec<String>, CheckerError>| match lines {
             Ok(lines) => lines,
             Err(e) => vec![format!("error: {e}")],
         };
-        Ok(match key.code {
-            KeyCode::Char('h') => {
+        match action {
+            Action::Hint => {
                 screen.message = text(super::super::hint::hint_lines(
                     self.workbook,
                     &screen.exercise,
                     false,
                 ));
-                Step::Redraw
             }
-            KeyCode::Char('l') => {
+            Action::List => {
                 screen.message = text(super::super::list::listing(self.workbook).map(
                     |(lines, broken)| {
                         lines
@@ -366,38 +386,88 @@ impl App<'_> {
                             .collect()
                     },
                 ));
-                Step::Redraw
             }
-            KeyCode::Char('r') => {
+            Action::Reset => {
                 let reset = super::super::reset::reset_lines(self.workbook, &screen.exercise);
                 // Only a reset that wrote the file has a check coming.
                 screen.keep_message = reset.is_ok();
                 screen.message = text(reset);
                 // The saved starter is a change the file watcher reports, which checks it.
-                Step::Redraw
             }
-            KeyCode::Char('n') => match self.next_after(&screen.exercise) {
+            Action::Next => match self.next_after(&screen.exercise) {
                 Some(next) => {
                     *screen = self.screen_for(&next)?;
-                    Step::Check { fresh: self.fresh }
+                    return Ok(Step::Check { fresh: self.fresh });
                 }
-                None => {
-                    screen.message = vec!["Every exercise is done.".to_string()];
-                    Step::Redraw
-                }
+                None => screen.message = vec!["Every exercise is done.".to_string()],
             },
-            KeyCode::Char('c') => Step::Check { fresh: true },
-            KeyCode::Char('?') => {
-                screen.message = KEY_HELP.iter().map(|s| s.to_string()).collect();
-                Step::Redraw
-            }
-            KeyCode::Esc => {
-                screen.message.clear();
-                Step::Redraw
-            }
-            _ => Step::Redraw,
-        })
+            _ => {}
+        }
+        Ok(Step::Redraw)
     }
+}
+
+/// What a key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Quit,
+    Hint,
+    List,
+    /// `r`: ask whether to reset.
+    AskReset,
+    /// `y` to the question.
+    Reset,
+    /// Any other key to the question.
+    KeepFile,
+    Next,
+    CheckAgain,
+    Keys,
+    Hide,
+    Nothing,
+}
+
+/// What `key` asks for; `confirming` while the screen asks whether to reset, when `y`
+/// resets and every other key (a quit still quits) keeps the file: `n` there is "no", not
+/// "next".
+fn action(key: KeyEvent, confirming: bool) -> Action {
+    if is_quit(key) {
+        return Action::Quit;
+    }
+    if confirming {
+        return match key.code {
+            KeyCode::Char('y' | 'Y') => Action::Reset,
+            _ => Action::KeepFile,
+        };
+    }
+    match key.code {
+        KeyCode::Char('h') => Action::Hint,
+        KeyCode::Char('l') => Action::List,
+        KeyCode::Char('r') => Action::AskReset,
+        KeyCode::Char('n') => Action::Next,
+        KeyCode::Char('c') => Action::CheckAgain,
+        KeyCode::Char('?') => Action::Keys,
+        KeyCode::Esc => Action::Hide,
+        _ => Action::Nothing,
+    }
+}
+
+/// The step for an action the screen answers by itself (no workbook, no engine); None for
+/// the others.
+fn answer_on_screen(action: Action, screen: &mut Screen) -> Option<Step> {
+    match action {
+        Action::Quit => return Some(Step::Quit),
+        Action::CheckAgain => return Some(Step::Check { fresh: true }),
+        Action::AskReset => {
+            screen.message = vec![RESET_QUESTION.to_string()];
+            screen.confirming_reset = true;
+        }
+        Action::KeepFile => screen.message = vec![NOT_RESET.to_string()],
+        Action::Keys => screen.message = KEY_HELP.iter().map(|s| s.to_string()).collect(),
+        Action::Hide => screen.message.clear(),
+        Action::Nothing => {}
+        Action::Hint | Action::List | Action::Reset | Action::Next => return None,
+    }
+    Some(Step::Redraw)
 }
 
 /// The status line after a check: every goal met, and the next exercise (`n`) if one is
@@ -467,26 +537,65 @@ fn watch_files(dir: &Path, poll: bool) -> Result<mpsc::UnboundedReceiver<String>
 fn draw(screen: &Screen) -> std::io::Result<()> {
     let (width, height) = terminal::size().unwrap_or((80, 24));
     let (width, height) = (width as usize, height as usize);
+    let lines = screen_lines(screen, width, height);
+    let mut out = std::io::stdout();
+    queue!(
+        out,
+        cursor::MoveTo(0, 0),
+        terminal::Clear(terminal::ClearType::All)
+    )?;
+    for (row, line) in lines.iter().enumerate() {
+        let row = if row + 1 == lines.len() {
+            height.saturating_sub(1)
+        } else {
+            row
+        };
+        queue!(out, cursor::MoveTo(0, row as u16))?;
+        write!(out, "{line}")?;
+    }
+    out.flush()
+}
+
+/// The screen's lines, each at most `width` columns, coloured when the screen is: as many
+/// as `height` has room for, the keys last (for the bottom row).
+fn screen_lines(screen: &Screen, width: usize, height: usize) -> Vec<String> {
+    let layout = Layout {
+        width,
+        colour: screen.colour,
+    };
     let mut lines: Vec<String> = Vec::new();
-    lines.push(format!(
-        "checker watch · {} · {}",
-        screen.exercise, screen.title
-    ));
-    lines.push(screen.bars.clone());
-    lines.push(String::new());
-    lines.push(screen.status.clone());
+    let mut add = |line: &str, paint: Option<Paint>| {
+        for l in wrap(line, width) {
+            lines.push(paint.map_or_else(|| l.clone(), |p| layout.paint(p, &l)));
+        }
+    };
+    let title = format!("checker watch · {} · {}", screen.exercise, screen.title);
+    add(&title, Some(Paint::Heading));
+    add(&screen.bars, Some(Paint::Met));
+    add("", None);
+    add(&screen.status, screen.done.then_some(Paint::Met));
     for change in &screen.changes {
-        lines.push(format!("  since the attempt before: {change}"));
+        add(&format!("  since the attempt before: {change}"), None);
     }
     if !screen.message.is_empty() {
-        lines.push(String::new());
-        lines.extend(screen.message.iter().cloned());
+        add("", None);
+        let paint = screen.confirming_reset.then_some(Paint::Warning);
+        for line in &screen.message {
+            add(line, paint);
+        }
     }
-    lines.push(String::new());
-    let footer = KEYS.to_string();
-    let mut lines: Vec<String> = lines.iter().flat_map(|l| wrap(l, width)).collect();
+    add("", None);
     let room = height.saturating_sub(lines.len() + 3);
-    let report: Vec<String> = screen.report.iter().flat_map(|l| wrap(l, width)).collect();
+    // The report is laid out and coloured already; only a line wider than the terminal is
+    // now (it was resized) is wrapped again, without its colour.
+    let report: Vec<String> = screen
+        .report
+        .iter()
+        .flat_map(|l| match visible_width(l) <= width {
+            true => vec![l.clone()],
+            false => wrap(&strip(l), width),
+        })
+        .collect();
     let report_lines = report.len();
     lines.extend(report.into_iter().take(room));
     if report_lines > room {
@@ -495,19 +604,9 @@ fn draw(screen: &Screen) -> std::io::Result<()> {
             report_lines - room
         ));
     }
-    let mut out = std::io::stdout();
-    queue!(
-        out,
-        cursor::MoveTo(0, 0),
-        terminal::Clear(terminal::ClearType::All)
-    )?;
-    for (row, line) in lines.iter().take(height.saturating_sub(1)).enumerate() {
-        queue!(out, cursor::MoveTo(0, row as u16))?;
-        write!(out, "{}", cut(line, width))?;
-    }
-    queue!(out, cursor::MoveTo(0, height.saturating_sub(1) as u16))?;
-    write!(out, "{}", cut(&footer, width))?;
-    out.flush()
+    lines.truncate(height.saturating_sub(1));
+    lines.push(layout.paint(Paint::Faint, &cut(KEYS, width)));
+    lines
 }
 
 /// `███░░░░░░░`: `done` of `total` in ten cells.
@@ -572,5 +671,96 @@ mod tests {
         assert_eq!(bar(3, 13), "██░░░░░░░░");
         assert_eq!(bar(0, 0), "░░░░░░░░░░");
         assert_eq!(bar(6, 6), "██████████");
+    }
+
+    fn screen() -> Screen {
+        Screen {
+            exercise: "01-static-binary".into(),
+            title: "A static C binary on scratch".into(),
+            status: "1 of 6 goals met. Edit and save to check again.".into(),
+            message: Vec::new(),
+            keep_message: false,
+            changes: Vec::new(),
+            report: Vec::new(),
+            done: false,
+            next: None,
+            bars: "exercises ░░░░░░░░░░ 0/13 done".into(),
+            confirming_reset: false,
+            colour: false,
+        }
+    }
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    /// What the app does with `key`, as far as the screen answers it.
+    fn press(screen: &mut Screen, key: KeyEvent) -> (Action, Option<Step>) {
+        let action = action(key, std::mem::take(&mut screen.confirming_reset));
+        (action, answer_on_screen(action, screen))
+    }
+
+    #[test]
+    fn r_asks_first_and_only_y_resets() {
+        let mut s = screen();
+        assert_eq!(
+            press(&mut s, key('r')),
+            (Action::AskReset, Some(Step::Redraw))
+        );
+        assert!(s.confirming_reset);
+        assert_eq!(s.message, [RESET_QUESTION]);
+        // y: the reset itself, which needs the workbook (`App::on_key`).
+        assert_eq!(press(&mut s, key('y')), (Action::Reset, None));
+        assert!(!s.confirming_reset);
+
+        // n is "no" here, not "next"; so is any other key.
+        for answer in [key('n'), key('r'), key('h'), KeyEvent::from(KeyCode::Esc)] {
+            let mut s = screen();
+            press(&mut s, key('r'));
+            assert_eq!(
+                press(&mut s, answer),
+                (Action::KeepFile, Some(Step::Redraw))
+            );
+            assert_eq!(s.message, [NOT_RESET]);
+            assert!(!s.confirming_reset);
+            // And the keys mean what they say again.
+            assert_eq!(press(&mut s, key('n')).0, Action::Next);
+        }
+
+        // A quit still quits, question or not.
+        let mut s = screen();
+        press(&mut s, key('r'));
+        assert_eq!(press(&mut s, key('q')), (Action::Quit, Some(Step::Quit)));
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(press(&mut screen(), ctrl_c).1, Some(Step::Quit));
+        assert_eq!(
+            press(&mut screen(), key('c')).1,
+            Some(Step::Check { fresh: true })
+        );
+    }
+
+    #[test]
+    fn the_screen_fits_its_width_and_colours_only_when_asked() {
+        let mut s = screen();
+        let long = "  ✘ size       12.4 MB: 11.2 MB of it is layer 2: RUN apt-get update && apt-get install -y gcc make libc6-dev   (goal: at most 2 MB)";
+        s.report = vec![long.to_string(), "short".to_string()];
+        for width in [80, 120] {
+            let lines = screen_lines(&s, width, 40);
+            assert!(
+                lines.iter().all(|l| visible_width(l) <= width),
+                "{lines:#?}"
+            );
+            assert!(lines.iter().all(|l| !l.contains('\x1b')));
+            assert!(lines.last().unwrap().starts_with("h hint"));
+        }
+        s.colour = true;
+        s.report = vec![Layout::new(80, true).paint_mark("  ✘ size  12.4 MB", "✘", Paint::Missed)];
+        let lines = screen_lines(&s, 80, 40);
+        assert!(lines[0].starts_with("\x1b[1mchecker watch"), "{lines:#?}");
+        assert!(
+            lines.contains(&s.report[0]),
+            "a report line that fits is kept as it is"
+        );
+        assert!(lines.iter().all(|l| visible_width(l) <= 80));
     }
 }

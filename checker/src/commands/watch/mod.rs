@@ -1,8 +1,8 @@
 //! `checker watch`: re-checks an exercise whenever a file in its folder is saved. File-system
 //! events where the platform delivers them; polling where it does not (network shares, some
 //! container and VM mounts), on request or when the event watcher cannot start. In a
-//! terminal it is an app with keys (`app`); without one (a pipe, CI, `NO_COLOR`, `serve`),
-//! it prints one report after another.
+//! terminal it is an app with keys (`app`), coloured unless `NO_COLOR` asks for none;
+//! without one (a pipe, CI, `TERM=dumb`, `serve`), it prints one report after another.
 
 mod app;
 mod changes;
@@ -45,12 +45,12 @@ pub async fn watch(
     plain(workbook, first, poll, fresh).await
 }
 
-/// Whether the app can take the terminal: stdin and stdout are one, and the learner did
-/// not ask for plain output (`NO_COLOR`, `TERM=dumb`).
+/// Whether the app can take the terminal: stdin and stdout are one, and it can move the
+/// cursor (not `TERM=dumb`). `NO_COLOR` is no reason to leave it: it takes the colour away,
+/// nothing else (<https://no-color.org>).
 fn in_a_terminal() -> bool {
     std::io::stdin().is_terminal()
         && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::env::var("TERM").map_or(true, |t| t != "dumb")
 }
 
