@@ -83,7 +83,7 @@ pub async fn build_plan(
         no_cache: plan.no_cache,
     };
     let image = engine.record_build(&tag, previous.clone());
-    let outcome = build_again_if_content_was_lost(engine, request, progress).await?;
+    let outcome = build_again_if_the_engine_lost_it(engine, request, progress).await?;
     // The image's id: as the engine announced it, else asked.
     let image_id = match &outcome {
         Ok(o) if o.image_id.is_some() => o.image_id.clone(),
@@ -114,10 +114,10 @@ pub async fn build_plan(
     }
 }
 
-/// Builds `request`, and again (twice at most) when the engine lost content the build
-/// needed while another image was removed (a known engine race on the containerd image
-/// store, moby/moby#48700): nothing in the Dockerfile is at fault then.
-async fn build_again_if_content_was_lost(
+/// Builds `request`, and again (twice at most) when the engine, not the Dockerfile, failed
+/// it (see [`BuildFailure::lost_to_the_engine`]): nothing in the Dockerfile is at fault then,
+/// and the learner is told why the build runs again.
+async fn build_again_if_the_engine_lost_it(
     engine: &dyn EngineApi,
     request: BuildRequest,
     progress: &mut dyn BuildProgress,
@@ -125,10 +125,11 @@ async fn build_again_if_content_was_lost(
     let mut outcome = engine.build(request.clone(), progress).await?;
     for _ in 0..2 {
         match &outcome {
-            Err(failure) if failure.lost_a_snapshot() => {
-                progress.note(
-                    "the engine lost a snapshot this build needed while another image was removed (a known engine race on the containerd image store, moby/moby#48700); building again",
-                );
+            Err(failure) if failure.lost_to_the_engine() => {
+                let why = failure.message.trim().lines().last().unwrap_or_default();
+                progress.note(&format!(
+                    "the engine lost work this build needed to another build or an image removed beside it (\"{why}\"; engine races, moby/moby#48700); building again"
+                ));
                 outcome = engine.build(request.clone(), progress).await?;
             }
             _ => break,

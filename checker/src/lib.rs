@@ -16,6 +16,7 @@ pub mod dev;
 pub mod docker;
 pub mod error;
 pub mod facts;
+pub mod fuzz_checks;
 pub mod goals;
 pub mod learner_file;
 pub mod provenance;

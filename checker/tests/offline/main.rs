@@ -6,5 +6,6 @@
 mod common;
 
 mod book;
+mod fuzz_corpus;
 mod habits;
 mod without_engine;
