@@ -213,7 +213,7 @@ impl MeasuredResults {
     }
 
     /// Where a fresh measurement differs from this one by more than `tolerance` (0.1 = 10 %)
-    /// in size, layers or files, or by a factor of two and half a second in start time.
+    /// in size, layers or files, or by a factor of four and a second and a half in start time.
     pub fn drift(&self, fresh: &MeasuredResults, tolerance: f64) -> Vec<String> {
         let far = |a: f64, b: f64| (a - b).abs() > tolerance * a.abs().max(b.abs());
         let mut out = runtime_base_drift(&self.runtime_bases, &fresh.runtime_bases, &far);
@@ -288,7 +288,7 @@ fn runtime_base_drift(
 
 /// Where one variant's fresh numbers (`n`) differ from the committed ones (`o`), each line
 /// starting with `label` (`01-static-binary starter`): a figure `far` apart, or a start
-/// time twice as slow or fast and half a second apart.
+/// time four times as slow or fast and a second and a half apart.
 fn variant_drift(
     label: &str,
     o: &VariantNumbers,
@@ -304,9 +304,11 @@ fn variant_drift(
     if let (Some(a), Some(b)) = (o.start_seconds, n.start_seconds) {
         // Sizes are the same on every engine of a kind; a start time depends on the machine
         // and what else runs on it (a JVM started in 0.40 s alone and 0.90 s beside two
-        // builds). Drift means twice as slow or fast and half a second apart: an app that
-        // changed, not a busy machine.
-        if a.max(b) > 2.0 * a.min(b) && (a - b).abs() > 0.5 {
+        // builds; exercise 05's node app in 0.32 s alone and 0.84 s in CI, with the tests,
+        // two other engines' verifies and a load average of 15 on 2 cores). Drift means four
+        // times as slow or fast and a second and a half apart: an app that changed, not a
+        // busy machine.
+        if a.max(b) > 4.0 * a.min(b) && (a - b).abs() > 1.5 {
             out.push(format!(
                 "{label} start: committed {a:.2} s, measured {b:.2} s"
             ));
@@ -464,6 +466,20 @@ mod tests {
             .unwrap()
             .starter
             .start_seconds = Some(0.40);
+        assert!(busy.drift(&quiet, 0.1).is_empty());
+        // The CI failure of stop 28: node in 0.32 s alone, 0.84 s beside builds on three
+        // engines.
+        quiet
+            .exercises
+            .get_mut("01-static-binary")
+            .unwrap()
+            .starter
+            .start_seconds = Some(0.32);
+        busy.exercises
+            .get_mut("01-static-binary")
+            .unwrap()
+            .starter
+            .start_seconds = Some(0.84);
         assert!(busy.drift(&quiet, 0.1).is_empty());
         // An app that now takes three seconds to answer has changed.
         let mut changed = numbers();
