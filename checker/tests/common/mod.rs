@@ -31,12 +31,45 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// Runs the checker with `args` in `root`'s workbook.
 pub fn run(root: &Path, args: &[&str]) -> Output {
-    checker()
+    let started = std::time::Instant::now();
+    let out = checker()
         .arg("--root")
         .arg(root)
         .args(args)
         .output()
-        .expect("the checker binary runs")
+        .expect("the checker binary runs");
+    tell_where_a_slow_run_went(args, started.elapsed(), &out);
+    out
+}
+
+/// For a checker run of two minutes or more: the steps it built for a minute or more and the
+/// probes' notes, so that CI's log says whether the time went on builds (a busy machine) or
+/// on a probe measuring again (the engine losing cache), not just that a test took long.
+fn tell_where_a_slow_run_went(args: &[&str], took: std::time::Duration, out: &Output) {
+    if took.as_secs() < 120 {
+        return;
+    }
+    let stderr = text(&out.stderr);
+    let slow_step = |line: &str| {
+        line.rsplit_once(" (")
+            .and_then(|(_, t)| t.strip_suffix(" s)"))
+            .and_then(|t| t.parse::<f64>().ok())
+            .is_some_and(|seconds| seconds >= 60.0)
+    };
+    let notable: Vec<&str> = stderr
+        .lines()
+        .filter(|line| slow_step(line) || line.contains("again"))
+        .take(12)
+        .collect();
+    eprintln!(
+        "engine tests: `checker {}` took {} s{}",
+        args.join(" "),
+        took.as_secs(),
+        notable
+            .iter()
+            .map(|line| format!("\n    {}", line.trim()))
+            .collect::<String>()
+    );
 }
 
 /// Fails (never skips) when no engine answers, saying how to start one; then makes sure
