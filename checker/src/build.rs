@@ -117,7 +117,7 @@ pub async fn build_plan(
 /// Builds `request`, and again (twice at most) when the engine, not the Dockerfile, failed
 /// it (see [`BuildFailure::lost_to_the_engine`]): nothing in the Dockerfile is at fault then,
 /// and the learner is told why the build runs again.
-async fn build_again_if_the_engine_lost_it(
+pub(crate) async fn build_again_if_the_engine_lost_it(
     engine: &dyn EngineApi,
     request: BuildRequest,
     progress: &mut dyn BuildProgress,

@@ -127,7 +127,11 @@ async fn build_snippet(
         target: None,
         no_cache: false,
     };
-    let outcome = engine.build(request, &mut crate::ui::Silent).await?;
+    // A snippet is built beside other builds (the test suite's, a learner's watch): when the
+    // engine, not the snippet, failed it, it is built again, as a check's build is.
+    let outcome =
+        crate::build::build_again_if_the_engine_lost_it(engine, request, &mut crate::ui::Silent)
+            .await?;
     engine.remove_image(&tag).await?;
     match outcome {
         Ok(o) => Ok(o.seconds),
