@@ -106,7 +106,7 @@ impl Folder {
             Some(self.matcher(&includes, "include")?)
         };
 
-        let mut candidates = self.walk(&exclude)?;
+        let mut candidates = self.walk(&exclude, include.as_ref())?;
         self.add_overlay(&mut candidates);
         candidates.sort_by(|a, b| compare_path(&a.path, &b.path));
 
@@ -152,8 +152,12 @@ impl Folder {
         })
     }
 
-    /// Every entry below the root that the exclude patterns cannot rule out wholesale.
-    fn walk(&self, exclude: &DockerIgnore) -> Result<Vec<Entry>, CheckerError> {
+    /// Every entry below the root that the patterns cannot rule out wholesale.
+    fn walk(
+        &self,
+        exclude: &DockerIgnore,
+        include: Option<&DockerIgnore>,
+    ) -> Result<Vec<Entry>, CheckerError> {
         let mut entries = Vec::new();
         let mut it = walkdir::WalkDir::new(&self.root)
             .follow_links(false)
@@ -166,7 +170,10 @@ impl Folder {
                 .path()
                 .symlink_metadata()
                 .map_err(|e| CheckerError::io(item.path(), e))?;
-            if meta.is_dir() && exclude.can_skip_dir(&rel) {
+            if meta.is_dir()
+                && (exclude.can_skip_dir(&rel)
+                    || include.is_some_and(|i| i.includes_nothing_in(&rel)))
+            {
                 it.skip_current_dir();
                 continue;
             }
@@ -486,6 +493,37 @@ mod tests {
         assert_eq!(
             paths(&listing),
             vec!["go.mod", "main.go", "public", "public/index.html"]
+        );
+    }
+
+    #[test]
+    fn include_patterns_with_wildcards_reach_into_the_folders_they_can_match() {
+        let dir = tree(&[
+            ("Dockerfile", "FROM scratch\n"),
+            ("node_modules/x/index.js", "big"),
+            ("src/a/main.go", "package main\n"),
+            ("src/b.go", "package b\n"),
+            ("deep/er/x.txt", "x"),
+            ("other/x.txt", "x"),
+        ]);
+        let request = Request {
+            include: vec!["src/*/*.go".into(), "**/x.txt".into(), "Dockerfile".into()],
+            ..Request::default()
+        };
+        let listing = Folder::new(dir.path()).list(&request).unwrap();
+        assert_eq!(
+            paths(&listing),
+            vec![
+                "Dockerfile",
+                "deep",
+                "deep/er",
+                "deep/er/x.txt",
+                "other",
+                "other/x.txt",
+                "src",
+                "src/a",
+                "src/a/main.go"
+            ]
         );
     }
 

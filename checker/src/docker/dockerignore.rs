@@ -205,6 +205,21 @@ impl DockerIgnore {
             .any(|p| p.exception && p.could_match_below(dir))
     }
 
+    /// Read as include patterns (what the engine asks for): whether nothing at or below
+    /// `dir` can be included, so a walker may skip it. Conservative as `can_skip_dir`; an
+    /// exception among includes keeps every directory. Without this the walk for the
+    /// engine's request of the Dockerfile alone read a whole `node_modules` (1 s for
+    /// 100,000 files, twice per build: the Dockerfile, then its ignore file).
+    pub fn includes_nothing_in(&self, dir: &str) -> bool {
+        if dir.is_empty() || dir == "." || self.patterns.iter().any(|p| p.exception) {
+            return false;
+        }
+        !self
+            .patterns
+            .iter()
+            .any(|p| p.matches_self_or_parent(dir) || p.could_match_below(dir))
+    }
+
     /// The patterns after cleaning, so tests can see what a line became.
     #[cfg(test)]
     pub fn patterns(&self) -> Vec<String> {
@@ -564,6 +579,25 @@ mod tests {
                 d.patterns()
             );
         }
+    }
+
+    #[test]
+    fn include_patterns_rule_out_only_folders_nothing_can_match_in() {
+        let includes = |lines: &[&str]| {
+            DockerIgnore::from_patterns(&lines.iter().map(|l| l.to_string()).collect::<Vec<_>>())
+                .unwrap()
+        };
+        let dockerfile = includes(&["Dockerfile", "Dockerfile.dockerignore"]);
+        assert!(dockerfile.includes_nothing_in("node_modules"));
+        assert!(dockerfile.includes_nothing_in("node_modules/x"));
+        let app = includes(&["src/app", "cmd/*/main.go"]);
+        assert!(!app.includes_nothing_in("src"));
+        assert!(!app.includes_nothing_in("src/app/deep"));
+        assert!(!app.includes_nothing_in("cmd/tool"));
+        assert!(app.includes_nothing_in("cmd/tool/vendor"));
+        assert!(app.includes_nothing_in("docs"));
+        assert!(!includes(&["**/*.go"]).includes_nothing_in("anything/at/all"));
+        assert!(!includes(&["docs", "!docs/x"]).includes_nothing_in("src"));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use bollard_buildkit_proto::moby::buildkit::secrets::v1::secrets_server::{Secret
 use bollard_buildkit_proto::moby::buildkit::secrets::v1::{GetSecretRequest, GetSecretResponse};
 use bollard_buildkit_proto::moby::filesync::packet::file_sync_server::{FileSync, FileSyncServer};
 use futures_util::StreamExt;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -439,7 +439,7 @@ impl FileSync for ContextServer {
             }
         }
 
-        let (tx, rx) = mpsc::channel(16);
+        let (tx, rx) = mpsc::channel(128);
         let incoming = request.into_inner();
         tokio::spawn(async move {
             if let Err(status) = send(&folder, &listing, incoming, &tx).await {
@@ -474,22 +474,26 @@ async fn send(
     // (requests piling up during the listing and the sending) ended the session with
     // GOAWAY ENHANCE_YOUR_CALM "too_many_data_frames" on 28.5, "context canceled" on 20.10.
     let mut requests = read_ahead(incoming);
-    for entry in listing {
-        tx.send(Ok(packet(
-            PacketType::PacketStat,
-            0,
-            Some(stat(entry)),
-            Vec::new(),
-        )))
-        .await
-        .map_err(closed)?;
-    }
-    tx.send(Ok(packet(PacketType::PacketStat, 0, None, Vec::new())))
-        .await
-        .map_err(closed)?;
+    // The listing goes out while the files it names are being asked for and sent, as
+    // fsutil's sender walks beside its workers: the engine asks for a file as soon as it
+    // has its stat, and a listing of 100,000 entries sent first kept it waiting.
+    let stats = async {
+        for entry in listing {
+            let stat = packet(PacketType::PacketStat, 0, Some(stat(entry)), Vec::new());
+            tx.send(Ok(stat)).await?;
+        }
+        tx.send(Ok(packet(PacketType::PacketStat, 0, None, Vec::new())))
+            .await
+    };
+    tokio::pin!(stats);
+    let mut listed = false;
     let mut sending = futures_util::stream::FuturesUnordered::new();
     loop {
         tokio::select! {
+            sent = &mut stats, if !listed => {
+                sent.map_err(closed)?;
+                listed = true;
+            }
             Some(sent) = sending.next(), if !sending.is_empty() => sent?,
             message = requests.recv(), if sending.len() < FILES_AT_ONCE => {
                 let Some(message) = message else { break };
@@ -507,6 +511,9 @@ async fn send(
                     Ok(PacketType::PacketFin) => {
                         // The engine ends once it has every file; what is still being
                         // sent finishes first all the same.
+                        if !listed {
+                            (&mut stats).await.map_err(closed)?;
+                        }
                         while let Some(sent) = sending.next().await {
                             sent?;
                         }
@@ -546,8 +553,9 @@ fn read_ahead(mut incoming: Streaming<Packet>) -> mpsc::UnboundedReceiver<Result
     received
 }
 
-/// The file's content in chunks, then an empty chunk for its end. Read off the runtime's
-/// worker threads by tokio's file API.
+/// The file's content in chunks, then an empty chunk for its end. A file on disk is read by
+/// one blocking task from open to end (tokio's file API would hop to the blocking pool for
+/// the open and for every read: three hops for each small file of a `node_modules`).
 async fn send_file(
     folder: &Folder,
     entry: &Entry,
@@ -565,29 +573,39 @@ async fn send_file(
             }
         }
         Content::Disk(path) => {
-            let mut file = tokio::fs::File::open(path)
+            let (path, tx) = (path.clone(), tx.clone());
+            tokio::task::spawn_blocking(move || read_into(&path, id, &tx))
                 .await
-                .map_err(|e| Status::not_found(format!("{}: {e}", path.display())))?;
-            loop {
-                let mut chunk = vec![0; CHUNK];
-                let n = file
-                    .read(&mut chunk)
-                    .await
-                    .map_err(|e| Status::internal(format!("{}: {e}", path.display())))?;
-                if n == 0 {
-                    break;
-                }
-                chunk.truncate(n);
-                tx.send(Ok(packet(PacketType::PacketData, id, None, chunk)))
-                    .await
-                    .map_err(closed)?;
-            }
+                .map_err(|e| Status::internal(e.to_string()))??;
         }
         Content::None => {}
     }
     tx.send(Ok(packet(PacketType::PacketData, id, None, Vec::new())))
         .await
         .map_err(closed)
+}
+
+/// Sends the file at `path` as data packets of file `id`, on a thread that may block.
+fn read_into(
+    path: &std::path::Path,
+    id: u32,
+    tx: &mpsc::Sender<Result<Packet, Status>>,
+) -> Result<(), Status> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| Status::not_found(format!("{}: {e}", path.display())))?;
+    loop {
+        let mut chunk = vec![0; CHUNK];
+        let n = file
+            .read(&mut chunk)
+            .map_err(|e| Status::internal(format!("{}: {e}", path.display())))?;
+        if n == 0 {
+            return Ok(());
+        }
+        chunk.truncate(n);
+        tx.blocking_send(Ok(packet(PacketType::PacketData, id, None, chunk)))
+            .map_err(|_| Status::cancelled("the engine closed the session"))?;
+    }
 }
 
 fn packet(kind: PacketType, id: u32, stat: Option<Stat>, data: Vec<u8>) -> Packet {

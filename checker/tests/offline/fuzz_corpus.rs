@@ -6,7 +6,9 @@
 use std::path::Path;
 
 fn replay(target: &str, check: fn(&[u8])) {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
     let mut replayed = 0;
     for entry in std::fs::read_dir(&folder).expect("the committed corpus") {
         let path = entry.unwrap().path();
@@ -15,7 +17,11 @@ fn replay(target: &str, check: fn(&[u8])) {
         assert!(outcome.is_ok(), "{} panicked", path.display());
         replayed += 1;
     }
-    assert!(replayed >= 10, "{target}: only {replayed} seeds in {}", folder.display());
+    assert!(
+        replayed >= 10,
+        "{target}: only {replayed} seeds in {}",
+        folder.display()
+    );
 }
 
 #[test]
