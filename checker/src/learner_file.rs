@@ -94,6 +94,21 @@ pub fn open_regular(file: &Path) -> std::io::Result<std::fs::File> {
     Ok(opened)
 }
 
+/// Opens `file`, a context file found in the learner's folder by a walk that did not follow
+/// links, to send its content: without blocking and without following a link (one swapped in
+/// since the walk would lead outside the folder), and only if it is still a regular file.
+pub fn open_regular_not_a_link(file: &Path) -> std::io::Result<std::fs::File> {
+    let opened = open_without_blocking(file, Links::Refuse)?;
+    let kind = opened.metadata()?.file_type();
+    if !kind.is_file() {
+        return Err(std::io::Error::other(format!(
+            "is {}, not a regular file",
+            describe(kind)
+        )));
+    }
+    Ok(opened)
+}
+
 /// The most one of the checker's own state files may be: the largest, a class's progress
 /// file or the docker CLI's config, is a few hundred KB.
 pub const MAX_STATE_FILE_BYTES: u64 = 16 * 1024 * 1024;

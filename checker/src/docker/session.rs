@@ -468,7 +468,6 @@ async fn send(
     incoming: Streaming<Packet>,
     tx: &mpsc::Sender<Result<Packet, Status>>,
 ) -> Result<(), Status> {
-    let closed = |_| Status::cancelled("the engine closed the session");
     // The engine's requests are read as they come, whatever is being sent: h2 counts the
     // small DATA frames it holds unread against a budget, and a context of 5,000 files
     // (requests piling up during the listing and the sending) ended the session with
@@ -562,7 +561,6 @@ async fn send_file(
     id: u32,
     tx: &mpsc::Sender<Result<Packet, Status>>,
 ) -> Result<(), Status> {
-    let closed = |_| Status::cancelled("the engine closed the session");
     match &entry.content {
         Content::Overlay(key) => {
             let bytes = folder.overlay.get(key).cloned().unwrap_or_default();
@@ -573,8 +571,8 @@ async fn send_file(
             }
         }
         Content::Disk(path) => {
-            let (path, tx) = (path.clone(), tx.clone());
-            tokio::task::spawn_blocking(move || read_into(&path, id, &tx))
+            let (path, size, tx) = (path.clone(), entry.size, tx.clone());
+            tokio::task::spawn_blocking(move || read_into(&path, size, id, &tx))
                 .await
                 .map_err(|e| Status::internal(e.to_string()))??;
         }
@@ -585,27 +583,42 @@ async fn send_file(
         .map_err(closed)
 }
 
-/// Sends the file at `path` as data packets of file `id`, on a thread that may block.
+/// Sends the file at `path` (`size` bytes when it was listed) as data packets of file `id`,
+/// on a thread that may block. It is opened as the walk saw it: a regular file, not a link
+/// (a link or FIFO swapped in since would lead outside the folder or block the sender).
 fn read_into(
     path: &std::path::Path,
+    size: u64,
     id: u32,
     tx: &mpsc::Sender<Result<Packet, Status>>,
 ) -> Result<(), Status> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path)
+    let mut file = crate::learner_file::open_regular_not_a_link(path)
         .map_err(|e| Status::not_found(format!("{}: {e}", path.display())))?;
+    // Most context files are far smaller than a chunk: the buffer is the file's size, not a
+    // zeroed 32 KiB per file.
+    let mut capacity = size.min(CHUNK as u64) as usize;
     loop {
-        let mut chunk = vec![0; CHUNK];
-        let n = file
-            .read(&mut chunk)
+        let mut chunk = Vec::with_capacity(capacity);
+        (&mut file)
+            .take(CHUNK as u64)
+            .read_to_end(&mut chunk)
             .map_err(|e| Status::internal(format!("{}: {e}", path.display())))?;
-        if n == 0 {
+        let last = chunk.len() < CHUNK;
+        if !chunk.is_empty() {
+            tx.blocking_send(Ok(packet(PacketType::PacketData, id, None, chunk)))
+                .map_err(closed)?;
+        }
+        if last {
             return Ok(());
         }
-        chunk.truncate(n);
-        tx.blocking_send(Ok(packet(PacketType::PacketData, id, None, chunk)))
-            .map_err(|_| Status::cancelled("the engine closed the session"))?;
+        capacity = CHUNK;
     }
+}
+
+/// The send failed because the engine's side of the stream is gone.
+fn closed<T>(_: mpsc::error::SendError<T>) -> Status {
+    Status::cancelled("the engine closed the session")
 }
 
 fn packet(kind: PacketType, id: u32, stat: Option<Stat>, data: Vec<u8>) -> Packet {
@@ -721,5 +734,52 @@ mod tests {
         assert_eq!(values(&md, "exclude-patterns"), vec!["café bar", "plain"]);
         assert_eq!(values(&md, "followpaths"), vec!["a%20b"]);
         assert!(values(&md, "include-patterns").is_empty());
+    }
+
+    /// Reads a file as `read_into` does and returns its data packets' sizes.
+    fn chunks_sent(path: &std::path::Path, size: u64) -> Result<Vec<usize>, Status> {
+        let (tx, mut rx) = mpsc::channel(64);
+        read_into(path, size, 9, &tx)?;
+        drop(tx);
+        let mut sizes = Vec::new();
+        while let Ok(Ok(p)) = rx.try_recv() {
+            assert_eq!(p.id, 9);
+            sizes.push(p.data.len());
+        }
+        Ok(sizes)
+    }
+
+    #[test]
+    fn a_file_goes_out_in_chunks_and_an_empty_file_in_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, vec![7u8; 2 * CHUNK + 5]).unwrap();
+        assert_eq!(chunks_sent(&file, 10).unwrap(), vec![CHUNK, CHUNK, 5]);
+        std::fs::write(&file, vec![7u8; CHUNK]).unwrap();
+        assert_eq!(chunks_sent(&file, CHUNK as u64).unwrap(), vec![CHUNK]);
+        std::fs::write(&file, b"").unwrap();
+        assert!(chunks_sent(&file, 0).unwrap().is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_or_fifo_swapped_in_after_the_walk_is_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, b"outside").unwrap();
+        let file = dir.path().join("f");
+        std::os::unix::fs::symlink(&secret, &file).unwrap();
+        let refused = chunks_sent(&file, 7).unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::NotFound, "{refused:?}");
+        std::fs::remove_file(&file).unwrap();
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &file,
+            rustix::fs::Mode::from_raw_mode(0o644),
+        )
+        .unwrap();
+        // Returns at once (no writer is ever coming) with an error naming the FIFO.
+        let refused = chunks_sent(&file, 7).unwrap_err();
+        assert!(refused.message().contains("FIFO"), "{refused:?}");
     }
 }
