@@ -6,8 +6,7 @@
 //! computes that listing the way fsutil's `FilterFS` does (docker CLI and buildx alike); it
 //! reads the folder and never writes to it.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -106,19 +105,19 @@ impl Folder {
             Some(self.matcher(&includes, "include")?)
         };
 
-        let mut candidates = self.walk(&exclude, include.as_ref())?;
+        let (mut candidates, specials) = self.walk(&exclude, include.as_ref())?;
         self.add_overlay(&mut candidates);
-        candidates.sort_by(|a, b| compare_path(&a.path, &b.path));
+        // The walk gives each folder's names sorted, so this only places the overlay's;
+        // by a key that sorts as `compare_path` with one memcmp (at the dev profile's
+        // opt-level a byte-by-byte comparison took a tenth of a 30,000-file check).
+        candidates.sort_by_cached_key(|e| path_sort_key(&e.path));
 
         let mut out = Vec::new();
         // Directories above the current entry: (index in `candidates`, already sent).
         let mut parents: Vec<(usize, bool)> = Vec::new();
         for (index, entry) in candidates.iter().enumerate() {
             while let Some(&(top, _)) = parents.last() {
-                if entry
-                    .path
-                    .starts_with(&format!("{}/", candidates[top].path))
-                {
+                if is_below(&entry.path, &candidates[top].path) {
                     break;
                 }
                 parents.pop();
@@ -126,8 +125,10 @@ impl Folder {
             let included = include.as_ref().is_none_or(|m| m.excludes(&entry.path))
                 && !exclude.excludes(&entry.path);
             if included {
-                if let Content::Disk(path) = &entry.content {
-                    refuse_special(path)?;
+                if let (Some(what), Content::Disk(path)) =
+                    (specials.get(&entry.path), &entry.content)
+                {
+                    return Err(refuse_special(path, what));
                 }
                 for (parent, sent) in parents.iter_mut().filter(|(_, sent)| !*sent) {
                     out.push(candidates[*parent].clone());
@@ -152,16 +153,20 @@ impl Folder {
         })
     }
 
-    /// Every entry below the root that the patterns cannot rule out wholesale.
+    /// Every entry below the root that the patterns cannot rule out wholesale, each folder's
+    /// names in byte order (so the whole is in fsutil's order), and which of them are pipes,
+    /// sockets or devices (refused if sent; the walk's own stat tells).
     fn walk(
         &self,
         exclude: &DockerIgnore,
         include: Option<&DockerIgnore>,
-    ) -> Result<Vec<Entry>, CheckerError> {
+    ) -> Result<(Vec<Entry>, HashMap<String, &'static str>), CheckerError> {
         let mut entries = Vec::new();
+        let mut specials = HashMap::new();
         let mut it = walkdir::WalkDir::new(&self.root)
             .follow_links(false)
             .min_depth(1)
+            .sort_by_file_name()
             .into_iter();
         while let Some(item) = it.next() {
             let item = item.map_err(|e| CheckerError::io(&self.root, e))?;
@@ -186,6 +191,9 @@ impl Folder {
                     target: target.to_string_lossy().into_owned(),
                 }
             } else {
+                if let Some(what) = special(&meta) {
+                    specials.insert(rel.clone(), what);
+                }
                 Kind::File
             };
             let content = match kind {
@@ -201,7 +209,7 @@ impl Folder {
                 content,
             });
         }
-        Ok(entries)
+        Ok((entries, specials))
     }
 
     /// Swaps overlaid files' content in, adds the files (and folders) that are only in the
@@ -339,46 +347,45 @@ fn changed_ns(meta: &std::fs::Metadata, kind: &Kind) -> i64 {
     }
 }
 
-/// fsutil's `ComparePath`: byte order, except that '/' sorts before everything, so a
-/// folder's contents come right after it (`a`, `a/b`, `a.txt`). The engine rejects a
-/// listing in any other order.
-pub fn compare_path(a: &str, b: &str) -> Ordering {
-    for (x, y) in a.bytes().zip(b.bytes()) {
-        if x == y {
-            continue;
-        }
-        return match (x, y) {
-            (b'/', _) => Ordering::Less,
-            (_, b'/') => Ordering::Greater,
-            _ => x.cmp(&y),
-        };
+/// What a pipe, socket or device is, to name it: such files cannot be sent, and the engine
+/// would wait on a pipe forever.
+fn special(meta: &std::fs::Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    if t.is_fifo() {
+        Some("a named pipe (FIFO)")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_block_device() || t.is_char_device() {
+        Some("a device")
+    } else {
+        None
     }
-    a.len().cmp(&b.len())
 }
 
-/// Pipes, sockets and devices cannot be sent as files: the engine would wait on a pipe
-/// forever. Naming the file is the useful answer.
-fn refuse_special(path: &Path) -> Result<(), CheckerError> {
-    let Ok(meta) = path.symlink_metadata() else {
-        return Ok(());
-    };
-    let t = meta.file_type();
-    let what = if t.is_fifo() {
-        "a named pipe (FIFO)"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_block_device() || t.is_char_device() {
-        "a device"
-    } else {
-        return Ok(());
-    };
-    Err(CheckerError::Io {
+/// Naming the file is the useful answer.
+fn refuse_special(path: &Path, what: &str) -> CheckerError {
+    CheckerError::Io {
         path: path.to_path_buf(),
         message: format!(
             "{what} cannot be sent in the build context: remove it, or add it to .dockerignore"
         ),
         source: None,
-    })
+    }
+}
+
+/// fsutil's order (`ComparePath`) as a key: byte order, except that '/' sorts before
+/// everything, so a folder's contents come right after it (`a`, `a/b`, `a.txt`); the engine
+/// rejects a listing in any other order. '/' becomes NUL, which no path holds.
+fn path_sort_key(path: &str) -> Vec<u8> {
+    path.bytes()
+        .map(|b| if b == b'/' { 0 } else { b })
+        .collect()
+}
+
+/// Whether `path` lies inside the folder `parent`.
+fn is_below(path: &str, parent: &str) -> bool {
+    path.strip_prefix(parent)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// `path.Clean` relative to the root: no leading '/', no `.` parts, `..` resolved (above
@@ -608,11 +615,33 @@ mod tests {
         assert_eq!(paths(&listing), vec!["Dockerfile"]);
     }
 
+    /// fsutil's `ComparePath`: byte order, except that '/' sorts before everything, so a
+    /// folder's contents come right after it (`a`, `a/b`, `a.txt`). The engine rejects a
+    /// listing in any other order.
+    fn compare_path(a: &str, b: &str) -> std::cmp::Ordering {
+        for (x, y) in a.bytes().zip(b.bytes()) {
+            if x == y {
+                continue;
+            }
+            return match (x, y) {
+                (b'/', _) => std::cmp::Ordering::Less,
+                (_, b'/') => std::cmp::Ordering::Greater,
+                _ => x.cmp(&y),
+            };
+        }
+        a.len().cmp(&b.len())
+    }
+
     #[test]
     fn paths_sort_as_fsutil_walks_them() {
         let mut v = vec!["a.txt", "a/b", "a", "a-b", "ab"];
         v.sort_by(|a, b| compare_path(a, b));
         assert_eq!(v, vec!["a", "a/b", "a-b", "a.txt", "ab"]);
+        let mut keyed = vec!["a.txt", "a/b", "a", "a-b", "ab", "a/b/c", "a/ b", "a\u{7f}"];
+        keyed.sort_by_cached_key(|p| path_sort_key(p));
+        let mut compared = keyed.clone();
+        compared.sort_by(|a, b| compare_path(a, b));
+        assert_eq!(keyed, compared);
     }
 
     #[test]

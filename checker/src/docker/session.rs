@@ -442,7 +442,8 @@ impl FileSync for ContextServer {
         let (tx, rx) = mpsc::channel(128);
         let incoming = request.into_inner();
         tokio::spawn(async move {
-            if let Err(status) = send(&folder, &listing, incoming, &tx).await {
+            let requests = read_ahead(incoming);
+            if let Err(status) = send(&folder, Arc::new(listing), requests, &tx).await {
                 let _ = tx.send(Err(status)).await;
             }
         });
@@ -462,22 +463,19 @@ impl FileSync for ContextServer {
 /// waiting on round trips.
 const FILES_AT_ONCE: usize = 4;
 
+/// fsutil's sender on one transfer: `listing`'s stats, and the files the engine asks for in
+/// `requests` (its messages, read off the stream by `read_ahead`), onto `tx`.
 async fn send(
     folder: &Folder,
-    listing: &[Entry],
-    incoming: Streaming<Packet>,
+    listing: Arc<Vec<Entry>>,
+    mut requests: mpsc::UnboundedReceiver<Result<Packet, Status>>,
     tx: &mpsc::Sender<Result<Packet, Status>>,
 ) -> Result<(), Status> {
-    // The engine's requests are read as they come, whatever is being sent: h2 counts the
-    // small DATA frames it holds unread against a budget, and a context of 5,000 files
-    // (requests piling up during the listing and the sending) ended the session with
-    // GOAWAY ENHANCE_YOUR_CALM "too_many_data_frames" on 28.5, "context canceled" on 20.10.
-    let mut requests = read_ahead(incoming);
     // The listing goes out while the files it names are being asked for and sent, as
     // fsutil's sender walks beside its workers: the engine asks for a file as soon as it
     // has its stat, and a listing of 100,000 entries sent first kept it waiting.
     let stats = async {
-        for entry in listing {
+        for entry in listing.iter() {
             let stat = packet(PacketType::PacketStat, 0, Some(stat(entry)), Vec::new());
             tx.send(Ok(stat)).await?;
         }
@@ -486,26 +484,25 @@ async fn send(
     };
     tokio::pin!(stats);
     let mut listed = false;
-    let mut sending = futures_util::stream::FuturesUnordered::new();
+    let workers = Workers::start(folder, &listing, tx);
     loop {
         tokio::select! {
             sent = &mut stats, if !listed => {
                 sent.map_err(closed)?;
                 listed = true;
             }
-            Some(sent) = sending.next(), if !sending.is_empty() => sent?,
-            message = requests.recv(), if sending.len() < FILES_AT_ONCE => {
+            message = requests.recv() => {
                 let Some(message) = message else { break };
                 let message = message?;
                 match PacketType::try_from(message.r#type) {
                     Ok(PacketType::PacketReq) => {
-                        let entry = listing
+                        listing
                             .get(message.id as usize)
                             .filter(|e| e.kind == Kind::File)
                             .ok_or_else(|| {
                                 Status::invalid_argument(format!("invalid file id {}", message.id))
                             })?;
-                        sending.push(send_file(folder, entry, message.id, tx));
+                        workers.send(message.id)?;
                     }
                     Ok(PacketType::PacketFin) => {
                         // The engine ends once it has every file; what is still being
@@ -513,9 +510,7 @@ async fn send(
                         if !listed {
                             (&mut stats).await.map_err(closed)?;
                         }
-                        while let Some(sent) = sending.next().await {
-                            sent?;
-                        }
+                        workers.finish().await?;
                         tx.send(Ok(packet(PacketType::PacketFin, 0, None, Vec::new())))
                             .await
                             .map_err(closed)?;
@@ -532,14 +527,14 @@ async fn send(
             }
         }
     }
-    while let Some(sent) = sending.next().await {
-        sent?;
-    }
-    Ok(())
+    workers.finish().await
 }
 
 /// The engine's messages, read off the stream as they arrive by a task of their own (ended
-/// with the stream, or when the receiver is dropped).
+/// with the stream, or when the receiver is dropped): they are read whatever is being sent,
+/// because h2 counts the small DATA frames it holds unread against a budget, and a context
+/// of 5,000 files (requests piling up during the listing and the sending) ended the session
+/// with GOAWAY ENHANCE_YOUR_CALM "too_many_data_frames" on 28.5, "context canceled" on 20.10.
 fn read_ahead(mut incoming: Streaming<Packet>) -> mpsc::UnboundedReceiver<Result<Packet, Status>> {
     let (requests, received) = mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -552,10 +547,66 @@ fn read_ahead(mut incoming: Streaming<Packet>) -> mpsc::UnboundedReceiver<Result
     received
 }
 
-/// The file's content in chunks, then an empty chunk for its end. A file on disk is read by
-/// one blocking task from open to end (tokio's file API would hop to the blocking pool for
-/// the open and for every read: three hops for each small file of a `node_modules`).
-async fn send_file(
+/// fsutil's sender's workers: threads that each take the id of a file asked for, read it
+/// from open to end and send its content, then take the next. Threads of their own rather
+/// than a blocking task per file: a `node_modules` is tens of thousands of files of a few
+/// bytes, and each task cost two hand-offs between threads.
+struct Workers {
+    asked: std::sync::mpsc::Sender<u32>,
+    running: Vec<tokio::task::JoinHandle<Result<(), Status>>>,
+}
+
+impl Workers {
+    fn start(
+        folder: &Folder,
+        listing: &Arc<Vec<Entry>>,
+        tx: &mpsc::Sender<Result<Packet, Status>>,
+    ) -> Workers {
+        let (asked, queue) = std::sync::mpsc::channel::<u32>();
+        let queue = Arc::new(Mutex::new(queue));
+        let running = (0..FILES_AT_ONCE)
+            .map(|_| {
+                let (queue, folder, listing, tx) =
+                    (queue.clone(), folder.clone(), listing.clone(), tx.clone());
+                tokio::task::spawn_blocking(move || loop {
+                    // One worker at a time waits on the queue, holding the lock; the others
+                    // wait for the lock.
+                    let next = queue.lock().map(|q| q.recv());
+                    let Ok(Ok(id)) = next else { return Ok(()) };
+                    if let Err(status) = send_file(&folder, &listing[id as usize], id, &tx) {
+                        // Ends the stream now: the engine would wait for this file forever.
+                        let _ = tx.blocking_send(Err(status.clone()));
+                        return Err(status);
+                    }
+                })
+            })
+            .collect();
+        Workers { asked, running }
+    }
+
+    /// Queues file `id` for the next free worker.
+    fn send(&self, id: u32) -> Result<(), Status> {
+        self.asked
+            .send(id)
+            .map_err(|_| Status::internal("the session's file senders stopped"))
+    }
+
+    /// Waits until every file asked for is sent, or one could not be.
+    async fn finish(self) -> Result<(), Status> {
+        drop(self.asked);
+        for worker in self.running {
+            worker
+                .await
+                .map_err(|e| Status::internal(e.to_string()))??;
+        }
+        Ok(())
+    }
+}
+
+/// The file's content as data packets of file `id`, then an empty one for its end, on a
+/// thread that may block. A file on disk is opened as the walk saw it: a regular file, not
+/// a link (a link or FIFO swapped in since would lead outside the folder or block).
+fn send_file(
     folder: &Folder,
     entry: &Entry,
     id: u32,
@@ -563,29 +614,24 @@ async fn send_file(
 ) -> Result<(), Status> {
     match &entry.content {
         Content::Overlay(key) => {
-            let bytes = folder.overlay.get(key).cloned().unwrap_or_default();
+            let bytes = folder
+                .overlay
+                .get(key)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             for chunk in bytes.chunks(CHUNK) {
-                tx.send(Ok(packet(PacketType::PacketData, id, None, chunk.to_vec())))
-                    .await
+                tx.blocking_send(Ok(packet(PacketType::PacketData, id, None, chunk.to_vec())))
                     .map_err(closed)?;
             }
         }
-        Content::Disk(path) => {
-            let (path, size, tx) = (path.clone(), entry.size, tx.clone());
-            tokio::task::spawn_blocking(move || read_into(&path, size, id, &tx))
-                .await
-                .map_err(|e| Status::internal(e.to_string()))??;
-        }
+        Content::Disk(path) => read_into(path, entry.size, id, tx)?,
         Content::None => {}
     }
-    tx.send(Ok(packet(PacketType::PacketData, id, None, Vec::new())))
-        .await
+    tx.blocking_send(Ok(packet(PacketType::PacketData, id, None, Vec::new())))
         .map_err(closed)
 }
 
-/// Sends the file at `path` (`size` bytes when it was listed) as data packets of file `id`,
-/// on a thread that may block. It is opened as the walk saw it: a regular file, not a link
-/// (a link or FIFO swapped in since would lead outside the folder or block the sender).
+/// Sends the file at `path` (`size` bytes when it was listed) as data packets of file `id`.
 fn read_into(
     path: &std::path::Path,
     size: u64,
@@ -781,5 +827,97 @@ mod tests {
         // Returns at once (no writer is ever coming) with an error naming the FIFO.
         let refused = chunks_sent(&file, 7).unwrap_err();
         assert!(refused.message().contains("FIFO"), "{refused:?}");
+    }
+
+    fn request(kind: PacketType, id: u32) -> Result<Packet, Status> {
+        Ok(packet(kind, id, None, Vec::new()))
+    }
+
+    /// Runs `send` on a listing of the files `names` (on disk in `dir`) with the engine's
+    /// `asked` messages, the request channel left open as the engine leaves it while it
+    /// waits; returns what was sent, up to the stream's end or an error.
+    async fn transfer(
+        dir: &std::path::Path,
+        names: &[&str],
+        asked: Vec<Result<Packet, Status>>,
+    ) -> Vec<Result<Packet, Status>> {
+        let listing: Vec<Entry> = names
+            .iter()
+            .map(|name| Entry {
+                path: name.to_string(),
+                kind: Kind::File,
+                mode: 0o644,
+                size: 5,
+                modified_ns: 0,
+                content: Content::Disk(dir.join(name)),
+            })
+            .collect();
+        let (engine, requests) = mpsc::unbounded_channel();
+        for message in asked {
+            engine.send(message).unwrap();
+        }
+        let (tx, mut rx) = mpsc::channel(128);
+        let folder = Folder::new(dir);
+        let sender = tokio::spawn(async move {
+            let _ = send(&folder, Arc::new(listing), requests, &tx).await;
+        });
+        let mut sent = Vec::new();
+        while let Ok(Some(packet)) =
+            tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await
+        {
+            let end = packet.is_err()
+                || packet
+                    .as_ref()
+                    .is_ok_and(|p| p.r#type == PacketType::PacketFin as i32);
+            sent.push(packet);
+            if end {
+                break;
+            }
+        }
+        drop(engine);
+        sender.abort();
+        sent
+    }
+
+    #[tokio::test]
+    async fn every_file_asked_for_is_sent_before_the_fin() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = ["a", "b", "c", "d", "e", "f"];
+        for name in names {
+            std::fs::write(dir.path().join(name), name.repeat(5)).unwrap();
+        }
+        let mut asked: Vec<_> = (0..6)
+            .map(|id| request(PacketType::PacketReq, id))
+            .collect();
+        asked.push(request(PacketType::PacketFin, 0));
+        let sent = transfer(dir.path(), &names, asked).await;
+        let sent: Vec<Packet> = sent.into_iter().map(Result::unwrap).collect();
+        assert_eq!(sent.last().unwrap().r#type, PacketType::PacketFin as i32);
+        for (id, name) in names.iter().enumerate() {
+            let data: Vec<u8> = sent
+                .iter()
+                .filter(|p| p.r#type == PacketType::PacketData as i32 && p.id == id as u32)
+                .flat_map(|p| p.data.clone())
+                .collect();
+            assert_eq!(data, name.repeat(5).into_bytes(), "file {name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_gone_since_the_walk_ends_the_transfer_with_its_name_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("here"), b"12345").unwrap();
+        // The engine asks for both and waits for them: the missing one must end the stream,
+        // not leave the engine waiting for its data.
+        let asked = vec![
+            request(PacketType::PacketReq, 0),
+            request(PacketType::PacketReq, 1),
+        ];
+        let sent = transfer(dir.path(), &["gone", "here"], asked).await;
+        let error = sent
+            .iter()
+            .find_map(|p| p.as_ref().err())
+            .unwrap_or_else(|| panic!("no error was sent: {sent:?}"));
+        assert!(error.message().contains("gone"), "{error:?}");
     }
 }
