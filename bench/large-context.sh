@@ -15,9 +15,9 @@
 # The build cache is emptied before every run, so each sends the whole context, and the
 # engine is given time to finish deleting (containerd removes snapshots after the prune
 # returns: a run right after a prune of 100,000 files competed with it, 18 s one run and
-# 134 s the next for the same buildx build). Runs are interleaved so drift in the machine
-# affects both sides alike. Each checker run checks that it measured what it names (every
-# file sent, nothing from the result cache).
+# 134 s the next for the same buildx build): each run waits for the disk to be quiet. Each
+# checker run checks that it measured what it names (every file sent, nothing from the
+# result cache).
 # Usage: bash bench/large-context.sh [RUNS] [FILES]   (defaults 3 and 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,22 +55,45 @@ expected=$((files + 2))   # and the Dockerfile and exercise.toml
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.3f", a - b }'; }
-empty_cache() { $docker_cli builder prune -af >/dev/null; sync; sleep 10; }
+# Sectors written to every disk so far (/proc/diskstats' 10th field, 512 B each).
+written() { awk '{ s += $10 } END { printf "%.0f\n", s }' /proc/diskstats; }
+# Until the disk is quiet: under 4 MB written in each of 3 seconds in a row, or 3 minutes.
+# A prune returns before containerd has deleted what it pruned, and after a prune of
+# 100,000 files a fixed wait of 10 s was followed by runs whose COPY step took 52 s against
+# 4 s in a quiet one.
+settle() {
+  local quiet=0 waited=0 before after
+  before=$(written)
+  while [ $quiet -lt 3 ] && [ $waited -lt 180 ]; do
+    sleep 1
+    waited=$((waited + 1))
+    after=$(written)
+    if [ $((after - before)) -lt 8192 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    before=$after
+  done
+}
+empty_cache() { $docker_cli builder prune -af >/dev/null; sync; settle; }
+# The steps whose engine times both clients report, '|'-separated for the Python below: a step
+# that either side's record lacks stops the bench (a renamed step must not read as 0 s).
+export STEPS='[internal] load build context|[1/1] COPY . /ctx/|exporting to image'
 # "<from_cache> <build seconds> <context s> <COPY s> <export s> <verdict's measured text>"
 # of a check's report.
 made() {
   python3 - "$1" <<'PY'
-import json, sys
+import json, os, sys
 r = json.load(open(sys.argv[1]))["results"][0]
 took = {s["name"]: s["completed"] - s["started"] for s in r["build_steps"]}
-steps = [took.get(n, 0) for n in ("[internal] load build context", "[1/1] COPY . /ctx/", "exporting to image")]
+missing = [n for n in os.environ["STEPS"].split("|") if n not in took]
+if missing:
+    sys.exit(f"the checker's report has no step {missing} (it has {sorted(took)})")
+steps = [took[n] for n in os.environ["STEPS"].split("|")]
 print(r["from_cache"], "%.3f" % r["measurements"]["build_seconds"], *("%.3f" % s for s in steps), r["verdicts"][0]["measured"])
 PY
 }
 # "<context s> <COPY s> <export s>" of buildx's rawjson progress.
 buildx_steps() {
   python3 - "$1" <<'PY'
-import json, sys
+import json, os, sys
 from datetime import datetime
 def seconds(text):
     head, _, zone = text.replace("Z", "+00:00").partition("+")
@@ -82,38 +105,59 @@ for line in open(sys.argv[1]):
         for v in json.loads(line).get("vertexes") or []:
             if v.get("started") and v.get("completed"):
                 vertexes[v["name"]] = seconds(v["completed"]) - seconds(v["started"])
-print(*("%.3f" % vertexes.get(n, 0) for n in ("[internal] load build context", "[1/1] COPY . /ctx/", "exporting to image")))
+missing = [n for n in os.environ["STEPS"].split("|") if n not in vertexes]
+if missing:
+    sys.exit(f"buildx's progress has no finished step {missing} (it has {sorted(vertexes)})")
+print(*("%.3f" % vertexes[n] for n in os.environ["STEPS"].split("|")))
 PY
 }
 
 docker_times=() build_times=() check_times=() docker_context=() checker_context=()
 
-for i in $(seq 1 "$runs"); do
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+context_ratios=()
+# One timed build with each client; the order alternates from run to run (below).
+run_buildx() {
   empty_cache
+  local t steps
   t=$(now)
   $docker_cli buildx build --progress=rawjson -t workbook-bench/large-context:$i "$exercise" 2>"$progress"
   docker_times+=("$(elapsed "$t")")
-  read -r d_context d_copy d_export < <(buildx_steps "$progress")
+  # Captured first: a failure inside `< <(…)` would not stop the script.
+  steps=$(buildx_steps "$progress")
+  read -r d_context d_copy d_export <<<"$steps"
   docker_context+=("$d_context")
-  $docker_cli rmi workbook-bench/large-context:$i >/dev/null
-
+}
+run_checker() {
   empty_cache
+  local t steps
   t=$(now)
   $checker --root "$workbook" check --fresh --format json 01 >"$report" 2>/dev/null
   check_times+=("$(elapsed "$t")")
-  read -r from_cache build c_context c_copy c_export measured < <(made "$report")
+  steps=$(made "$report")
+  read -r from_cache build c_context c_copy c_export measured <<<"$steps"
   if [ "$from_cache" != False ] || [[ "$measured" != *" in $expected files" ]]; then
     echo "not a full send: from the result cache: $from_cache; measured: $measured" >&2
     exit 1
   fi
   build_times+=("$build")
   checker_context+=("$c_context")
-  echo "run $i: docker buildx build ${docker_times[-1]} s (context $d_context, COPY $d_copy, export $d_export); checker build $build s (context $c_context, COPY $c_copy, export $c_export; whole check ${check_times[-1]} s)"
+}
+
+# The order alternates (buildx first, then the checker first), and each run's ratio compares
+# the two clients side by side: on 28.5 the second build of a run was often the slower
+# whichever client made it (3,000 files: a context step of 1.1–1.2 s against 0.2 s; 100,000
+# files: COPY 30–35 s against 4–5 s), even with the disk quiet before it. buildx's images are
+# removed at the end, as the checker's stay until its next check.
+for i in $(seq 1 "$runs"); do
+  if [ $((i % 2)) = 1 ]; then run_buildx; run_checker; first=buildx; else run_checker; run_buildx; first=checker; fi
+  context_ratios+=("$(ratio "$c_context" "$d_context")")
+  echo "run $i ($first first): docker buildx build ${docker_times[-1]} s (context $d_context, COPY $d_copy, export $d_export); checker build $build s (context $c_context, COPY $c_copy, export $c_export; whole check ${check_times[-1]} s)"
 done
 $checker --root "$workbook" clean >/dev/null 2>&1 || true
+for i in $(seq 1 "$runs"); do $docker_cli rmi workbook-bench/large-context:$i >/dev/null 2>&1 || true; done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 d=$(median "${docker_times[@]}") b=$(median "${build_times[@]}") c=$(median "${check_times[@]}")
 dc=$(median "${docker_context[@]}") cc=$(median "${checker_context[@]}")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo "median of $runs, $files files: sending the context: docker buildx $dc s, checker $cc s (ratio $(ratio "$cc" "$dc")); whole build: docker buildx build $d s, checker build $b s (ratio $(ratio "$b" "$d")), whole check $c s"
+echo "median of $runs, $files files: sending the context: docker buildx $dc s, checker $cc s (ratio $(ratio "$cc" "$dc"); median of each run's ratio, the two clients in the same conditions: $(median "${context_ratios[@]}")); whole build: docker buildx build $d s, checker build $b s (ratio $(ratio "$b" "$d")), whole check $c s"
