@@ -83,22 +83,20 @@ pub fn read_to_string(file: &Path, max_bytes: u64) -> std::io::Result<String> {
 /// Opens `file` (links followed: these may be links, a dotfiles repository's config.json)
 /// without blocking, and checks that it is a regular file.
 pub fn open_regular(file: &Path) -> std::io::Result<std::fs::File> {
-    let opened = open_without_blocking(file, Links::Follow)?;
-    let kind = opened.metadata()?.file_type();
-    if !kind.is_file() {
-        return Err(std::io::Error::other(format!(
-            "is {}, not a regular file",
-            describe(kind)
-        )));
-    }
-    Ok(opened)
+    open_regular_file(file, Links::Follow)
 }
 
 /// Opens `file`, a context file found in the learner's folder by a walk that did not follow
 /// links, to send its content: without blocking and without following a link (one swapped in
 /// since the walk would lead outside the folder), and only if it is still a regular file.
 pub fn open_regular_not_a_link(file: &Path) -> std::io::Result<std::fs::File> {
-    let opened = open_without_blocking(file, Links::Refuse)?;
+    open_regular_file(file, Links::Refuse)
+}
+
+/// Opens `file` without blocking, following a last link or not, and checks that it is a
+/// regular file.
+fn open_regular_file(file: &Path, links: Links) -> std::io::Result<std::fs::File> {
+    let opened = open_without_blocking(file, links)?;
     let kind = opened.metadata()?.file_type();
     if !kind.is_file() {
         return Err(std::io::Error::other(format!(
