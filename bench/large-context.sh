@@ -155,9 +155,9 @@ for i in $(seq 1 "$runs"); do
   echo "run $i ($first first): docker buildx build ${docker_times[-1]} s (context $d_context, COPY $d_copy, export $d_export); checker build $build s (context $c_context, COPY $c_copy, export $c_export; whole check ${check_times[-1]} s)"
 done
 $checker --root "$workbook" clean >/dev/null 2>&1 || true
-for i in $(seq 1 "$runs"); do $docker_cli rmi workbook-bench/large-context:$i >/dev/null 2>&1 || true; done
+for i in $(seq 1 "$runs"); do $docker_cli rmi workbook-bench/large-context:$i >/dev/null; done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 d=$(median "${docker_times[@]}") b=$(median "${build_times[@]}") c=$(median "${check_times[@]}")
 dc=$(median "${docker_context[@]}") cc=$(median "${checker_context[@]}")
-echo "median of $runs, $files files: sending the context: docker buildx $dc s, checker $cc s (ratio $(ratio "$cc" "$dc"); median of each run's ratio, the two clients in the same conditions: $(median "${context_ratios[@]}")); whole build: docker buildx build $d s, checker build $b s (ratio $(ratio "$b" "$d")), whole check $c s"
+echo "median of $runs, $files files: sending the context: docker buildx $dc s, checker $cc s (ratio $(ratio "$cc" "$dc"); median of each run's ratio, the two clients side by side in one run: $(median "${context_ratios[@]}")); whole build: docker buildx build $d s, checker build $b s (ratio $(ratio "$b" "$d")), whole check $c s"

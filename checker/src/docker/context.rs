@@ -108,8 +108,9 @@ impl Folder {
         let (mut candidates, specials) = self.walk(&exclude, include.as_ref())?;
         self.add_overlay(&mut candidates);
         // The walk gives each folder's names sorted, so this only places the overlay's;
-        // by a key that sorts as `compare_path` with one memcmp (at the dev profile's
-        // opt-level a byte-by-byte comparison took a tenth of a 30,000-file check).
+        // by a key that sorts in fsutil's order with one memcmp (at the dev profile's
+        // opt-level, the byte-by-byte comparison it replaces was about 7 % of the samples
+        // of a 30,000-file check under perf).
         candidates.sort_by_cached_key(|e| path_sort_key(&e.path));
 
         let mut out = Vec::new();
