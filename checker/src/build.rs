@@ -184,6 +184,20 @@ async fn planned_dockerfile(
     if plan.name_stages {
         let graph = parse_off_the_runtime(file, text.clone(), build_args, None).await?;
         text = graph.with_every_stage_named(&text);
+        // Not after a last line continued (`\` or the escape directive's character) to the
+        // end of the file: the stage would become part of that instruction. The target it
+        // names is then missing, and the build fails as the caller expects it may.
+        let continued = text
+            .lines()
+            .rev()
+            .find(|line| !line.trim().is_empty())
+            .is_some_and(|line| line.trim_end().ends_with(['\\', '`']));
+        if let (Some(stage), false) = (&plan.appended, continued) {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(stage);
+        }
     }
     Ok(Some(text))
 }
@@ -436,5 +450,52 @@ mod on_a_fake_engine {
             .filter(|c| matches!(c, Call::RemoveReplacedImage { .. }))
             .collect();
         assert_eq!(removed, [Call::RemoveReplacedImage { id: first }]);
+    }
+}
+
+/// The Dockerfile a plan serves in place of the learner's.
+#[cfg(test)]
+mod planned {
+    use super::*;
+
+    async fn planned(dockerfile: &str, appended: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("Dockerfile");
+        std::fs::write(&file, dockerfile).unwrap();
+        let plan = Plan {
+            name_stages: true,
+            appended: Some(appended.to_string()),
+            ..Plan::default()
+        };
+        planned_dockerfile(&plan, dir.path(), &file, &BTreeMap::new())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_appended_stage_comes_after_every_stage_named() {
+        let text = planned(
+            "FROM debian:bookworm\nRUN true\nFROM scratch",
+            "FROM scratch AS own\n",
+        )
+        .await;
+        assert_eq!(
+            text,
+            "FROM debian:bookworm AS checker-stage-0\nRUN true\nFROM scratch AS checker-stage-1\nFROM scratch AS own\n"
+        );
+    }
+
+    /// After a last line continued to the end of the file, the stage would be read as part
+    /// of that instruction: it is left out, so the build of its target fails.
+    #[tokio::test]
+    async fn no_stage_is_appended_to_a_continued_last_line() {
+        for dockerfile in [
+            "FROM debian:bookworm AS build\nRUN true \\\n",
+            "# escape=`\nFROM debian:bookworm AS build\nRUN true `\n\n",
+        ] {
+            let text = planned(dockerfile, "FROM scratch AS own\n").await;
+            assert!(!text.contains("AS own"), "{text}");
+        }
     }
 }

@@ -335,8 +335,13 @@ fn installed_names(status: &[String]) -> BTreeSet<String> {
         .collect()
 }
 
-/// `stage`'s dpkg database: the stage is built as a target (from the cache the main build
-/// filled) and read through a container.
+/// `stage`'s dpkg database, read through a container of an image that holds nothing else:
+/// a stage of the checker's own, appended to the Dockerfile, copies `/var/lib/dpkg` from
+/// the stage (built from the cache the main build filled). Exporting the stage itself as an
+/// image took its toolchain's layers with it: on the containerd store each export
+/// compressed them again (hundreds of MB per check) and each removal gave them back to the
+/// garbage collector while other builds used the same layers. Should that build fail (a
+/// Dockerfile the appended stage cannot follow), the stage is built as a target as before.
 async fn stage_dpkg(
     engine: &dyn EngineApi,
     graph: &StageGraph,
@@ -345,17 +350,53 @@ async fn stage_dpkg(
     labels: &BTreeMap<String, String>,
 ) -> Result<DpkgFiles, CheckerError> {
     let name = graph.target_name(stage);
-    let plan = Plan {
+    let own = (0..)
+        .map(|n| format!("checker-dpkg-{n}"))
+        .find(|own| {
+            let taken = |s: &crate::docker::dockerfile::Stage| {
+                s.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(own))
+            };
+            !graph.stages.iter().any(taken)
+        })
+        .expect("a free name");
+    // A wildcard in every part of the path: a stage without the folder (scratch, a base
+    // without dpkg) copies nothing rather than failing, and BuildKit fails on a missing
+    // parent folder even when only the last part is a wildcard.
+    let database_only = Plan {
+        target: Some(own.clone()),
+        name_stages: true,
+        appended: Some(format!(
+            "FROM scratch AS {own}\nCOPY --from={name} /[v]ar/[l]ib/dp[k]g /var/lib/dpkg/\n"
+        )),
+        tag_suffix: Some(format!("dpkg-{name}")),
+        ..Plan::default()
+    };
+    match read_built(engine, &database_only, builder, labels).await {
+        Err(CheckerError::BuildFailed { .. }) => {}
+        read => return read,
+    }
+    let whole_stage = Plan {
         target: Some(name.clone()),
         name_stages: true,
         tag_suffix: Some(format!("stage-{name}")),
         ..Plan::default()
     };
-    let tag = builder.tag(&plan);
-    let built = builder.build(&plan).await?;
+    read_built(engine, &whole_stage, builder, labels).await
+}
+
+/// Builds `plan` and reads the dpkg database of its image, which is then removed.
+async fn read_built(
+    engine: &dyn EngineApi,
+    plan: &Plan,
+    builder: &dyn Builder,
+    labels: &BTreeMap<String, String>,
+) -> Result<DpkgFiles, CheckerError> {
+    let tag = builder.tag(plan);
+    let built = builder.build(plan).await?;
     let read = engine.read_dpkg(&tag, labels).await;
-    // The stage's image is the probe's alone: removed, its guard settled (see
-    // `Probe::discard`).
+    // The image is the probe's alone: removed, its guard settled (see `Probe::discard`).
     let removed = engine.remove_image(&tag).await;
     built.image.settle();
     removed?;

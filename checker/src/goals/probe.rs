@@ -56,6 +56,9 @@ pub struct Plan {
     /// With `cache_ids`: builds, in place of the Dockerfile, the one that creates those
     /// caches empty (`cache_mounts::cache_mount_seed`), a build that fails by design.
     pub seed_caches: bool,
+    /// With `name_stages`: Dockerfile text added after the last stage, a stage of the
+    /// probe's own that `target` then names.
+    pub appended: Option<String>,
 }
 
 impl Plan {
