@@ -131,7 +131,7 @@ pub fn json(output: &Output) -> serde_json::Value {
 pub fn verdict<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     report["results"][0]["verdicts"]
         .as_array()
-        .expect("verdicts")
+        .unwrap_or_else(|| panic!("no verdicts (the check failed?) in {report}"))
         .iter()
         .find(|v| v["id"] == id)
         .unwrap_or_else(|| panic!("no verdict {id} in {report}"))
