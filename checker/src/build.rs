@@ -186,7 +186,7 @@ async fn planned_dockerfile(
         text = graph.with_every_stage_named(&text);
         // Not after a last line continued (`\` or the escape directive's character) to the
         // end of the file: the stage would become part of that instruction. The target it
-        // names is then missing, and the build fails as the caller expects it may.
+        // names is then missing, a Dockerfile error the caller falls back on.
         let continued = text
             .lines()
             .rev()
@@ -487,7 +487,7 @@ mod planned {
     }
 
     /// After a last line continued to the end of the file, the stage would be read as part
-    /// of that instruction: it is left out, so the build of its target fails.
+    /// of that instruction: it is left out, and its target is missing.
     #[tokio::test]
     async fn no_stage_is_appended_to_a_continued_last_line() {
         for dockerfile in [
@@ -496,6 +496,17 @@ mod planned {
         ] {
             let text = planned(dockerfile, "FROM scratch AS own\n").await;
             assert!(!text.contains("AS own"), "{text}");
+            // As `build_plan` parses it: no stage `own` to build, a Dockerfile error.
+            let parsed = crate::docker::dockerfile::parse_stage_graph(
+                std::path::Path::new("Dockerfile"),
+                &text,
+                &BTreeMap::new(),
+                Some("own"),
+            );
+            assert!(
+                matches!(parsed, Err(CheckerError::Dockerfile { .. })),
+                "{parsed:?}"
+            );
         }
     }
 }

@@ -352,14 +352,7 @@ async fn stage_dpkg(
     let name = graph.target_name(stage);
     let own = (0..)
         .map(|n| format!("checker-dpkg-{n}"))
-        .find(|own| {
-            let taken = |s: &crate::docker::dockerfile::Stage| {
-                s.name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(own))
-            };
-            !graph.stages.iter().any(taken)
-        })
+        .find(|own| crate::docker::dockerfile::find_stage(&graph.stages, own).is_none())
         .expect("a free name");
     // A wildcard in every part of the path: a stage without the folder (scratch, a base
     // without dpkg) copies nothing rather than failing, and BuildKit fails on a missing
@@ -373,8 +366,10 @@ async fn stage_dpkg(
         tag_suffix: Some(format!("dpkg-{name}")),
         ..Plan::default()
     };
+    // Not built: a failed build, or a Dockerfile the stage could not be appended to (its
+    // target is then missing; see `build::planned_dockerfile`).
     match read_built(engine, &database_only, builder, labels).await {
-        Err(CheckerError::BuildFailed { .. }) => {}
+        Err(CheckerError::BuildFailed { .. } | CheckerError::Dockerfile { .. }) => {}
         read => return read,
     }
     let whole_stage = Plan {

@@ -554,7 +554,8 @@ fn mount_from(value: &str) -> Option<String> {
     })
 }
 
-fn find_stage(stages: &[Stage], name: &str) -> Option<usize> {
+/// The stage named `name` (stage names are not case-sensitive).
+pub(crate) fn find_stage(stages: &[Stage], name: &str) -> Option<usize> {
     let name = name.to_lowercase();
     stages
         .iter()
